@@ -1,0 +1,39 @@
+/** The real-time credit engine. Every method is one atomic step in the store. */
+export interface DebitResult {
+  allowed: boolean;
+  /** Balance after the call (unchanged when denied). */
+  balance: number;
+}
+
+export interface RefundResult {
+  /** False when this request id was refunded before (refunds are idempotent). */
+  refunded: boolean;
+  balance: number;
+}
+
+export type GrantClaim = 'new' | 'same' | 'conflict';
+
+export interface ApplyGrantResult {
+  /** 'applied' now, 'already' applied by an earlier request, or 'conflict' (key holds another body). */
+  status: 'applied' | 'already' | 'conflict';
+  balance: number;
+}
+
+export interface CreditStore {
+  readonly kind: 'valkey' | 'memory';
+  /** If balance >= cost, subtract it and add it to the subject's bucket for `minute`; otherwise change nothing. */
+  debit(subject: string, cost: number, minute: number): Promise<DebitResult>;
+  /** Give back a debit once per requestId, in the debit's own minute bucket. */
+  refund(subject: string, cost: number, minute: number, requestId: string): Promise<RefundResult>;
+  /** Reserve an idempotency key for one body hash; applies nothing. */
+  claimGrant(subject: string, key: string, bodyHash: string): Promise<GrantClaim>;
+  /** Add a durable grant to the balance, once per key. */
+  applyGrant(subject: string, key: string, bodyHash: string, amount: number): Promise<ApplyGrantResult>;
+  balance(subject: string): Promise<number>;
+  /** Real-time debits per epoch minute not yet reconciled. */
+  realtimeBuckets(subject: string): Promise<Map<number, number>>;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const epochMinute = (ms: number): number => Math.floor(ms / 60_000);

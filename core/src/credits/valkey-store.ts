@@ -1,0 +1,118 @@
+import { Redis } from 'iovalkey';
+import type { ApplyGrantResult, CreditStore, DebitResult, GrantClaim, RefundResult } from './credit-store.ts';
+import { creditKeys } from './keys.ts';
+import { scripts, type Script } from './scripts.ts';
+
+export interface ValkeyStoreOptions {
+  url: string;
+  /** Refund markers live this long; a refund is only ever retried within a request's lifetime. */
+  refundMarkerTtlSeconds?: number;
+}
+
+type Reply = [number, number] | string;
+
+/**
+ * Credit store on Valkey. Scripts are loaded once and called by SHA; a server that lost
+ * them (restart, SCRIPT FLUSH, failover) answers NOSCRIPT and the script is loaded again.
+ *
+ * Commands are never queued while disconnected and never resent after a reconnect: a debit
+ * must either answer within the caller's budget or fail, because a late, silent replay
+ * would charge a call that the store-error policy already decided.
+ */
+export class ValkeyCreditStore implements CreditStore {
+  readonly kind = 'valkey' as const;
+  readonly client: Redis;
+  readonly #markerTtl: number;
+
+  constructor({ url, refundMarkerTtlSeconds = 3600 }: ValkeyStoreOptions) {
+    this.#markerTtl = refundMarkerTtlSeconds;
+    this.client = new Redis(url, {
+      // Commands issued in the same tick share one write: the debit round trip is amortised.
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2_000,
+      retryStrategy: (times) => Math.min(50 * times, 1_000),
+      lazyConnect: false,
+    });
+    // Connection errors surface on the commands; without a listener they would crash the process.
+    this.client.on('error', () => {});
+  }
+
+  /** Resolves once connected; rejects if not connected within `timeoutMs`. */
+  async connected(timeoutMs = 5_000): Promise<void> {
+    if (this.client.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        reject(new Error(`Valkey not reachable within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once('ready', onReady);
+    });
+  }
+
+  async #run(script: Script, keys: string[], args: (string | number)[]): Promise<Reply> {
+    try {
+      return (await this.client.evalsha(script.sha, keys.length, ...keys, ...args)) as Reply;
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      await this.client.script('LOAD', script.source);
+      return (await this.client.evalsha(script.sha, keys.length, ...keys, ...args)) as Reply;
+    }
+  }
+
+  async debit(subject: string, cost: number, minute: number): Promise<DebitResult> {
+    const k = creditKeys(subject);
+    const [allowed, balance] = (await this.#run(scripts.debit, [k.balance, k.buckets], [cost, minute])) as [number, number];
+    return { allowed: allowed === 1, balance };
+  }
+
+  async refund(subject: string, cost: number, minute: number, requestId: string): Promise<RefundResult> {
+    const k = creditKeys(subject);
+    const [refunded, balance] = (await this.#run(
+      scripts.refund,
+      [k.balance, k.buckets, k.refund(requestId)],
+      [cost, minute, this.#markerTtl],
+    )) as [number, number];
+    return { refunded: refunded === 1, balance };
+  }
+
+  async claimGrant(subject: string, key: string, bodyHash: string): Promise<GrantClaim> {
+    return (await this.#run(scripts.claimGrant, [creditKeys(subject).grants], [key, bodyHash])) as GrantClaim;
+  }
+
+  async applyGrant(subject: string, key: string, bodyHash: string, amount: number): Promise<ApplyGrantResult> {
+    const k = creditKeys(subject);
+    const [status, balance] = (await this.#run(scripts.applyGrant, [k.grants, k.balance], [key, bodyHash, amount])) as [
+      number,
+      number,
+    ];
+    return { status: status === 1 ? 'applied' : status === 0 ? 'already' : 'conflict', balance };
+  }
+
+  async balance(subject: string): Promise<number> {
+    return Number((await this.client.get(creditKeys(subject).balance)) ?? 0);
+  }
+
+  async realtimeBuckets(subject: string): Promise<Map<number, number>> {
+    const raw = await this.client.hgetall(creditKeys(subject).buckets);
+    return new Map(Object.entries(raw).map(([minute, cost]) => [Number(minute), Number(cost)]));
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.client.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}
