@@ -1,0 +1,35 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+
+export interface ClickHouseOptions {
+  /** A ClickHouse server's HTTP endpoint; without it, the embedded engine in `dataDir`. */
+  url?: string | undefined;
+  dataDir?: string | undefined;
+}
+
+// The embedded engine allows one data directory per process: share one client per directory.
+const embedded = new Map<string, ClickHouseClient>();
+
+/** One `@clickhouse/client` everywhere: against a server with a URL, against embedded chDB otherwise. */
+export const openClickHouse = ({ url, dataDir = '.data/chdb' }: ClickHouseOptions): ClickHouseClient => {
+  if (url) {
+    const parsed = new URL(url);
+    return createClient({
+      url: `${parsed.protocol}//${parsed.host}`,
+      username: decodeURIComponent(parsed.username) || 'default',
+      password: decodeURIComponent(parsed.password),
+      database: parsed.pathname.replace(/^\//, '') || 'default',
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+  }
+  const path = resolve(dataDir);
+  let client = embedded.get(path);
+  if (!client) {
+    mkdirSync(path, { recursive: true });
+    client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
+    embedded.set(path, client);
+  }
+  return client;
+};

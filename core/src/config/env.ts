@@ -1,0 +1,106 @@
+/**
+ * Every environment variable Tollgate reads is defined here, once. A service names the
+ * variables it reads; `readEnv` parses them all and reports every error at once.
+ */
+type Parser<T> = (raw: string | undefined, name: string) => T;
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const integer =
+  (fallback: number, min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      throw new Error(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return Number(raw);
+  };
+
+const url =
+  (protocols: string[]): Parser<string | undefined> =>
+  (raw, name) => {
+    if (raw === undefined || raw === '') return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new Error(`${name} must be a URL, got "${raw}"`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new Error(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+    }
+    return raw;
+  };
+
+const list: Parser<string[]> = (raw) =>
+  (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const text =
+  (fallback: string | undefined): Parser<string | undefined> =>
+  (raw) =>
+    raw === undefined || raw === '' ? fallback : raw;
+
+const oneOf =
+  <T extends string>(values: readonly T[], fallback: T): Parser<T> =>
+  (raw, name) => {
+    if (raw === undefined || raw === '') return fallback;
+    if (!(values as readonly string[]).includes(raw)) throw new Error(`${name} must be one of ${values.join(', ')}, got "${raw}"`);
+    return raw as T;
+  };
+
+export const ENV = {
+  /** Port the service listens on. */
+  PORT: integer(8080, 1, 65_535),
+  /** Port of the quota sidecar when `npm start` runs everything in one process. */
+  SIDECAR_PORT: integer(8081, 1, 65_535),
+  /** Port of the built-in sample upstream when `npm start` runs without UPSTREAM_URL. */
+  SAMPLE_UPSTREAM_PORT: integer(8090, 0, 65_535),
+  /** Valkey for the credit store; unset → in-memory store (single process). */
+  VALKEY_URL: url(['redis:', 'rediss:', 'valkey:', 'valkeys:']),
+  /** Kafka brokers, comma-separated; unset → in-process event bus. */
+  KAFKA_BROKERS: list,
+  /** ClickHouse HTTP endpoint; unset → embedded chDB in CLICKHOUSE_DATA_DIR. */
+  CLICKHOUSE_URL: url(['http:', 'https:']),
+  /** Data directory of the embedded ClickHouse engine. */
+  CLICKHOUSE_DATA_DIR: text('.data/chdb'),
+  /** Bearer tokens accepted by the admin API, comma-separated. */
+  ADMIN_TOKENS: list,
+  /** Upstream the gateway proxies to; unset under `npm start` → built-in sample Open Banking API. */
+  UPSTREAM_URL: url(['http:', 'https:']),
+  /** Time the gateway waits for the upstream's response headers before answering 504. */
+  UPSTREAM_TIMEOUT_MS: integer(30_000, 1, 600_000),
+  /** Path of the YAML configuration (meters, cost rules, subject extraction, store-error policy). */
+  TOLLGATE_CONFIG: text(undefined),
+  /** Shared secret (HS256) for bearer JWTs when subject extraction uses a JWT without a JWKS URL. */
+  JWT_SECRET: text(undefined),
+  /** Log level. */
+  LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+} satisfies Record<string, Parser<unknown>>;
+
+export type EnvName = keyof typeof ENV;
+export type Env<K extends EnvName> = { [P in K]: ReturnType<(typeof ENV)[P]> };
+
+/** Parses the named variables; throws one ConfigError that lists every problem. */
+export const readEnv = <K extends EnvName>(names: readonly K[], source: Record<string, string | undefined> = process.env): Env<K> => {
+  const values: Partial<Record<EnvName, unknown>> = {};
+  const problems: string[] = [];
+  for (const name of names) {
+    try {
+      values[name] = ENV[name](source[name], name);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values as Env<K>;
+};

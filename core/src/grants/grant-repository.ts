@@ -1,0 +1,82 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+
+export interface Grant {
+  subject: string;
+  idempotencyKey: string;
+  amount: number;
+  reason: string;
+  bodyHash: string;
+  /** ISO 8601, milliseconds, UTC. */
+  createdAt: string;
+}
+
+interface GrantRow {
+  subject: string;
+  idempotency_key: string;
+  amount: string | number;
+  reason: string;
+  body_hash: string;
+  created_at: string;
+}
+
+const toGrant = (r: GrantRow): Grant => ({
+  subject: r.subject,
+  idempotencyKey: r.idempotency_key,
+  amount: Number(r.amount),
+  reason: r.reason,
+  bodyHash: r.body_hash,
+  createdAt: `${r.created_at.replace(' ', 'T')}Z`,
+});
+
+const toClickHouseTime = (iso: string) => iso.replace('T', ' ').replace('Z', '');
+
+/** Durable top-ups in ClickHouse: the truth that Valkey balances are rebuilt from. */
+export class GrantRepository {
+  readonly #ch: ClickHouseClient;
+  constructor(ch: ClickHouseClient) {
+    this.#ch = ch;
+  }
+
+  async insert(grant: Grant): Promise<void> {
+    await this.#ch.insert({
+      table: 'credit_grants',
+      format: 'JSONEachRow',
+      values: [
+        {
+          subject: grant.subject,
+          idempotency_key: grant.idempotencyKey,
+          amount: grant.amount,
+          reason: grant.reason,
+          body_hash: grant.bodyHash,
+          created_at: toClickHouseTime(grant.createdAt),
+        },
+      ],
+    });
+  }
+
+  async find(subject: string, idempotencyKey: string): Promise<Grant | undefined> {
+    const rows = await this.#query(
+      `SELECT subject, idempotency_key, amount, reason, body_hash, created_at FROM credit_grants
+       WHERE subject = {subject:String} AND idempotency_key = {key:String}
+       ORDER BY created_at LIMIT 1`,
+      { subject, key: idempotencyKey },
+    );
+    return rows[0];
+  }
+
+  /** One row per idempotency key, oldest first. */
+  async list(subject: string, limit = 1000): Promise<Grant[]> {
+    return this.#query(
+      `SELECT subject, idempotency_key, argMin(amount, created_at) AS amount, argMin(reason, created_at) AS reason,
+              argMin(body_hash, created_at) AS body_hash, min(created_at) AS created_at
+       FROM credit_grants WHERE subject = {subject:String}
+       GROUP BY subject, idempotency_key ORDER BY created_at, idempotency_key LIMIT {limit:UInt32}`,
+      { subject, limit },
+    );
+  }
+
+  async #query(query: string, params: Record<string, unknown>): Promise<Grant[]> {
+    const result = await this.#ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return (await result.json<GrantRow>()).map(toGrant);
+  }
+}

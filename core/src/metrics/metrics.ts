@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The one registry of the process; every metric of every service is defined in this file. */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry });
+
+export const metrics = {
+  creditDecisions: new Counter({
+    name: 'tollgate_credit_decisions_total',
+    help: 'Credit decisions by outcome (debited, denied, refunded, unverified, free, unavailable)',
+    labelNames: ['decision', 'component'] as const,
+    registers: [registry],
+  }),
+  storeLatency: new Histogram({
+    name: 'tollgate_credit_store_latency_seconds',
+    help: 'Latency of credit store calls, failures included',
+    labelNames: ['operation', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  }),
+  storeErrors: new Counter({
+    name: 'tollgate_credit_store_errors_total',
+    help: 'Credit store calls that failed or exceeded the timeout budget',
+    labelNames: ['operation', 'reason'] as const,
+    registers: [registry],
+  }),
+  topUps: new Counter({
+    name: 'tollgate_topups_total',
+    help: 'Top-up requests by result (created, replayed, conflict, rejected)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  upstreamLatency: new Histogram({
+    name: 'tollgate_upstream_latency_seconds',
+    help: 'Time to the upstream response headers, failures included',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  }),
+  eventsEmitted: new Counter({
+    name: 'tollgate_events_emitted_total',
+    help: 'api.call events handed to the emitter',
+    registers: [registry],
+  }),
+  httpRequests: new Counter({
+    name: 'tollgate_http_requests_total',
+    help: 'HTTP requests answered, by service and status class',
+    labelNames: ['service', 'status'] as const,
+    registers: [registry],
+  }),
+  storeUp: new Gauge({
+    name: 'tollgate_credit_store_up',
+    help: '1 when the credit store answered its last health check',
+    registers: [registry],
+  }),
+};
+
+/** Observes `fn`'s latency in `finally`, so failures are measured too. */
+export const timed = async <T>(histogram: Histogram<'operation' | 'outcome'>, operation: string, fn: () => Promise<T>): Promise<T> => {
+  const end = histogram.startTimer({ operation });
+  let outcome = 'error';
+  try {
+    const value = await fn();
+    outcome = 'ok';
+    return value;
+  } finally {
+    end({ outcome });
+  }
+};
