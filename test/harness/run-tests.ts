@@ -18,8 +18,8 @@ const run = spawnSync(
   { cwd: root, stdio: 'inherit' },
 );
 
-let passed = 0;
-let failed = 0;
+let passed: number;
+let failed: number;
 try {
   const report = JSON.parse(readFileSync(out, 'utf8')) as {
     numPassedTests: number;
@@ -31,6 +31,7 @@ try {
   const brokenFiles = report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
   failed = report.numFailedTests + brokenFiles;
 } catch {
+  passed = 0;
   failed = 1;
   console.error('vitest wrote no JSON report');
 }

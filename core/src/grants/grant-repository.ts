@@ -67,10 +67,11 @@ export class GrantRepository {
   /** One row per idempotency key, oldest first. */
   async list(subject: string, limit = 1000): Promise<Grant[]> {
     return this.#query(
-      `SELECT subject, idempotency_key, argMin(amount, created_at) AS amount, argMin(reason, created_at) AS reason,
-              argMin(body_hash, created_at) AS body_hash, min(created_at) AS created_at
-       FROM credit_grants WHERE subject = {subject:String}
-       GROUP BY subject, idempotency_key ORDER BY created_at, idempotency_key LIMIT {limit:UInt32}`,
+      `SELECT subject, idempotency_key, amount, reason, body_hash, created_at FROM credit_grants
+       WHERE subject = {subject:String}
+       ORDER BY created_at, idempotency_key
+       LIMIT 1 BY idempotency_key
+       LIMIT {limit:UInt32}`,
       { subject, limit },
     );
   }

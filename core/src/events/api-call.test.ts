@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { buildApiCallEvent } from './api-call.ts';
+
+describe('buildApiCallEvent', () => {
+  const data = { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 45, cost: 1, decision: 'debited' as const };
+
+  it('builds a CloudEvents 1.0 api.call with millisecond time', () => {
+    const event = buildApiCallEvent({ source: 'open-banking-api', subject: 'tpp-1', timeMs: Date.UTC(2026, 0, 15, 10, 30, 0, 123), data, id: 'e-1' });
+    expect(JSON.parse(JSON.stringify(event))).toEqual({
+      specversion: '1.0',
+      type: 'api.call',
+      source: 'open-banking-api',
+      id: 'e-1',
+      time: '2026-01-15T10:30:00.123Z',
+      subject: 'tpp-1',
+      datacontenttype: 'application/json',
+      data,
+    });
+  });
+
+  it('gives every event its own id', () => {
+    const ids = new Set(Array.from({ length: 1000 }, () => buildApiCallEvent({ source: 's', subject: 't', timeMs: 0, data }).id));
+    expect(ids.size).toBe(1000);
+  });
+});

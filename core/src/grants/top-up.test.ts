@@ -1,0 +1,98 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { openClickHouse } from '../clickhouse/client.ts';
+import { migrate } from '../clickhouse/migrations.ts';
+import type { CreditStore } from '../credits/credit-store.ts';
+import { MemoryCreditStore } from '../credits/memory-store.ts';
+import { ValkeyCreditStore } from '../credits/valkey-store.ts';
+import { TollgateError } from '../errors.ts';
+import { GrantRepository } from './grant-repository.ts';
+import { topUp } from './top-up.ts';
+
+const ch = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-topup-')) });
+const grants = new GrantRepository(ch);
+beforeAll(async () => {
+  await migrate(ch);
+  await migrate(ch); // idempotent
+});
+
+const stores: [string, () => Promise<CreditStore>][] = [
+  ['memory', async () => new MemoryCreditStore()],
+  [
+    'valkey',
+    async () => {
+      const s = new ValkeyCreditStore({ url: inject('valkeyUrl') });
+      await s.connected();
+      return s;
+    },
+  ],
+];
+
+describe.each(stores)('topUp with the %s store', (_name, open) => {
+  let store: CreditStore;
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(() => store.close());
+  const subject = () => `tpp-${randomUUID()}`;
+
+  it('writes the grant durably and applies it once', async () => {
+    const s = subject();
+    const first = await topUp(store, grants, { subject: s, amount: 100, reason: 'prepaid', idempotencyKey: 'k1' });
+    expect(first).toMatchObject({ created: true, balance: 100, grant: { amount: 100, reason: 'prepaid' } });
+    const replay = await topUp(store, grants, { subject: s, amount: 100, reason: 'prepaid', idempotencyKey: 'k1' });
+    expect(replay).toEqual({ ...first, created: false });
+    expect(await store.balance(s)).toBe(100);
+    expect(await grants.list(s)).toEqual([first.grant]);
+  });
+
+  it('refuses the same key with another body, changing nothing', async () => {
+    const s = subject();
+    await topUp(store, grants, { subject: s, amount: 5, reason: '', idempotencyKey: 'k' });
+    await expect(topUp(store, grants, { subject: s, amount: 6, reason: '', idempotencyKey: 'k' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      status: 409,
+    });
+    expect(await store.balance(s)).toBe(5);
+    expect((await grants.list(s)).map((g) => g.amount)).toEqual([5]);
+  });
+
+  it('applies 20 concurrent top-ups with one key once', async () => {
+    const s = subject();
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => topUp(store, grants, { subject: s, amount: 70, reason: 'x', idempotencyKey: 'same' })),
+    );
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    expect(ok).toHaveLength(20);
+    expect(ok.filter((r) => r.created)).toHaveLength(1);
+    expect(await store.balance(s)).toBe(70);
+    expect(await grants.list(s)).toHaveLength(1);
+  });
+
+  it('keeps concurrent requests with different bodies for one key to one grant', async () => {
+    const s = subject();
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => topUp(store, grants, { subject: s, amount: i + 1, reason: '', idempotencyKey: 'race' })),
+    );
+    const ok = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const rejected = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+    expect(ok).toHaveLength(1);
+    expect(rejected).toHaveLength(9);
+    expect(rejected.every((e) => e instanceof TollgateError && e.code === 'CONFLICT')).toBe(true);
+    expect(await store.balance(s)).toBe(ok[0]?.grant.amount);
+    expect((await grants.list(s)).map((g) => g.amount)).toEqual([ok[0]?.grant.amount]);
+  });
+
+  it('re-applies a durable grant to a store that lost it, once', async () => {
+    const s = subject();
+    const first = await topUp(store, grants, { subject: s, amount: 9, reason: '', idempotencyKey: 'lost' });
+    const fresh = new MemoryCreditStore();
+    const again = await topUp(fresh, grants, { subject: s, amount: 9, reason: '', idempotencyKey: 'lost' });
+    expect(again).toEqual({ ...first, created: false, balance: 9 });
+    await topUp(fresh, grants, { subject: s, amount: 9, reason: '', idempotencyKey: 'lost' });
+    expect(await fresh.balance(s)).toBe(9);
+  });
+});
