@@ -24,11 +24,13 @@ try {
   const report = JSON.parse(readFileSync(out, 'utf8')) as {
     numPassedTests: number;
     numFailedTests: number;
-    testResults: { status: string; assertionResults: unknown[] }[];
+    testResults: { status: string; assertionResults: { status: string }[] }[];
   };
   passed = report.numPassedTests;
-  // A file that failed before running any test (an import error, a failing hook) counts as one failure.
-  const brokenFiles = report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+  // A file that failed outside its tests (an import error, a failing hook) counts as one failure.
+  const brokenFiles = report.testResults.filter(
+    (f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'),
+  ).length;
   failed = report.numFailedTests + brokenFiles;
 } catch {
   passed = 0;

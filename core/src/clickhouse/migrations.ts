@@ -20,6 +20,49 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     ) ENGINE = ReplacingMergeTree
     ORDER BY (subject, idempotency_key)`,
   },
+  {
+    version: 2,
+    name: 'events',
+    // Raw events. (source, id) identifies an event; the sink inserts each pair once, and the
+    // Replacing engine folds any copy that still slips through when parts merge.
+    sql: `CREATE TABLE IF NOT EXISTS events (
+      source String,
+      id String,
+      type LowCardinality(String),
+      subject String,
+      time DateTime64(3, 'UTC'),
+      data String,
+      cost Int64,
+      decision LowCardinality(String),
+      ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree
+    PARTITION BY toYYYYMM(time)
+    ORDER BY (subject, time, source, id)`,
+  },
+  {
+    version: 3,
+    name: 'usage_1m',
+    // One-minute tumbling windows per subject and event type: the input of reconciliation.
+    sql: `CREATE TABLE IF NOT EXISTS usage_1m (
+      subject String,
+      type LowCardinality(String),
+      window_start DateTime('UTC'),
+      cost SimpleAggregateFunction(sum, Int64),
+      unverified_cost SimpleAggregateFunction(sum, Int64),
+      events SimpleAggregateFunction(sum, UInt64)
+    ) ENGINE = AggregatingMergeTree
+    PARTITION BY toYYYYMM(window_start)
+    ORDER BY (subject, type, window_start)`,
+  },
+  {
+    version: 4,
+    name: 'usage_1m_mv',
+    sql: `CREATE MATERIALIZED VIEW IF NOT EXISTS usage_1m_mv TO usage_1m AS
+    SELECT subject, type, toStartOfMinute(time) AS window_start,
+           sum(events.cost) AS cost, sumIf(events.cost, events.decision = 'unverified') AS unverified_cost, count() AS events
+    FROM events
+    GROUP BY subject, type, window_start`,
+  },
 ];
 
 export const migrate = async (client: ClickHouseClient): Promise<void> => {

@@ -1,0 +1,83 @@
+import { ConfigError } from '../config/env.ts';
+
+export const AGGREGATIONS = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'UNIQUE_COUNT', 'LATEST'] as const;
+export type Aggregation = (typeof AGGREGATIONS)[number];
+
+export const WINDOW_SIZES = ['MINUTE', 'HOUR', 'DAY'] as const;
+export type WindowSize = (typeof WINDOW_SIZES)[number];
+
+/** A JSONPath into the event's `data`, as a list of keys: `$.data.a.b` → ['a', 'b']. */
+export type DataPath = string[];
+
+export interface Meter {
+  slug: string;
+  description: string;
+  eventType: string;
+  aggregation: Aggregation;
+  valueProperty?: string;
+  valuePath?: DataPath;
+  /** Group-by keys (subject excluded) and their paths, in config order. */
+  groupBy: Record<string, string>;
+  groupByPaths: Record<string, DataPath>;
+  /** Whether `groupBy.subject: true` was set (the subject is always queryable). */
+  groupBySubject: boolean;
+}
+
+const SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const KEY = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const PATH = /^\$\.data(\.[A-Za-z0-9_-]+)+$/;
+
+export const parseDataPath = (path: string): DataPath => path.split('.').slice(2);
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Validates the `meters:` list of the configuration, collecting every problem. */
+export const parseMeters = (raw: unknown[], where = 'meters'): Meter[] => {
+  const problems: string[] = [];
+  const meters: Meter[] = [];
+  const slugs = new Set<string>();
+  raw.forEach((m, i) => {
+    const at = `${where}[${i}]`;
+    if (!isObj(m)) return void problems.push(`${at} must be a mapping`);
+    const slug = typeof m.slug === 'string' ? m.slug : '';
+    if (!SLUG.test(slug)) problems.push(`${at}.slug must match ${SLUG.source}`);
+    else if (slugs.has(slug)) problems.push(`${at}.slug "${slug}" is defined twice`);
+    slugs.add(slug);
+    if (typeof m.eventType !== 'string' || m.eventType === '') problems.push(`${at}.eventType is required`);
+    const aggregation = m.aggregation;
+    if (typeof aggregation !== 'string' || !(AGGREGATIONS as readonly string[]).includes(aggregation)) {
+      problems.push(`${at}.aggregation must be one of ${AGGREGATIONS.join(', ')}`);
+    }
+    const valueProperty = m.valueProperty;
+    if (valueProperty !== undefined && (typeof valueProperty !== 'string' || !PATH.test(valueProperty))) {
+      problems.push(`${at}.valueProperty must be a path like $.data.field`);
+    }
+    if (aggregation !== 'COUNT' && valueProperty === undefined) problems.push(`${at}.valueProperty is required for ${String(aggregation)}`);
+    const groupBy: Record<string, string> = {};
+    let groupBySubject = false;
+    if (m.groupBy !== undefined && !isObj(m.groupBy)) problems.push(`${at}.groupBy must be a mapping`);
+    for (const [key, path] of Object.entries(isObj(m.groupBy) ? m.groupBy : {})) {
+      if (key === 'subject') {
+        if (path !== true) problems.push(`${at}.groupBy.subject must be true (the subject is not a data path)`);
+        groupBySubject = path === true;
+        continue;
+      }
+      if (!KEY.test(key)) problems.push(`${at}.groupBy key "${key}" must match ${KEY.source}`);
+      if (typeof path !== 'string' || !PATH.test(path)) problems.push(`${at}.groupBy.${key} must be a path like $.data.field`);
+      else groupBy[key] = path;
+    }
+    meters.push({
+      slug,
+      description: typeof m.description === 'string' ? m.description : '',
+      eventType: String(m.eventType ?? ''),
+      aggregation: aggregation as Aggregation,
+      ...(typeof valueProperty === 'string' ? { valueProperty, valuePath: parseDataPath(valueProperty) } : {}),
+      groupBy,
+      groupByPaths: Object.fromEntries(Object.entries(groupBy).map(([k, p]) => [k, parseDataPath(p)])),
+      groupBySubject,
+    });
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return meters;
+};
