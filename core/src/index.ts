@@ -23,3 +23,5 @@ export * from './metrics/metrics.ts';
 export * from './meters/meter.ts';
 export * from './meters/query-sql.ts';
 export * from './meters/query-meter.ts';
+export * from './events/validate-event.ts';
+export * from './clickhouse/event-writer.ts';
