@@ -25,3 +25,5 @@ export * from './meters/query-sql.ts';
 export * from './meters/query-meter.ts';
 export * from './events/validate-event.ts';
 export * from './clickhouse/event-writer.ts';
+export * from './kafka/client.ts';
+export * from './kafka/messages.ts';

@@ -69,6 +69,14 @@ export const ENV = {
   VALKEY_URL: url(['redis:', 'rediss:', 'valkey:', 'valkeys:']),
   /** Kafka brokers, comma-separated; unset → in-process event bus. */
   KAFKA_BROKERS: list,
+  /** Topic of the api.call events (its dead-letter topic is `<topic>.dlq`). */
+  KAFKA_TOPIC: text('api-calls'),
+  /** Partitions of the events topic when Tollgate creates it. */
+  KAFKA_TOPIC_PARTITIONS: integer(6, 1, 10_000),
+  /** Most events the meter-sink writes to ClickHouse in one insert. */
+  SINK_BATCH_SIZE: integer(10_000, 1, 1_000_000),
+  /** Longest the meter-sink waits for a fetch to fill before it writes what it has. */
+  SINK_BATCH_WAIT_MS: integer(250, 1, 60_000),
   /** ClickHouse HTTP endpoint; unset → embedded chDB in CLICKHOUSE_DATA_DIR. */
   CLICKHOUSE_URL: url(['http:', 'https:']),
   /** Data directory of the embedded ClickHouse engine. */

@@ -6,13 +6,20 @@ export type EventHandler = (events: CloudEventV1<unknown>[]) => void | Promise<v
 /**
  * The event bus of a single process (no KAFKA_BROKERS): events are batched per tick and
  * delivered to every subscriber in emit order. Delivery is at-least-once per subscriber:
- * a batch whose handler throws is offered again with the next delivery.
+ * a batch whose handler throws is kept and offered again, with what came since, after
+ * `retryMs` or with the next delivery, whichever is first.
  */
 export class InProcessBus implements EventEmitter {
   readonly #subscribers = new Map<EventHandler, CloudEventV1<unknown>[]>();
   #pending: CloudEventV1<unknown>[] = [];
   #scheduled: Promise<void> | undefined;
   #delivering: Promise<void> = Promise.resolve();
+  #retryTimer: NodeJS.Timeout | undefined;
+  readonly #retryMs: number;
+
+  constructor({ retryMs = 500 }: { retryMs?: number } = {}) {
+    this.#retryMs = retryMs;
+  }
 
   subscribe(handler: EventHandler): () => void {
     this.#subscribers.set(handler, []);
@@ -33,14 +40,25 @@ export class InProcessBus implements EventEmitter {
       for (const [handler, backlog] of this.#subscribers) {
         backlog.push(...batch);
         const events = backlog.splice(0);
+        if (events.length === 0) continue;
         try {
           await handler(events);
         } catch {
           backlog.unshift(...events);
+          this.#scheduleRetry();
         }
       }
     });
     await this.#delivering;
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#scheduled ??= Promise.resolve().then(() => this.#deliver());
+    }, this.#retryMs);
+    this.#retryTimer.unref();
   }
 
   /** Events emitted but not yet accepted by every subscriber. */
@@ -57,5 +75,6 @@ export class InProcessBus implements EventEmitter {
 
   async close(): Promise<void> {
     await this.flush();
+    clearTimeout(this.#retryTimer);
   }
 }

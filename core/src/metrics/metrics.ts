@@ -48,6 +48,65 @@ export const metrics = {
     labelNames: ['service', 'status'] as const,
     registers: [registry],
   }),
+  // Names that existing OpenMeter dashboards expect.
+  eventsIngested: new Counter({
+    name: 'openmeter_events_ingested_total',
+    help: 'Events accepted by the ingest API and handed to the producer path',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  }),
+  eventsProcessed: new Counter({
+    name: 'openmeter_events_processed_total',
+    help: 'Events the sink has taken off the topic, by outcome (inserted, duplicate, dead_letter)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  queryLatency: new Histogram({
+    name: 'openmeter_query_latency_seconds',
+    help: 'Latency of meter queries, failures included',
+    labelNames: ['meter', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  }),
+  consumerLag: new Gauge({
+    name: 'tollgate_sink_consumer_lag',
+    help: 'Messages on the topic not yet committed by the sink, per partition',
+    labelNames: ['partition'] as const,
+    registers: [registry],
+  }),
+  deadLettered: new Counter({
+    name: 'tollgate_sink_dead_lettered_total',
+    help: 'Messages sent to the dead-letter topic',
+    registers: [registry],
+  }),
+  sinkBatchSize: new Histogram({
+    name: 'tollgate_sink_batch_size',
+    help: 'Messages per sink write',
+    buckets: [1, 10, 100, 500, 1000, 5000, 10_000, 50_000],
+    registers: [registry],
+  }),
+  sinkFlushLatency: new Histogram({
+    name: 'tollgate_sink_flush_latency_seconds',
+    help: 'Time to store one batch in ClickHouse (dedupe lookup and insert), failures included',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  }),
+  sinkWriteFailures: new Counter({
+    name: 'tollgate_sink_write_failures_total',
+    help: 'Batches ClickHouse did not take; each is retried with back-off and nothing is committed meanwhile',
+    registers: [registry],
+  }),
+  spoolDepth: new Gauge({
+    name: 'tollgate_emitter_spool_events',
+    help: 'Events waiting in the local disk spool while Kafka is unreachable',
+    registers: [registry],
+  }),
+  eventsUnrecorded: new Counter({
+    name: 'tollgate_emitter_unrecorded_total',
+    help: 'Events that could not be recorded because the spool was full (policy: serve)',
+    registers: [registry],
+  }),
   storeUp: new Gauge({
     name: 'tollgate_credit_store_up',
     help: '1 when the credit store answered its last health check',

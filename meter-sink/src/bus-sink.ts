@@ -1,0 +1,19 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { metrics, validateEvent, writeEventsOnce, type InProcessBus, type Logger, type StoredEvent } from '@tollgate/core';
+
+/**
+ * The sink of a single process (no Kafka): stores the bus's events through the same
+ * idempotent writer. A failed write throws, so the bus offers the events again.
+ */
+export const attachBusSink = (bus: InProcessBus, clickhouse: ClickHouseClient, logger: Logger): (() => void) =>
+  bus.subscribe(async (batch) => {
+    const events: StoredEvent[] = [];
+    for (const e of batch) {
+      const result = validateEvent(JSON.parse(JSON.stringify(e)));
+      if (result.ok) events.push(result.event);
+      else logger.error('event refused by the sink', { id: e.id, reason: result.reason });
+    }
+    const { inserted, alreadyPresent } = await writeEventsOnce(clickhouse, events);
+    metrics.eventsProcessed.inc({ outcome: 'inserted' }, inserted);
+    metrics.eventsProcessed.inc({ outcome: 'duplicate' }, alreadyPresent);
+  });

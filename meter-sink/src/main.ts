@@ -1,0 +1,63 @@
+import { serve } from '@hono/node-server';
+import { ConfigError, createLogger, ensureTopics, migrate, openClickHouse, openKafka, readEnv } from '@tollgate/core';
+import { createSinkHealthApp } from './health-app.ts';
+import { KafkaMeterSink } from './kafka-sink.ts';
+import { backoffDelay, pause } from './backoff.ts';
+
+let env;
+try {
+  env = readEnv([
+    'PORT',
+    'KAFKA_BROKERS',
+    'KAFKA_TOPIC',
+    'KAFKA_TOPIC_PARTITIONS',
+    'CLICKHOUSE_URL',
+    'CLICKHOUSE_DATA_DIR',
+    'SINK_BATCH_SIZE',
+    'SINK_BATCH_WAIT_MS',
+    'LOG_LEVEL',
+  ]);
+  if (env.KAFKA_BROKERS.length === 0) {
+    throw new ConfigError(['KAFKA_BROKERS is required: the meter-sink consumes from Kafka (without Kafka, `npm start` stores events in-process)']);
+  }
+} catch (err) {
+  console.error(err instanceof Error ? err.message : String(err));
+  process.exit(1);
+}
+
+const logger = createLogger('meter-sink', env.LOG_LEVEL);
+const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
+const kafka = openKafka(env.KAFKA_BROKERS, 'tollgate-meter-sink');
+const sink = new KafkaMeterSink({
+  kafka,
+  clickhouse,
+  topic: env.KAFKA_TOPIC ?? 'api-calls',
+  batchSize: env.SINK_BATCH_SIZE,
+  batchWaitMs: env.SINK_BATCH_WAIT_MS,
+  logger,
+});
+const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: env.PORT });
+
+// ClickHouse or Kafka may come up after the sink: keep trying, not ready meanwhile.
+for (let attempt = 0; ; attempt++) {
+  try {
+    await migrate(clickhouse);
+    await ensureTopics(kafka, env.KAFKA_TOPIC ?? 'api-calls', env.KAFKA_TOPIC_PARTITIONS);
+    await sink.start();
+    break;
+  } catch (err) {
+    logger.warn('sink not started yet; retrying', { attempt, error: String(err) });
+    await pause(backoffDelay(attempt));
+  }
+}
+logger.info('meter-sink consuming', { topic: env.KAFKA_TOPIC, port: env.PORT });
+
+const shutdown = async (signal: string) => {
+  logger.info('draining', { signal });
+  await sink.stop();
+  server.close();
+  await clickhouse.close();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { sortMessages, type RawMessage } from './sort-messages.ts';
+
+const message = (value: string | null, offset: number): RawMessage => ({
+  key: Buffer.from('tpp-1'),
+  value: value === null ? null : Buffer.from(value),
+  offset: String(offset),
+  timestamp: '0',
+});
+
+const event = (id: string) =>
+  JSON.stringify({
+    specversion: '1.0',
+    type: 'api.call',
+    source: 'gw',
+    id,
+    time: '2026-01-15T10:30:00.123Z',
+    subject: 'tpp-1',
+    data: { endpoint: '/a', method: 'GET', status_code: 200, response_time_ms: 1, cost: 1, decision: 'debited' },
+  });
+
+describe('sortMessages', () => {
+  it('keeps valid events in order and refuses the rest with a reason', () => {
+    const { events, refused } = sortMessages([
+      message(event('1'), 0),
+      message('not json', 1),
+      message(null, 2),
+      message(JSON.stringify({ hello: 'world' }), 3),
+      message(event('2'), 4),
+      message(event('3').replace('"cost":1', '"cost":"1"'), 5),
+    ]);
+    expect(events.map((e) => e.id)).toEqual(['1', '2']);
+    expect(refused.map((r) => [r.message.offset, r.reason])).toEqual([
+      ['1', 'not JSON'],
+      ['2', 'empty message'],
+      ['3', 'specversion must be "1.0"'],
+      ['5', 'data.cost must be a non-negative integer'],
+    ]);
+  });
+});
