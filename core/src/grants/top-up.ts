@@ -23,22 +23,42 @@ const bodyHashOf = (amount: number, reason: string) =>
 const conflict = (key: string) =>
   new TollgateError('CONFLICT', `Idempotency-Key "${key}" was already used with a different body.`);
 
+/** How long a request that finds its key claimed waits for the claimant's durable write before writing it itself. */
+const CLAIMANT_WAIT_MS = 1_000;
+const CLAIMANT_POLL_MS = 20;
+
+const awaitClaimantWrite = async (grants: GrantRepository, req: TopUpRequest): Promise<Grant | undefined> => {
+  const deadline = Date.now() + CLAIMANT_WAIT_MS;
+  for (;;) {
+    const grant = await grants.find(req.subject, req.idempotencyKey);
+    if (grant || Date.now() >= deadline) return grant;
+    await new Promise((resolve) => setTimeout(resolve, CLAIMANT_POLL_MS));
+  }
+};
+
 /**
  * A top-up, idempotent by its key: durable in ClickHouse before it is applied to the store.
  * 1. A key already in ClickHouse decides: same body → apply (idempotently) and replay; other body → 409.
  * 2. Claim the key in the store, so concurrent requests with another body are refused.
- * 3. Write the grant to ClickHouse. A failure here leaves the claim, and a retry with the same
- *    body goes through again: the claim never stands in for the write.
+ * 3. Write the grant to ClickHouse. A request that finds the key claimed by a concurrent one
+ *    waits for that write and answers with its row, so concurrent replies agree; if the write
+ *    does not appear (the claimant failed), it writes the grant itself: the claim never stands
+ *    in for the write.
  * 4. Apply it to the balance; the store applies a key once, however many requests get here.
+ *    The request whose apply counts created the grant (exactly one per key), unless the key
+ *    was durable before and the store had lost its claim: that is a replay.
  */
 export const topUp = async (store: CreditStore, grants: GrantRepository, req: TopUpRequest): Promise<TopUpResult> => {
   const bodyHash = bodyHashOf(req.amount, req.reason);
   const existing = await grants.find(req.subject, req.idempotencyKey);
   if (existing && existing.bodyHash !== bodyHash) throw conflict(req.idempotencyKey);
 
-  let grant = existing;
+  const claim = await store.claimGrant(req.subject, req.idempotencyKey, bodyHash);
+  if (claim === 'conflict') throw conflict(req.idempotencyKey);
+
+  let grant = existing ?? (claim === 'same' ? await awaitClaimantWrite(grants, req) : undefined);
+  if (grant && grant.bodyHash !== bodyHash) throw conflict(req.idempotencyKey);
   if (!grant) {
-    if ((await store.claimGrant(req.subject, req.idempotencyKey, bodyHash)) === 'conflict') throw conflict(req.idempotencyKey);
     grant = {
       subject: req.subject,
       idempotencyKey: req.idempotencyKey,
@@ -51,5 +71,6 @@ export const topUp = async (store: CreditStore, grants: GrantRepository, req: To
   }
   const applied = await store.applyGrant(req.subject, req.idempotencyKey, bodyHash, req.amount);
   if (applied.status === 'conflict') throw conflict(req.idempotencyKey);
-  return { created: applied.status === 'applied' && !existing, grant, balance: applied.balance };
+  const storeLostClaim = existing !== undefined && claim === 'new';
+  return { created: applied.status === 'applied' && !storeLostClaim, grant, balance: applied.balance };
 };
