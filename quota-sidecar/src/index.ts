@@ -1,0 +1,2 @@
+export { createSidecarApp, type SidecarOptions } from './sidecar-app.ts';
+export { AUTH_MODE_HEADER } from './routes/authorize-forward.ts';

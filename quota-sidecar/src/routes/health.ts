@@ -1,0 +1,26 @@
+import { Hono } from 'hono';
+import { metrics, problemResponse, registry, TollgateError, withBudget, type CreditStore } from '@tollgate/core';
+
+/** A probe answers within this budget or counts as down, so /readyz never hangs on a dependency. */
+const PROBE_BUDGET_MS = 2_000;
+
+const probe = async (check: () => Promise<boolean>): Promise<boolean> => {
+  try {
+    return await withBudget(check(), PROBE_BUDGET_MS);
+  } catch {
+    return false;
+  }
+};
+
+/** `/healthz` (the process is live), `/readyz` (its dependencies answer) and `/metrics`; none needs a token. */
+export const healthRoutes = ({ store, ready }: { store: CreditStore; ready?: (() => Promise<boolean>) | undefined }) =>
+  new Hono()
+    .get('/healthz', (c) => c.json({ status: 'live' }))
+    .get('/readyz', async (c) => {
+      const [storeUp, dependenciesUp] = await Promise.all([probe(() => store.ping()), ready ? probe(ready) : Promise.resolve(true)]);
+      metrics.storeUp.set(storeUp ? 1 : 0);
+      const checks = { store: storeUp, dependencies: dependenciesUp };
+      if (storeUp && dependenciesUp) return c.json({ status: 'ready', checks });
+      return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'A dependency does not answer.', { checks }));
+    })
+    .get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  createLogger,
+  DEFAULT_CONFIG,
+  GrantRepository,
+  MemoryCreditStore,
+  migrate,
+  openClickHouse,
+  ValkeyCreditStore,
+  type CreditStore,
+  type TollgateConfig,
+} from '@tollgate/core';
+import { createSidecarApp } from '../sidecar-app.ts';
+
+/** Test support for the sidecar: a real store, the file's own embedded ClickHouse, and request helpers. */
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export type StoreKind = 'valkey' | 'memory';
+
+let clickhouse: { client: ClickHouseClient; dir: string } | undefined;
+
+/** The embedded engine takes one data directory per process, so a test file shares one, migrated once. */
+export const testClickHouse = async (): Promise<ClickHouseClient> => {
+  if (!clickhouse) {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-ch-'));
+    clickhouse = { client: openClickHouse({ dataDir: dir }), dir };
+    await migrate(clickhouse.client);
+  }
+  return clickhouse.client;
+};
+
+export const closeTestClickHouse = async (): Promise<void> => {
+  if (!clickhouse) return;
+  await clickhouse.client.close();
+  rmSync(clickhouse.dir, { recursive: true, force: true });
+  clickhouse = undefined;
+};
+
+export const openStore = async (kind: StoreKind, valkeyUrl: string): Promise<CreditStore> => {
+  if (kind === 'memory') return new MemoryCreditStore();
+  const store = new ValkeyCreditStore({ url: valkeyUrl });
+  await store.connected();
+  return store;
+};
+
+export const uniqueSubject = (prefix = 'tpp') => `${prefix}-${randomUUID()}`;
+
+export const testConfig = (overrides: Partial<TollgateConfig> = {}): TollgateConfig => ({ ...DEFAULT_CONFIG, ...overrides });
+
+export interface TestSidecar {
+  app: ReturnType<typeof createSidecarApp>;
+  grants: GrantRepository;
+  /** An admin request with the test token. */
+  admin(path: string, init?: RequestInit): Promise<Response>;
+  /** POST a top-up through the admin API. */
+  topUp(subject: string, amount: number, key?: string, reason?: string): Promise<Response>;
+  balance(subject: string): Promise<number>;
+}
+
+export const createTestSidecar = async ({ store, config = testConfig() }: { store: CreditStore; config?: TollgateConfig }): Promise<TestSidecar> => {
+  const grants = new GrantRepository(await testClickHouse());
+  const app = createSidecarApp({ store, grants, config, adminTokens: [ADMIN_TOKEN], logger: createLogger('quota-sidecar', 'silent') });
+  const admin = async (path: string, init: RequestInit = {}) =>
+    app.request(`http://sidecar${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) } });
+  const topUp = async (subject: string, amount: number, key: string = randomUUID(), reason = 'test') =>
+    admin(`/admin/v1/subjects/${subject}/credits`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ amount, reason }),
+    });
+  const balance = async (subject: string) => {
+    const res = await admin(`/admin/v1/subjects/${subject}/balance`);
+    if (res.status !== 200) throw new Error(`balance answered ${res.status}`);
+    return ((await res.json()) as { balance: number }).balance;
+  };
+  return { app, grants, admin, topUp, balance };
+};
