@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { parseBenchOptions, wrkSecondsBound } from './options.ts';
+
+describe('parseBenchOptions', () => {
+  it('defaults to a bounded 15 s, 50-connection, A/B/A/B run on Valkey', () => {
+    expect(parseBenchOptions([], {})).toEqual({
+      durationS: 15,
+      warmupS: 3,
+      rounds: 2,
+      connections: 50,
+      threads: 1,
+      maxRequestsPerRun: 3_000_000,
+      store: 'valkey',
+      profile: false,
+    });
+  });
+
+  it('takes flags over environment variables', () => {
+    const o = parseBenchOptions(['--duration', '5', '--store', 'memory', '--profile'], {
+      BENCH_DURATION: '30',
+      BENCH_ROUNDS: '3',
+      BENCH_STORE: 'valkey',
+    });
+    expect(o).toMatchObject({ durationS: 5, rounds: 3, store: 'memory', profile: true, maxRequestsPerRun: 1_000_000 });
+  });
+
+  it('reads BENCH_PROFILE and an explicit request bound', () => {
+    expect(parseBenchOptions([], { BENCH_PROFILE: '1', BENCH_MAX_REQUESTS: '5000' })).toMatchObject({
+      profile: true,
+      maxRequestsPerRun: 5000,
+    });
+  });
+
+  it('reports every problem at once and refuses unbounded values', () => {
+    let message = '';
+    try {
+      parseBenchOptions(['--duration', '0', '--rounds', '11', '--store', 'redis'], { BENCH_CONNECTIONS: '5x' });
+    } catch (err) {
+      message = String(err);
+    }
+    expect(message).toContain('--duration (BENCH_DURATION) must be an integer from 1 to 120, got "0"');
+    expect(message).toContain('--rounds (BENCH_ROUNDS) must be an integer from 1 to 10, got "11"');
+    expect(message).toContain('--connections (BENCH_CONNECTIONS) must be an integer from 1 to 1000, got "5x"');
+    expect(message).toContain('--store (BENCH_STORE) must be valkey or memory, got "redis"');
+  });
+
+  it('refuses unknown flags', () => {
+    expect(() => parseBenchOptions(['--durration', '5'], {})).toThrow(/Unknown option/);
+  });
+
+  it('refuses fewer connections than threads', () => {
+    expect(() => parseBenchOptions(['--threads', '4', '--connections', '2'], {})).toThrow('at least --threads');
+  });
+});
+
+describe('wrkSecondsBound', () => {
+  it('adds warm-up and measured runs of every target', () => {
+    expect(wrkSecondsBound(parseBenchOptions([], {}), 2)).toBe(2 * (3 + 2 * 15));
+  });
+});

@@ -1,0 +1,108 @@
+import { parseArgs } from 'node:util';
+
+/** How long and how hard a scenario runs. Every value is bounded, so no run is open-ended. */
+export interface BenchOptions {
+  /** Seconds of each measured wrk run. */
+  durationS: number;
+  /** Seconds of the unmeasured run that warms each target up (JIT, connection pools). */
+  warmupS: number;
+  /** Alternating rounds: each round is one baseline run next to one system run. */
+  rounds: number;
+  connections: number;
+  threads: number;
+  /** Hard bound on the requests of one wrk run; a run that reaches it stops early and is flagged. */
+  maxRequestsPerRun: number;
+  /** Credit store of the system under test. */
+  store: 'valkey' | 'memory';
+  /** Run the system under test with `--cpu-prof` and summarize where its time went. */
+  profile: boolean;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  durationS: 15,
+  warmupS: 3,
+  rounds: 2,
+  connections: 50,
+  threads: 1,
+  maxRequestsPerRun: 0, // 0: derived from the duration, see below
+  store: 'valkey',
+  profile: false,
+};
+
+// Far above what this class of machine serves (bare node:http ≈ 70k req/s on 2 cores),
+// so the bound only trips when something is wrong, yet it is a bound.
+const MAX_RATE_PER_SECOND = 200_000;
+
+const FLAGS = {
+  duration: { env: 'BENCH_DURATION', min: 1, max: 120 },
+  warmup: { env: 'BENCH_WARMUP', min: 0, max: 30 },
+  rounds: { env: 'BENCH_ROUNDS', min: 1, max: 10 },
+  connections: { env: 'BENCH_CONNECTIONS', min: 1, max: 1000 },
+  threads: { env: 'BENCH_THREADS', min: 1, max: 8 },
+  'max-requests': { env: 'BENCH_MAX_REQUESTS', min: 1, max: 100_000_000 },
+} as const;
+
+export const USAGE = `options (flag, or environment variable):
+  --duration S        BENCH_DURATION      seconds per measured run (1-120, default 15)
+  --warmup S          BENCH_WARMUP        seconds of warm-up per target (0-30, default 3)
+  --rounds N          BENCH_ROUNDS        alternating baseline/system rounds (1-10, default 2)
+  --connections N     BENCH_CONNECTIONS   wrk connections (default 50)
+  --threads N         BENCH_THREADS       wrk threads (default 1)
+  --max-requests N    BENCH_MAX_REQUESTS  hard bound on requests per run (default duration x 200k)
+  --store S           BENCH_STORE         valkey | memory (default valkey)
+  --profile           BENCH_PROFILE=1     CPU-profile the system under test`;
+
+/**
+ * Reads the options from flags, then environment variables, then defaults. Every problem
+ * is reported at once.
+ */
+export const parseBenchOptions = (argv: readonly string[], env: Record<string, string | undefined>): BenchOptions => {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      'max-requests': { type: 'string' },
+      store: { type: 'string' },
+      profile: { type: 'boolean' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const problems: string[] = [];
+  const int = (flag: keyof typeof FLAGS, fallback: number): number => {
+    const { env: name, min, max } = FLAGS[flag];
+    const raw = values[flag] ?? env[name];
+    if (raw === undefined || raw === '') return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`--${flag} (${name}) must be an integer from ${min} to ${max}, got "${raw}"`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const d = DEFAULT_OPTIONS;
+  const durationS = int('duration', d.durationS);
+  const threads = int('threads', d.threads);
+  const connections = int('connections', d.connections);
+  if (connections < threads) problems.push(`--connections must be at least --threads (wrk gives each thread its own connections)`);
+  const rawStore = values.store ?? env.BENCH_STORE ?? d.store;
+  if (rawStore !== 'valkey' && rawStore !== 'memory') problems.push(`--store (BENCH_STORE) must be valkey or memory, got "${rawStore}"`);
+  const options: BenchOptions = {
+    durationS,
+    warmupS: int('warmup', d.warmupS),
+    rounds: int('rounds', d.rounds),
+    connections,
+    threads,
+    maxRequestsPerRun: int('max-requests', durationS * MAX_RATE_PER_SECOND),
+    store: rawStore === 'memory' ? 'memory' : 'valkey',
+    profile: values.profile ?? ['1', 'true', 'yes'].includes(env.BENCH_PROFILE ?? ''),
+  };
+  if (problems.length > 0) throw new Error(`invalid benchmark options:\n  - ${problems.join('\n  - ')}\n\n${USAGE}`);
+  return options;
+};
+
+/** Upper bound of a scenario's wall time spent in wrk, for the "bounded" promise in the report. */
+export const wrkSecondsBound = (o: BenchOptions, targets: number): number => targets * (o.warmupS + o.rounds * o.durationS);

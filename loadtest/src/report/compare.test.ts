@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseWrkOutput, type WrkResult } from '../wrk/parse-wrk-output.ts';
+import { comparePaired, median, verdict } from './compare.ts';
+
+const real = parseWrkOutput(readFileSync(new URL('../wrk/fixtures/upstream-latency.txt', import.meta.url), 'utf8'));
+const run = (requestsPerSec: number, p50Ms: number, p99Ms: number): WrkResult => ({
+  ...real,
+  requestsPerSec,
+  percentiles: { p50Ms, p75Ms: p50Ms, p90Ms: p99Ms, p99Ms },
+});
+
+describe('median', () => {
+  it('takes the middle value, or the mean of the middle two', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([7])).toBe(7);
+  });
+  it('refuses an empty list', () => {
+    expect(() => median([])).toThrow('median of nothing');
+  });
+});
+
+describe('comparePaired', () => {
+  it('compares each round with its neighbour, so drift across the run cancels', () => {
+    // The machine slows down by half between rounds; the system is 0.9× in both.
+    const c = comparePaired([run(10_000, 2, 7), run(5_000, 4, 14)], [run(9_000, 2.5, 8), run(4_500, 5, 16)]);
+    expect(c.throughputRatios).toEqual([0.9, 0.9]);
+    expect(c.throughputRatio).toBeCloseTo(0.9, 10);
+    expect(c.addedP99sMs).toEqual([1, 2]);
+    expect(c.addedP99Ms).toBe(1.5);
+    expect(c.addedP50Ms).toBe(0.75);
+    expect(c.baseline.requestsPerSec).toBe(7_500);
+    expect(c.system.p99Ms).toBe(12);
+    expect(c.baseline.requests).toBe(2 * real.requests);
+  });
+
+  it('keeps one disturbed round from deciding the ratio', () => {
+    const c = comparePaired(
+      [run(10_000, 2, 7), run(10_000, 2, 7), run(10_000, 2, 7)],
+      [run(9_000, 2, 8), run(3_000, 9, 90), run(8_800, 2, 8)],
+    );
+    expect(c.throughputRatio).toBe(0.88);
+    expect(c.addedP99Ms).toBe(1);
+  });
+
+  it('needs paired runs with a latency distribution', () => {
+    expect(() => comparePaired([run(1, 1, 1)], [])).toThrow('as many system runs');
+    expect(() => comparePaired([], [])).toThrow('as many system runs');
+    const bare = { ...run(1, 1, 1), percentiles: undefined };
+    expect(() => comparePaired([bare], [bare])).toThrow('--latency');
+  });
+});
+
+describe('verdict', () => {
+  it('passes on the target itself and misses beyond it', () => {
+    expect(verdict(0.85, 0.85, 'atLeast')).toBe('pass');
+    expect(verdict(0.849, 0.85, 'atLeast')).toBe('MISS');
+    expect(verdict(2, 2, 'atMost')).toBe('pass');
+    expect(verdict(2.01, 2, 'atMost')).toBe('MISS');
+  });
+});

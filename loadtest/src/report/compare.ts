@@ -1,0 +1,72 @@
+import type { WrkResult } from '../wrk/parse-wrk-output.ts';
+
+/** Middle value (mean of the two middle ones for an even count). */
+export const median = (values: readonly number[]): number => {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const hi = sorted[mid] ?? Number.NaN;
+  return sorted.length % 2 === 1 ? hi : ((sorted[mid - 1] ?? Number.NaN) + hi) / 2;
+};
+
+export interface RunSummary {
+  requestsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Requests over every round. */
+  requests: number;
+}
+
+export interface PairedComparison {
+  baseline: RunSummary;
+  system: RunSummary;
+  /** system ÷ baseline throughput of each round (a round = one baseline run next to one system run). */
+  throughputRatios: number[];
+  /** Median of the rounds' throughput ratios. */
+  throughputRatio: number;
+  /** system − baseline p99 of each round, ms. */
+  addedP99sMs: number[];
+  addedP99Ms: number;
+  addedP50Ms: number;
+}
+
+const p = (r: WrkResult, key: 'p50Ms' | 'p99Ms'): number => {
+  if (!r.percentiles) throw new Error(`wrk run against ${r.url} has no latency distribution (run wrk with --latency)`);
+  return r.percentiles[key];
+};
+
+const summarize = (runs: readonly WrkResult[]): RunSummary => ({
+  requestsPerSec: median(runs.map((r) => r.requestsPerSec)),
+  p50Ms: median(runs.map((r) => p(r, 'p50Ms'))),
+  p99Ms: median(runs.map((r) => p(r, 'p99Ms'))),
+  requests: runs.reduce((sum, r) => sum + r.requests, 0),
+});
+
+/**
+ * Compares runs taken in alternation (A B A B …): each round's ratio is taken between
+ * neighbours, so drift of the machine over the run cancels out, and the median of the
+ * rounds keeps one disturbed round from deciding the result.
+ */
+export const comparePaired = (baseline: readonly WrkResult[], system: readonly WrkResult[]): PairedComparison => {
+  if (baseline.length === 0 || baseline.length !== system.length) {
+    throw new Error(`paired comparison needs as many system runs as baseline runs (got ${baseline.length} and ${system.length})`);
+  }
+  const rounds = baseline.map((b, i) => ({ b, s: system[i] ?? b }));
+  const throughputRatios = rounds.map(({ b, s }) => s.requestsPerSec / b.requestsPerSec);
+  const addedP99sMs = rounds.map(({ b, s }) => p(s, 'p99Ms') - p(b, 'p99Ms'));
+  return {
+    baseline: summarize(baseline),
+    system: summarize(system),
+    throughputRatios,
+    throughputRatio: median(throughputRatios),
+    addedP99sMs,
+    addedP99Ms: median(addedP99sMs),
+    addedP50Ms: median(rounds.map(({ b, s }) => p(s, 'p50Ms') - p(b, 'p50Ms'))),
+  };
+};
+
+export type Verdict = 'pass' | 'MISS';
+
+/** `atLeast`: the value must reach the target; `atMost`: it must not exceed it. */
+export const verdict = (value: number, target: number, direction: 'atLeast' | 'atMost'): Verdict =>
+  (direction === 'atLeast' ? value >= target : value <= target) ? 'pass' : 'MISS';
