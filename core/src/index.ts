@@ -27,3 +27,5 @@ export * from './events/validate-event.ts';
 export * from './clickhouse/event-writer.ts';
 export * from './kafka/client.ts';
 export * from './kafka/messages.ts';
+export * from './spool/disk-spool.ts';
+export * from './kafka/kafka-emitter.ts';

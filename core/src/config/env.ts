@@ -77,6 +77,16 @@ export const ENV = {
   SINK_BATCH_SIZE: integer(10_000, 1, 1_000_000),
   /** Longest the meter-sink waits for a fetch to fill before it writes what it has. */
   SINK_BATCH_WAIT_MS: integer(250, 1, 60_000),
+  /** Longest the Kafka emitter holds an event before sending its batch. */
+  KAFKA_LINGER_MS: integer(5, 0, 10_000),
+  /** Directory of the emitter's disk spool, used while Kafka is unreachable. */
+  SPOOL_DIR: text('.data/spool'),
+  /** Largest the disk spool may grow. */
+  SPOOL_MAX_BYTES: integer(1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
+  /** When the spool is full: `deny` new requests (503), or `serve` them and count each unrecorded event. */
+  SPOOL_FULL_POLICY: oneOf(['deny', 'serve'] as const, 'deny'),
+  /** When spooled events reach the disk: `batch` (fsync after every append), `interval` (every second), `none` (the OS decides). */
+  SPOOL_FSYNC: oneOf(['batch', 'interval', 'none'] as const, 'batch'),
   /** ClickHouse HTTP endpoint; unset → embedded chDB in CLICKHOUSE_DATA_DIR. */
   CLICKHOUSE_URL: url(['http:', 'https:']),
   /** Data directory of the embedded ClickHouse engine. */
