@@ -1,19 +1,22 @@
 import { TollgateError } from '@tollgate/core';
 import { normalizePath } from './normalize-path.ts';
 
-/** Headers in which proxies pass the method and URI of the request being authorised, in order of precedence. */
+/** Headers in which proxies pass the method and URI of the request being authorised. */
 const METHOD_HEADERS = ['x-original-method', 'x-forwarded-method'] as const; // nginx, Traefik/Envoy
 const URI_HEADERS = ['x-original-uri', 'x-envoy-original-path', 'x-forwarded-uri'] as const;
 
 const HTTP_METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 const MAX_URI_LENGTH = 8192;
 
-const first = (headers: Headers, names: readonly string[]) => {
-  for (const name of names) {
-    const value = headers.get(name);
-    if (value) return value;
-  }
-  return undefined;
+/**
+ * The one value the present headers agree on. A proxy overwrites its own header but may pass
+ * the client's others through (Traefik forwards every client header by default): if they could
+ * disagree, a client could pick the route it is priced by, so disagreement is refused.
+ */
+const agreed = (headers: Headers, names: readonly string[], normalise: (v: string) => string) => {
+  const values = new Set(names.flatMap((name) => headers.get(name) ?? []).map(normalise));
+  if (values.size > 1) throw new TollgateError('BAD_REQUEST', `The headers ${names.join(', ')} disagree about the original request.`);
+  return values.values().next().value;
 };
 
 export interface OriginalRequest {
@@ -41,10 +44,10 @@ export const parsePath = (value: unknown): string => {
  * as with Envoy's ext_authz, which sends the original method and path behind a path prefix.
  */
 export const originalRequest = (headers: Headers, fallback?: { method: string; uri: string }): OriginalRequest => {
-  const method = first(headers, METHOD_HEADERS) ?? fallback?.method;
-  const uri = first(headers, URI_HEADERS) ?? fallback?.uri;
-  if (method === undefined || uri === undefined) {
+  const method = agreed(headers, METHOD_HEADERS, parseMethod) ?? (fallback && parseMethod(fallback.method));
+  const path = agreed(headers, URI_HEADERS, parsePath) ?? (fallback && parsePath(fallback.uri));
+  if (method === undefined || path === undefined) {
     throw new TollgateError('BAD_REQUEST', `The original request is unknown: send ${METHOD_HEADERS[0]} and ${URI_HEADERS[0]}.`);
   }
-  return { method: parseMethod(method), path: parsePath(uri) };
+  return { method, path };
 };

@@ -140,6 +140,24 @@ describe.each<StoreKind>(['valkey', 'memory'])('authorize with the %s store', (k
       expect(await store.balance(subject)).toBe(4);
     });
 
+    it('refuses headers that disagree about the original request, so a client cannot pick its price', async () => {
+      const subject = await funded(10);
+      const traefikWithClientHeader = {
+        'x-tpp-id': subject,
+        'x-forwarded-method': 'POST',
+        'x-forwarded-uri': '/payments',
+        'x-original-uri': '/status',
+      };
+      const res = await forward(traefikWithClientHeader);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'BAD_REQUEST' });
+      const methods = await forward({ 'x-tpp-id': subject, 'x-original-method': 'GET', 'x-forwarded-method': 'POST', 'x-original-uri': '/a' });
+      expect(methods.status).toBe(400);
+      const agreeing = await forward({ 'x-tpp-id': subject, 'x-original-method': 'get', 'x-forwarded-method': 'GET', 'x-original-uri': '/%70ayments', 'x-forwarded-uri': '/payments?x' });
+      expect(agreeing.status).toBe(200);
+      expect(await store.balance(subject)).toBe(9);
+    });
+
     it("takes the original method and path from Envoy ext_authz's path-prefix form", async () => {
       const subject = await funded(6);
       const res = await forward({ 'x-tpp-id': subject }, '/v1/authorize/payments?x=1', 'POST');
