@@ -7,7 +7,12 @@ const fixture = readFileSync(new URL('./fixtures/proc-status.txt', import.meta.u
 
 describe('parseProcStatus', () => {
   it('reads the resident set and its high-water mark in bytes', () => {
-    expect(parseProcStatus(fixture)).toEqual({ rssBytes: 46_392 * 1024, hwmBytes: 248_980 * 1024 });
+    expect(parseProcStatus(fixture)).toEqual({
+      rssBytes: 46_392 * 1024,
+      hwmBytes: 248_980 * 1024,
+      rssAnonBytes: 9_888 * 1024,
+      rssFileBytes: 36_504 * 1024,
+    });
   });
 
   it('does not confuse VmRSS with RssAnon or VmHWM with VmPeak', () => {
@@ -28,5 +33,7 @@ describe('sampleMemory', () => {
     expect(peak.samples).toBeGreaterThanOrEqual(1);
     expect(peak.peakRssBytes).toBeGreaterThan(now.rssBytes / 2);
     expect(peak.hwmBytes).toBeGreaterThanOrEqual(peak.peakRssBytes);
+    expect(peak.first?.rssBytes).toBeGreaterThan(0);
+    expect(peak.peakAnonBytes + peak.peakFileBytes).toBeGreaterThanOrEqual(peak.peakRssBytes * 0.9);
   });
 });

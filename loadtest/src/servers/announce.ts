@@ -1,5 +1,3 @@
-import type { AddressInfo, Server } from 'node:net';
-
 /** What a server child tells the scenario that started it, over the IPC channel. */
 export type ChildMessage = { type: 'ready'; port: number } | { type: 'stats'; stats: Record<string, number> };
 
@@ -7,33 +5,36 @@ export type ChildMessage = { type: 'ready'; port: number } | { type: 'stats'; st
 export type ParentMessage = { type: 'stats' } | { type: 'stop' };
 
 export interface AnnounceOptions {
-  /** Answers the parent's stats request. */
+  /** Answers the parent's stats request (the process's memory figures are added). */
   stats?: () => Record<string, number> | Promise<Record<string, number>>;
-  /** Runs before a clean exit (close stores, flush emitters). */
+  /** Closes the server and its clients before a clean exit. */
   onStop?: () => Promise<void>;
 }
 
+/** The port a server child listens on: BENCH_PORT when started by hand (e.g. to profile it alone), else any free one. */
+export const listenPort = (): number => Number(process.env.BENCH_PORT ?? 0);
+
 /**
- * Listens on a loopback port and reports it to the parent. On `stop` the process exits
- * cleanly, which lets `--cpu-prof` write its profile. BENCH_PORT picks the port when a
- * server is started by hand (e.g. to profile it alone); otherwise any free port.
+ * Reports a listening server to the scenario that started it, and serves its requests:
+ * `stats`, and `stop`, which exits cleanly so that `--cpu-prof` writes its profile.
  */
-export const announce = (server: Server, { stats = () => ({}), onStop = async () => {} }: AnnounceOptions = {}): void => {
+export const announce = (port: number, { stats = () => ({}), onStop = async () => {} }: AnnounceOptions = {}): void => {
   const send = (message: ChildMessage) => process.send?.(message);
+  const stop = () => {
+    // A stop that hangs (a stuck connection) must not keep the process, or its profile, hostage.
+    setTimeout(() => process.exit(0), 5_000).unref();
+    void onStop().finally(() => process.exit(0));
+  };
   process.on('message', (message: ParentMessage) => {
     if (message.type === 'stats') {
-      void Promise.resolve(stats()).then((s) => send({ type: 'stats', stats: s }));
-    } else if (message.type === 'stop') {
-      if ('closeAllConnections' in server && typeof server.closeAllConnections === 'function') server.closeAllConnections();
-      server.close();
-      void onStop().finally(() => process.exit(0));
+      const m = process.memoryUsage();
+      const memory = { 'memory.rss': m.rss, 'memory.heapTotal': m.heapTotal, 'memory.heapUsed': m.heapUsed, 'memory.external': m.external };
+      void Promise.resolve(stats()).then((s) => send({ type: 'stats', stats: { ...memory, ...s } }));
     }
+    else if (message.type === 'stop') stop();
   });
   // The IPC channel closing means the scenario that started us is gone.
-  process.on('disconnect', () => process.exit(0));
-  server.listen(Number(process.env.BENCH_PORT ?? 0), '127.0.0.1', () => {
-    const port = (server.address() as AddressInfo).port;
-    if (process.send) send({ type: 'ready', port });
-    else console.log(`listening on http://127.0.0.1:${port}`);
-  });
+  process.on('disconnect', stop);
+  if (process.send) send({ type: 'ready', port });
+  else console.log(`listening on http://127.0.0.1:${port}`);
 };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { failedRequests, parseWrkBytes, parseWrkOutput, parseWrkTime, WrkParseError } from './parse-wrk-output.ts';
+import { describeFailures, failedRequests, parseWrkBytes, parseWrkOutput, parseWrkTime, WrkParseError } from './parse-wrk-output.ts';
 
 // Real wrk 4.1.0 output, captured on the project's machine.
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
@@ -40,6 +40,7 @@ describe('parseWrkOutput', () => {
       non2xx3xx: 0,
     });
     expect(failedRequests(r)).toBe(0);
+    expect(describeFailures(r)).toBe('no failures');
   });
 
   it('reads socket errors, non-2xx responses and second-scale percentiles', () => {
@@ -51,6 +52,7 @@ describe('parseWrkOutput', () => {
     expect(r.socketErrors).toEqual({ connect: 0, read: 83, write: 0, timeout: 0 });
     expect(r.non2xx3xx).toBe(97);
     expect(failedRequests(r)).toBe(180);
+    expect(describeFailures(r)).toBe('97 non-2xx/3xx responses, 83 read errors');
   });
 
   it('leaves percentiles out when wrk ran without --latency', () => {

@@ -100,3 +100,16 @@ export const parseWrkOutput = (output: string): WrkResult => {
 /** Requests that did not end in a 2xx/3xx response; a measurement with any is not comparable. */
 export const failedRequests = (r: WrkResult): number =>
   r.non2xx3xx + r.socketErrors.connect + r.socketErrors.read + r.socketErrors.write + r.socketErrors.timeout;
+
+/** "3 non-2xx/3xx responses, 2 read errors" — what went wrong in a run, or "no failures". */
+export const describeFailures = (r: WrkResult): string => {
+  const parts = [
+    [r.non2xx3xx, 'non-2xx/3xx responses'],
+    [r.socketErrors.connect, 'connect errors'],
+    [r.socketErrors.read, 'read errors'],
+    [r.socketErrors.write, 'write errors'],
+    [r.socketErrors.timeout, 'timeouts'],
+  ] as const;
+  const failed = parts.filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  return failed.length > 0 ? failed.join(', ') : 'no failures';
+};

@@ -1,0 +1,217 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
+import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
+import { profileReport, summarizeProfileDir, type ProfileSummary } from './profile/profile-dir.ts';
+import { comparePaired, verdict, type PairedComparison } from './report/compare.ts';
+import { formatCount, formatDeltaMs, formatMb, formatMs, formatRatio, reportTable, type ReportRow } from './report/format.ts';
+import { UPSTREAM_BODY } from './servers/upstream-body.ts';
+import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
+import { runWrk, type WrkRun } from './wrk/run-wrk.ts';
+
+/**
+ * Gateway overhead: what tollgate (one atomic debit per request, one api.call event, the
+ * RateLimit fields) costs on top of the same Hono + undici proxy without it.
+ *
+ * Processes: wrk → (a) bare proxy | (b) gateway → upstream (node:http), plus Valkey for
+ * (b). Each is its own process, as in production. Runs alternate a, b, a, b … so that
+ * drift of a shared machine cancels in each round's ratio.
+ */
+export const TARGETS = { throughputRatio: 0.85, addedP99Ms: 2, peakRssBytes: 200 * 1024 * 1024 } as const;
+
+const SUBJECT = 'tpp-loadtest';
+const GRANT = 1_000_000_000_000;
+const PATH = '/open-banking/v3.1/aisp/accounts';
+
+export interface GatewayOverheadResult {
+  store: BenchOptions['store'];
+  options: BenchOptions;
+  bare: WrkRun[];
+  gateway: WrkRun[];
+  comparison: PairedComparison;
+  memory: { gateway: MemoryPeak; bare: MemoryPeak };
+  /** Credits the gateway debited vs responses wrk counted: equal (up to requests cut off at the end of a run) when every call was charged once. */
+  accounting: { responses: number; debited: number; events: Record<string, number> };
+  /** Memory figures each proxy reported about itself after the load (process.memoryUsage()). */
+  processMemory: { gateway: Record<string, number>; bare: Record<string, number> };
+  /** Problems that make the figures unreliable (failed requests, capped runs, accounting gaps). */
+  problems: string[];
+  profile: ProfileSummary | undefined;
+}
+
+const expectOk = async (url: string, headers: Record<string, string>, status: number, body?: string) => {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  if (res.status !== status || (body !== undefined && text !== body)) {
+    throw new Error(`smoke check ${url} ${JSON.stringify(headers)}: expected ${status}${body ? ` ${body}` : ''}, got ${res.status} ${text.slice(0, 300)}`);
+  }
+};
+
+export const runGatewayOverhead = async (options: BenchOptions, log: (line: string) => void = console.log): Promise<GatewayOverheadResult> => {
+  const started: ServerChild[] = [];
+  let valkey: ValkeyServer | undefined;
+  const profileDir = join(scratchDir, 'profile-gateway');
+  try {
+    if (options.store === 'valkey') {
+      valkey = await startValkey();
+      log(`valkey on ${valkey.url}`);
+    }
+    const start = async (name: string, entry: string, env: Record<string, string>, execArgv: string[] = []) => {
+      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env, execArgv });
+      started.push(child);
+      log(`${name}: pid ${child.pid} on ${child.url}`);
+      return child;
+    };
+    const upstream = await start('upstream', 'upstream.ts', {});
+    const bare = await start('bare-proxy', 'bare-proxy.ts', { UPSTREAM_URL: upstream.url });
+    if (options.profile) rmSync(profileDir, { recursive: true, force: true });
+    const gateway = await start(
+      `gateway-${options.store}`,
+      'gateway.ts',
+      { UPSTREAM_URL: upstream.url, VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
+      options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    );
+
+    // Both proxies must really proxy, and the gateway must really enforce, before anything is measured.
+    const header = { 'x-tpp-id': SUBJECT };
+    await expectOk(`${bare.url}${PATH}`, header, 200, UPSTREAM_BODY);
+    await expectOk(`${gateway.url}${PATH}`, header, 200, UPSTREAM_BODY);
+    await expectOk(`${gateway.url}${PATH}`, {}, 401);
+    await expectOk(`${gateway.url}${PATH}`, { 'x-tpp-id': 'tpp-without-credits' }, 429);
+    const smokeResponses = 1;
+
+    const wrk = (target: ServerChild, durationS: number) =>
+      runWrk({
+        url: `${target.url}${PATH}`,
+        durationS,
+        connections: options.connections,
+        threads: options.threads,
+        maxRequests: options.maxRequestsPerRun,
+        headers: header,
+      });
+
+    let warmupResponses = 0;
+    if (options.warmupS > 0) {
+      log(`warm-up ${options.warmupS}s each`);
+      await wrk(bare, options.warmupS);
+      warmupResponses = (await wrk(gateway, options.warmupS)).requests;
+    }
+
+    const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
+    const bareRuns: WrkRun[] = [];
+    const gatewayRuns: WrkRun[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      const a = await wrk(bare, options.durationS);
+      bareRuns.push(a);
+      log(`round ${round}/${options.rounds} bare proxy: ${formatCount(a.requestsPerSec)} req/s, p99 ${formatMs(a.percentiles?.p99Ms ?? Number.NaN)}`);
+      const b = await wrk(gateway, options.durationS);
+      gatewayRuns.push(b);
+      log(`round ${round}/${options.rounds} gateway:    ${formatCount(b.requestsPerSec)} req/s, p99 ${formatMs(b.percentiles?.p99Ms ?? Number.NaN)}`);
+    }
+    const peaks = { gateway: await memory.gateway.stop(), bare: await memory.bare.stop() };
+
+    const stats = await gateway.stats();
+    const bareStats = await bare.stats();
+    const pick = (s: Record<string, number>, prefix: string) => Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith(prefix)));
+    const responses = smokeResponses + warmupResponses + gatewayRuns.reduce((n, r) => n + r.requests, 0);
+    const accounting = {
+      responses,
+      debited: (stats.granted ?? 0) - (stats.balance ?? 0),
+      events: pick(stats, 'events'),
+    };
+    const processMemory = { gateway: pick(stats, 'memory.'), bare: pick(bareStats, 'memory.') };
+
+    const problems: string[] = [];
+    for (const r of [...bareRuns, ...gatewayRuns]) {
+      if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
+      if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);
+    }
+    // wrk counts only completed responses; requests cut off at the end of a run were still debited.
+    const inFlight = (options.rounds + 1) * options.connections;
+    if (accounting.debited < accounting.responses || accounting.debited > accounting.responses + inFlight) {
+      problems.push(`the gateway debited ${accounting.debited} credits for ${accounting.responses} responses`);
+    }
+
+    for (const child of started.splice(0).reverse()) await child.stop();
+    const profile = options.profile ? summarizeProfileDir(profileDir) : undefined;
+
+    return {
+      store: options.store,
+      options,
+      bare: bareRuns,
+      gateway: gatewayRuns,
+      comparison: comparePaired(bareRuns, gatewayRuns),
+      memory: peaks,
+      accounting,
+      processMemory,
+      problems,
+      profile,
+    };
+  } finally {
+    for (const child of started.reverse()) await child.stop().catch(() => {});
+    await valkey?.stop();
+  }
+};
+
+/** The scenario's lines of the summary table. */
+export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
+  const c = r.comparison;
+  const scenario = `gateway overhead (${r.store} store)`;
+  const invalid = r.problems.length > 0 ? ' (see problems)' : '';
+  return [
+    {
+      scenario,
+      measure: 'throughput',
+      baseline: `${formatCount(c.baseline.requestsPerSec)} req/s`,
+      system: `${formatCount(c.system.requestsPerSec)} req/s`,
+      comparison: `${formatRatio(c.throughputRatio)} (rounds: ${c.throughputRatios.map(formatRatio).join(', ')})`,
+      target: `≥ ${formatRatio(TARGETS.throughputRatio)}`,
+      verdict: verdict(c.throughputRatio, TARGETS.throughputRatio, 'atLeast') + invalid,
+    },
+    {
+      scenario,
+      measure: 'p99 latency',
+      baseline: formatMs(c.baseline.p99Ms),
+      system: formatMs(c.system.p99Ms),
+      comparison: `${formatDeltaMs(c.addedP99Ms)} (rounds: ${c.addedP99sMs.map(formatDeltaMs).join(', ')})`,
+      target: `≤ +${formatMs(TARGETS.addedP99Ms)}`,
+      verdict: verdict(c.addedP99Ms, TARGETS.addedP99Ms, 'atMost') + invalid,
+    },
+    {
+      scenario,
+      measure: 'p50 latency',
+      baseline: formatMs(c.baseline.p50Ms),
+      system: formatMs(c.system.p50Ms),
+      comparison: formatDeltaMs(c.addedP50Ms),
+      target: '—',
+      verdict: '—',
+    },
+    {
+      scenario,
+      measure: 'peak RSS under load (VmHWM)',
+      baseline: formatMb(r.memory.bare.hwmBytes),
+      system: formatMb(r.memory.gateway.hwmBytes),
+      comparison: `sampled VmRSS peak ${formatMb(r.memory.gateway.peakRssBytes)}`,
+      target: `≤ ${formatMb(TARGETS.peakRssBytes)}`,
+      verdict: verdict(r.memory.gateway.hwmBytes, TARGETS.peakRssBytes, 'atMost'),
+    },
+  ];
+};
+
+if (import.meta.main) {
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    console.error(`\nusage: node loadtest/src/gateway-overhead.ts [options]\n${USAGE}`);
+    process.exit(2);
+  }
+  const result = await runGatewayOverhead(options);
+  console.log(`\n${reportTable(gatewayOverheadRows(result))}`);
+  console.log(`\naccounting: ${JSON.stringify(result.accounting)}`);
+  for (const p of result.problems) console.log(`PROBLEM: ${p}`);
+  if (result.profile) console.log(`\n${profileReport(result.profile)}`);
+}

@@ -1,0 +1,40 @@
+import { DEFAULT_CONFIG, InProcessBus } from '@tollgate/core';
+import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
+import { announce, listenPort } from './announce.ts';
+import { grantBenchSubject, openBenchStore } from './bench-store.ts';
+import { requiredEnv } from './required-env.ts';
+
+/**
+ * The system under test of the gateway scenario: the gateway app exactly as the runnable
+ * gateway builds it (default configuration: subject from `x-tpp-id`, cost 1 per call),
+ * with the in-process event bus and one subscriber that only counts what it receives.
+ */
+const store = await openBenchStore();
+const { subject, granted } = await grantBenchSubject(store);
+const emitter = new InProcessBus();
+// Outcomes of the calls as the events tell them: `events.debited`, `events.status.2xx`, …
+const counts: Record<string, number> = { events: 0 };
+const count = (key: string) => (counts[key] = (counts[key] ?? 0) + 1);
+emitter.subscribe((batch) => {
+  for (const e of batch) {
+    const data = e.data as { decision?: string; status_code?: number } | undefined;
+    count('events');
+    count(`events.${data?.decision ?? 'none'}`);
+    count(`events.status.${Math.floor((data?.status_code ?? 0) / 100)}xx`);
+  }
+});
+
+const app = createGatewayApp({ store, emitter, config: DEFAULT_CONFIG, upstreamUrl: requiredEnv('UPSTREAM_URL'), upstreamTimeoutMs: 30_000 });
+const server = await serveApp(app, { port: listenPort() });
+announce(server.port, {
+  stats: async () => {
+    await emitter.flush();
+    return { ...counts, granted, balance: await store.balance(subject) };
+  },
+  onStop: async () => {
+    await server.close(1_000);
+    await app.close();
+    await emitter.close();
+    await store.close();
+  },
+});

@@ -1,0 +1,26 @@
+import { DEFAULT_CONFIG, GrantRepository, openClickHouse } from '@tollgate/core';
+import { serve } from '@hono/node-server';
+import { createSidecarApp } from '@tollgate/quota-sidecar';
+import type { AddressInfo } from 'node:net';
+import { announce, listenPort } from './announce.ts';
+import { grantBenchSubject, openBenchStore } from './bench-store.ts';
+
+/**
+ * The system under test of the authorize scenario: the quota sidecar app with the default
+ * configuration (cost 1 per call). The grant repository serves only the admin routes,
+ * which this scenario never calls, so it points at a ClickHouse that is never contacted.
+ */
+const store = await openBenchStore();
+const { subject, granted } = await grantBenchSubject(store);
+const grants = new GrantRepository(openClickHouse({ url: 'http://127.0.0.1:9' }));
+const app = createSidecarApp({ store, grants, config: DEFAULT_CONFIG, adminTokens: [] });
+
+const server = serve({ fetch: app.fetch, port: listenPort(), hostname: '127.0.0.1' }, (info: AddressInfo) => {
+  announce(info.port, {
+    stats: async () => ({ granted, balance: await store.balance(subject) }),
+    onStop: async () => {
+      server.close();
+      await store.close();
+    },
+  });
+});
