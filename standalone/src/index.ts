@@ -1,0 +1,2 @@
+// `npm start` runs ./main.ts; nothing is exported.
+export {};

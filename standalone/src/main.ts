@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import {
+  ConfigError,
+  DiskSpool,
+  InProcessBus,
+  GrantRepository,
+  KafkaEmitter,
+  createLogger,
+  ensureTopics,
+  loadTollgateConfig,
+  migrate,
+  openClickHouse,
+  openCreditStore,
+  openKafka,
+  readEnv,
+  type EventEmitter,
+} from '@tollgate/core';
+import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gateway-plugin';
+import { attachBusSink, KafkaMeterSink } from '@tollgate/meter-sink';
+import { createSidecarApp } from '@tollgate/quota-sidecar';
+
+/**
+ * `npm start`: the whole system in one process. Embedded defaults — memory credit store,
+ * in-process event bus, embedded ClickHouse, built-in sample upstream — unless VALKEY_URL,
+ * KAFKA_BROKERS, CLICKHOUSE_URL or UPSTREAM_URL point at real ones. This is the one place
+ * that puts the services together; in production each runs on its own.
+ */
+const DEFAULT_CONFIG_FILE = new URL('../../deploy/config/tollgate.yaml', import.meta.url).pathname;
+
+const boot = () => {
+  const env = readEnv([
+    'PORT',
+    'SIDECAR_PORT',
+    'SAMPLE_UPSTREAM_PORT',
+    'VALKEY_URL',
+    'KAFKA_BROKERS',
+    'KAFKA_TOPIC',
+    'KAFKA_TOPIC_PARTITIONS',
+    'KAFKA_LINGER_MS',
+    'SPOOL_DIR',
+    'SPOOL_MAX_BYTES',
+    'SPOOL_FULL_POLICY',
+    'SPOOL_FSYNC',
+    'SINK_BATCH_SIZE',
+    'SINK_BATCH_WAIT_MS',
+    'CLICKHOUSE_URL',
+    'CLICKHOUSE_DATA_DIR',
+    'ADMIN_TOKENS',
+    'UPSTREAM_URL',
+    'UPSTREAM_TIMEOUT_MS',
+    'TOLLGATE_CONFIG',
+    'JWT_SECRET',
+    'LOG_LEVEL',
+  ]);
+  return { env, config: loadTollgateConfig(env.TOLLGATE_CONFIG ?? DEFAULT_CONFIG_FILE) };
+};
+
+let booted: ReturnType<typeof boot>;
+try {
+  booted = boot();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : String(err));
+  process.exit(1);
+}
+const { env, config } = booted;
+const logger = createLogger('tollgate', env.LOG_LEVEL);
+const adminTokens = env.ADMIN_TOKENS.length > 0 ? env.ADMIN_TOKENS : [`dev-${randomBytes(12).toString('hex')}`];
+const topic = env.KAFKA_TOPIC ?? 'api-calls';
+
+const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
+await migrate(clickhouse);
+const store = openCreditStore(env.VALKEY_URL);
+
+let emitter: EventEmitter;
+let stopSink: () => Promise<void>;
+if (env.KAFKA_BROKERS.length > 0) {
+  const kafka = openKafka(env.KAFKA_BROKERS, 'tollgate');
+  await ensureTopics(kafka, topic, env.KAFKA_TOPIC_PARTITIONS);
+  const spool = new DiskSpool({ dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC });
+  const kafkaEmitter = new KafkaEmitter({ kafka, topic, spool, logger, lingerMs: env.KAFKA_LINGER_MS, spoolFullPolicy: env.SPOOL_FULL_POLICY });
+  await kafkaEmitter.start();
+  const sink = new KafkaMeterSink({ kafka, clickhouse, topic, batchSize: env.SINK_BATCH_SIZE, batchWaitMs: env.SINK_BATCH_WAIT_MS, logger });
+  await sink.start();
+  emitter = kafkaEmitter;
+  stopSink = () => sink.stop();
+} else {
+  const bus = new InProcessBus();
+  const detach = attachBusSink(bus, clickhouse, logger);
+  emitter = bus;
+  stopSink = async () => detach();
+}
+
+const listening = <T>(what: string, variable: string, port: number, server: Promise<T>): Promise<T> =>
+  server.catch((err: unknown) => {
+    const inUse = err instanceof Error && 'code' in err && err.code === 'EADDRINUSE';
+    console.error(inUse ? `port ${port} (${what}) is in use: set ${variable} to another port` : `cannot start the ${what}: ${String(err)}`);
+    process.exit(1);
+  });
+
+const sample = env.UPSTREAM_URL
+  ? undefined
+  : await listening('sample upstream', 'SAMPLE_UPSTREAM_PORT', env.SAMPLE_UPSTREAM_PORT, startSampleUpstream({ port: env.SAMPLE_UPSTREAM_PORT }));
+const upstreamUrl = env.UPSTREAM_URL ?? sample?.url ?? '';
+const gatewayApp = createGatewayApp({
+  store,
+  emitter,
+  config,
+  upstreamUrl,
+  upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+  ...(env.JWT_SECRET ? { jwtSecret: env.JWT_SECRET } : {}),
+  logger,
+});
+const grants = new GrantRepository(clickhouse);
+const sidecarApp = createSidecarApp({
+  store,
+  grants,
+  config,
+  adminTokens,
+  logger,
+  ready: () => clickhouse.ping().then((r) => r.success),
+});
+const gateway = await listening('gateway', 'PORT', env.PORT, serveApp(gatewayApp, { port: env.PORT }));
+const sidecar = await listening('sidecar', 'SIDECAR_PORT', env.SIDECAR_PORT, serveApp(sidecarApp, { port: env.SIDECAR_PORT }));
+
+const token = adminTokens[0] ?? '';
+console.log(`
+Tollgate is running.
+  gateway   ${gateway.url}   (proxying to ${upstreamUrl}${sample ? ', the built-in sample Open Banking API' : ''})
+  sidecar   ${sidecar.url}   (authorize, admin, metrics)
+  stores    credits: ${store.kind === 'valkey' ? 'Valkey' : 'in memory'}; events: ${env.KAFKA_BROKERS.length > 0 ? `Kafka topic ${topic}` : 'in-process bus'}; ClickHouse: ${env.CLICKHOUSE_URL ?? `embedded (${env.CLICKHOUSE_DATA_DIR})`}
+${env.ADMIN_TOKENS.length > 0 ? '' : `  admin token (generated for this run; set ADMIN_TOKENS to choose): ${token}\n`}
+Top up TPP tpp-123 with 100 credits:
+  curl -s -X POST ${sidecar.url}/admin/v1/subjects/tpp-123/credits \\
+    -H 'authorization: Bearer ${token}' -H 'content-type: application/json' \\
+    -H "idempotency-key: $(uuidgen 2>/dev/null || date +%s%N)" -d '{"amount": 100, "reason": "prepaid"}'
+
+Call an API as tpp-123 (1 credit; balances 2, transactions 3, payments 10):
+  curl -si ${gateway.url}/accounts -H 'x-tpp-id: tpp-123'
+
+Balance and ledger:
+  curl -s ${sidecar.url}/admin/v1/subjects/tpp-123/balance -H 'authorization: Bearer ${token}'
+  curl -s ${sidecar.url}/admin/v1/subjects/tpp-123/ledger -H 'authorization: Bearer ${token}'
+`);
+
+const shutdown = async (signal: string) => {
+  logger.info('shutting down', { signal });
+  await gateway.close();
+  await sidecar.close();
+  await sample?.close();
+  await emitter.close();
+  await stopSink();
+  await store.close();
+  await clickhouse.close();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));
