@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSidecar } from '../quota-sidecar/src/testing/sidecar-process.ts';
+import { freePort } from './harness/free-port.ts';
+
+/** The sidecar's main.ts as a process: configuration errors, start-up warnings, readiness and graceful stop. */
+describe('quota-sidecar main', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-main-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports every configuration problem at once and exits 1', async () => {
+    const config = join(dir, 'bad.yaml');
+    writeFileSync(config, 'credits:\n  defaultCost: -1\n  onStoreError: maybe\n');
+    const sidecar = await spawnSidecar(
+      { PORT: 'eighty', VALKEY_URL: 'http://valkey:6379', LOG_LEVEL: 'loud', TOLLGATE_CONFIG: config },
+      { waitReady: false },
+    );
+    expect(await sidecar.exited).toBe(1);
+    const output = sidecar.output();
+    for (const name of ['PORT', 'VALKEY_URL', 'LOG_LEVEL', 'credits.defaultCost', 'credits.onStoreError']) expect(output).toContain(name);
+    expect(output.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('warns when ADMIN_TOKENS is empty, serves health, refuses admin, and stops gracefully on SIGTERM', async () => {
+    const port = await freePort();
+    const sidecar = await spawnSidecar({ PORT: String(port), CLICKHOUSE_DATA_DIR: join(dir, 'chdb'), LOG_LEVEL: 'info' });
+    try {
+      expect(sidecar.output()).toMatch(/"level":"warn".*ADMIN_TOKENS is empty/);
+      expect((await fetch(`${sidecar.url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${sidecar.url}/readyz`)).json()).toEqual({ status: 'ready', checks: { store: true, dependencies: true } });
+      const admin = await fetch(`${sidecar.url}/admin/v1/subjects/tpp-1/balance`, { headers: { authorization: 'Bearer anything' } });
+      expect(admin.status).toBe(401);
+      expect(await (await fetch(`${sidecar.url}/metrics`)).text()).toContain('tollgate_http_requests_total');
+    } finally {
+      expect(await sidecar.stop('SIGTERM')).toBe(0);
+    }
+    expect(sidecar.output()).toContain('"msg":"stopped"');
+  });
+});
