@@ -1,0 +1,12 @@
+import { Hono } from 'hono';
+import { createUpstreamProxy } from './upstream-proxy.ts';
+
+export type ClosableApp = Hono & { close(): Promise<void> };
+
+/** Plain Hono in front of the same proxy, without tollgate: the benchmark's baseline. */
+export const createBareProxyApp = (upstreamUrl: string, timeoutMs = 30_000): ClosableApp => {
+  const proxy = createUpstreamProxy({ upstreamUrl, timeoutMs });
+  const app = new Hono();
+  app.all('*', proxy.handler);
+  return Object.assign(app, { close: proxy.close });
+};

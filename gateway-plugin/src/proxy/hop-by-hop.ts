@@ -1,0 +1,52 @@
+/**
+ * Hop-by-hop fields (RFC 9110 §7.6.1) describe one connection, not the message, so a proxy
+ * must not forward them: the fixed set below, and every field the Connection header names.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+const isHopByHop = (name: string): boolean => HOP_BY_HOP.has(name) || name.startsWith('proxy-');
+
+/** Lower-case field names listed in a Connection header value ("close, x-foo"). */
+const connectionListed = (value: string | string[] | null | undefined): Set<string> | undefined => {
+  if (!value) return undefined;
+  const listed = new Set<string>();
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = part.trim().toLowerCase();
+    if (name) listed.add(name);
+  }
+  return listed;
+};
+
+/**
+ * The request fields to send upstream, as undici's flat [name, value, …] list. `host` is
+ * dropped too: undici sets it to the upstream's authority.
+ */
+export const forwardRequestHeaders = (headers: Headers): string[] => {
+  const listed = connectionListed(headers.get('connection'));
+  const out: string[] = [];
+  for (const [name, value] of headers) {
+    if (name === 'host' || isHopByHop(name) || listed?.has(name)) continue;
+    out.push(name, value);
+  }
+  return out;
+};
+
+export type UpstreamHeaders = Record<string, string | string[] | undefined>;
+
+/**
+ * The response fields to send to the client (undici gives them lower-cased). A plain record
+ * when every field has one value (the server writes it without building a Headers); pairs
+ * when a field repeats, so that each Set-Cookie stays a line of its own.
+ */
+export const forwardResponseHeaders = (headers: UpstreamHeaders): Record<string, string> | [string, string][] => {
+  const listed = connectionListed(headers.connection);
+  const out: Record<string, string> = {};
+  let repeated: [string, string][] | undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || isHopByHop(name) || listed?.has(name)) continue;
+    if (typeof value === 'string') out[name] = value;
+    else (repeated ??= []).push(...value.map((v): [string, string] => [name, v]));
+  }
+  return repeated ? [...Object.entries(out), ...repeated] : out;
+};

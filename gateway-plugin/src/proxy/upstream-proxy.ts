@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Context } from 'hono';
+import { Pool } from 'undici';
+import { TollgateError, metrics, problemResponse } from '@tollgate/core';
+import { forward } from './forward.ts';
+import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.ts';
+
+export const INTERACTION_ID_HEADER = 'x-fapi-interaction-id';
+
+export interface UpstreamProxyOptions {
+  upstreamUrl: string;
+  /** Time to wait for the upstream's response headers before answering 504. */
+  timeoutMs?: number;
+  /** Upper bound of keep-alive connections to the upstream; unbounded by default. */
+  connections?: number | null;
+}
+
+export interface UpstreamProxy {
+  /** The Hono handler that forwards the request and streams the answer back. */
+  handler: (c: Context) => Promise<Response>;
+  close(): Promise<void>;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+const isTimeout = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && 'code' in err && TIMEOUT_CODES.has(String(err.code));
+
+/** Path and query of an absolute URL, without parsing it. */
+const pathAndQuery = (url: string): string => {
+  const slash = url.indexOf('/', url.indexOf('://') + 3);
+  return slash === -1 ? '/' : url.slice(slash);
+};
+
+/**
+ * The request body to stream upstream, or null. A message from the HTTP server has a body
+ * only when it is framed (Content-Length > 0 or Transfer-Encoding); a Request made in
+ * process (tests, `app.request`) carries no framing fields, so its body is taken as is.
+ */
+const requestBody = (c: Context, req: Request): Readable | null => {
+  if (req.method === 'GET' || req.method === 'HEAD') return null;
+  const length = req.headers.get('content-length');
+  const framed = length !== null ? length !== '0' : req.headers.has('transfer-encoding');
+  const fromServer = typeof c.env === 'object' && c.env !== null && 'incoming' in c.env;
+  if (!framed && (fromServer || length === '0')) return null;
+  return req.body ? Readable.fromWeb(req.body) : null;
+};
+
+/** Forwards requests to one upstream over a keep-alive undici Pool; bodies stream both ways. */
+export const createUpstreamProxy = ({ upstreamUrl, timeoutMs = 30_000, connections = null }: UpstreamProxyOptions): UpstreamProxy => {
+  const base = new URL(upstreamUrl);
+  const prefix = base.pathname.replace(/\/$/, '');
+  const pool = new Pool(base.origin, {
+    connections,
+    headersTimeout: timeoutMs,
+    connectTimeout: Math.min(timeoutMs, 10_000),
+    keepAliveTimeout: 10_000,
+  });
+  const latency = {
+    ok: metrics.upstreamLatency.labels('ok'),
+    error: metrics.upstreamLatency.labels('error'),
+    timeout: metrics.upstreamLatency.labels('timeout'),
+  };
+
+  const handler = async function proxy(c: Context): Promise<Response> {
+    const req = c.req.raw;
+    const sent = req.headers.get(INTERACTION_ID_HEADER);
+    const interactionId = sent ?? randomUUID();
+    const headers = forwardRequestHeaders(req.headers);
+    if (sent === null) headers.push(INTERACTION_ID_HEADER, interactionId);
+
+    const started = performance.now();
+    let outcome: keyof typeof latency = 'error';
+    try {
+      const res = await forward(pool, {
+        method: req.method,
+        path: prefix + pathAndQuery(req.url),
+        headers,
+        body: requestBody(c, req),
+        signal: req.signal,
+      });
+      outcome = 'ok';
+      const out = forwardResponseHeaders(res.headers);
+      if (Array.isArray(out)) {
+        const kept = out.filter(([name]) => name !== INTERACTION_ID_HEADER);
+        kept.push([INTERACTION_ID_HEADER, interactionId]);
+        return new Response(res.body, { status: res.status, headers: kept });
+      }
+      out[INTERACTION_ID_HEADER] = interactionId;
+      return new Response(res.body, { status: res.status, headers: out });
+    } catch (err) {
+      const echo = { [INTERACTION_ID_HEADER]: interactionId };
+      if (isTimeout(err)) {
+        outcome = 'timeout';
+        return problemResponse(new TollgateError('UPSTREAM_TIMEOUT', `The upstream did not answer within ${timeoutMs} ms.`), echo);
+      }
+      return problemResponse(new TollgateError('UPSTREAM_ERROR', 'The upstream could not be reached.'), echo);
+    } finally {
+      latency[outcome].observe((performance.now() - started) / 1000);
+    }
+  };
+
+  return { handler, close: () => pool.close() };
+};
