@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, MiddlewareHandler, Next } from 'hono';
+import {
+  BudgetExceededError,
+  TollgateError,
+  buildApiCallEvent,
+  createLogger,
+  createPricer,
+  epochMinute,
+  problemResponse,
+  rateLimitHeaders,
+  withBudget,
+  type CreditStore,
+  type DebitResult,
+  type Decision,
+  type EventEmitter,
+  type Logger,
+  type TollgateConfig,
+} from '@tollgate/core';
+import { gatewayMetrics } from './metrics.ts';
+import { createSubjectResolver, type SubjectFunction } from './subject.ts';
+
+export type { SubjectFunction } from './subject.ts';
+
+export interface TollgateOptions {
+  store: CreditStore;
+  emitter: EventEmitter;
+  config: TollgateConfig;
+  /** Finds the subject instead of the configured header or bearer JWT. */
+  subject?: SubjectFunction;
+  /** HS256 key for bearer JWTs when the configuration names no JWKS URL. */
+  jwtSecret?: string;
+  /** CloudEvent `source` of the api.call events. */
+  source?: string;
+  /** Clock in epoch milliseconds; one reading per request picks the debit minute and the event time. */
+  now?: () => number;
+  logger?: Logger;
+}
+
+const STORE_UNAVAILABLE = 'Credits cannot be checked right now; retry shortly.';
+
+/** Sets fields on the handler's response, copying it first if its headers are immutable (a fetch() response). */
+const setHeaders = (c: Context, fields: Record<string, string>) => {
+  const entries = Object.entries(fields);
+  try {
+    for (const [name, value] of entries) c.res.headers.set(name, value);
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+    for (const [name, value] of entries) c.res.headers.set(name, value);
+  }
+};
+
+/** Runs the rest of the chain; a throw is a 500 for pricing and the event, and is rethrown after. */
+const runHandler = async (c: Context, next: Next): Promise<{ status: number; thrown?: { error: unknown } }> => {
+  try {
+    await next();
+    return { status: c.res.status };
+  } catch (error) {
+    return { status: 500, thrown: { error } };
+  }
+};
+
+/**
+ * Prepaid-credit enforcement. Per request: find the subject, price the route, debit the
+ * store in one atomic step within the timeout budget, run the handler only if credits
+ * covered the cost, refund a failed call under `chargeOn: success`, and emit one api.call
+ * event with the outcome (never awaited).
+ */
+export const tollgate = ({
+  store,
+  emitter,
+  config,
+  subject: subjectFunction,
+  jwtSecret,
+  source = 'open-banking-api',
+  now = Date.now,
+  logger = createLogger('gateway'),
+}: TollgateOptions): MiddlewareHandler => {
+  const resolveSubject = createSubjectResolver(config.subject, { custom: subjectFunction, jwtSecret });
+  const challenge: Record<string, string> = config.subject.jwt && !subjectFunction ? { 'www-authenticate': 'Bearer' } : {};
+  const price = createPricer(config);
+  const budgetMs = config.credits.storeTimeoutMs;
+  const m = gatewayMetrics();
+
+  const emit = (subject: string, id: string, timeMs: number, c: Context, status: number, started: number, cost: number, decision: Decision) => {
+    m.decision[decision === 'denied' && status === 503 ? 'unavailable' : decision].inc();
+    try {
+      emitter.emit(
+        buildApiCallEvent({
+          source,
+          subject,
+          id,
+          timeMs,
+          data: {
+            endpoint: c.req.path,
+            method: c.req.method,
+            status_code: status,
+            response_time_ms: Math.round(performance.now() - started),
+            cost,
+            decision,
+          },
+        }),
+      );
+      m.eventsEmitted.inc();
+    } catch (err) {
+      // The store already decided; an event the emitter refused is logged, never silently lost.
+      logger.error('api.call event not emitted', { id, subject, decision, cost, error: String(err) });
+    }
+  };
+
+  return async function tollgate(c, next) {
+    const started = performance.now();
+    let resolved = resolveSubject(c);
+    if (resolved instanceof Promise) resolved = await resolved;
+    if (resolved instanceof TollgateError) return problemResponse(resolved, resolved.status === 401 ? challenge : {});
+    const subject = resolved;
+
+    const { cost, chargeOn, onStoreError } = price(c.req.method, c.req.path);
+    const id = randomUUID();
+    const timeMs = now();
+    const minute = epochMinute(timeMs);
+
+    let debit: DebitResult | undefined;
+    const debitStarted = performance.now();
+    try {
+      debit = await withBudget(store.debit(subject, cost, minute), budgetMs);
+      m.debitLatency.ok.observe((performance.now() - debitStarted) / 1000);
+    } catch (err) {
+      m.debitLatency.error.observe((performance.now() - debitStarted) / 1000);
+      m.debitErrors[err instanceof BudgetExceededError ? 'timeout' : 'error'].inc();
+    }
+
+    if (debit === undefined) {
+      if (onStoreError === 'deny') {
+        emit(subject, id, timeMs, c, 503, started, 0, 'denied');
+        return problemResponse(new TollgateError('STORE_UNAVAILABLE', STORE_UNAVAILABLE));
+      }
+      // Fail open: the call passes now and owes its cost; reconciliation charges it later.
+      const { status, thrown } = await runHandler(c, next);
+      emit(subject, id, timeMs, c, status, started, chargeOn === 'success' && status >= 500 ? 0 : cost, 'unverified');
+      if (thrown) throw thrown.error;
+      return;
+    }
+
+    if (!debit.allowed) {
+      emit(subject, id, timeMs, c, 429, started, 0, 'denied');
+      const detail = `The balance of ${debit.balance} credits does not cover the cost of ${cost}.`;
+      return problemResponse(new TollgateError('INSUFFICIENT_CREDITS', detail, { balance: debit.balance, cost }), rateLimitHeaders(debit.balance, debit.balance));
+    }
+
+    const quota = debit.balance + cost;
+    let remaining = debit.balance;
+    const { status, thrown } = await runHandler(c, next);
+    let decision: Decision = cost === 0 ? 'free' : 'debited';
+    let owed = cost;
+    if (cost > 0 && chargeOn === 'success' && status >= 500) {
+      // The event is the billing truth: the call owes nothing even if this refund fails,
+      // and reconciliation then restores the balance from the events.
+      decision = 'refunded';
+      owed = 0;
+      try {
+        remaining = (await withBudget(store.refund(subject, cost, minute, id), budgetMs)).balance;
+      } catch (err) {
+        m.refundErrors.inc();
+        logger.warn('refund failed; reconciliation will restore it', { id, subject, cost, error: String(err) });
+      }
+    }
+    if (!thrown) setHeaders(c, rateLimitHeaders(quota, remaining));
+    emit(subject, id, timeMs, c, status, started, owed, decision);
+    if (thrown) throw thrown.error;
+  };
+};
