@@ -1,0 +1,67 @@
+import { Hono } from 'hono';
+import {
+  TollgateError,
+  metrics,
+  problemResponse,
+  registry,
+  withBudget,
+  type CreditStore,
+  type EventEmitter,
+  type Logger,
+  type TollgateConfig,
+} from '@tollgate/core';
+import { tollgate } from './middleware/tollgate/index.ts';
+import type { ClosableApp } from './proxy/bare-proxy-app.ts';
+import { createUpstreamProxy } from './proxy/upstream-proxy.ts';
+
+export interface GatewayAppOptions {
+  store: CreditStore;
+  emitter: EventEmitter;
+  config: TollgateConfig;
+  upstreamUrl: string;
+  upstreamTimeoutMs?: number;
+  jwtSecret?: string;
+  logger?: Logger;
+}
+
+const statusClass = (status: number) => `${Math.trunc(status / 100)}xx`;
+
+/**
+ * The gateway: every request is charged by tollgate and proxied to the upstream, except
+ * /healthz, /readyz and /metrics, which are registered first and answer before tollgate.
+ */
+export const createGatewayApp = ({
+  store,
+  emitter,
+  config,
+  upstreamUrl,
+  upstreamTimeoutMs = 30_000,
+  jwtSecret,
+  logger,
+}: GatewayAppOptions): ClosableApp => {
+  const proxy = createUpstreamProxy({ upstreamUrl, timeoutMs: upstreamTimeoutMs });
+  const answered = new Map(['1xx', '2xx', '3xx', '4xx', '5xx'].map((k) => [k, metrics.httpRequests.labels('gateway', k)]));
+  const app = new Hono();
+
+  app.use(async function countResponses(c, next) {
+    await next();
+    answered.get(statusClass(c.res.status))?.inc();
+  });
+  app.onError((err, c) => {
+    logger?.error('request failed', { path: c.req.path, error: String(err) });
+    return problemResponse(err);
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const up = await withBudget(store.ping(), Math.max(config.credits.storeTimeoutMs, 1_000)).catch(() => false);
+    metrics.storeUp.set(up ? 1 : 0);
+    if (!up) return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'The credit store does not answer.'));
+    return c.json({ status: 'ready', store: store.kind });
+  });
+  app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+
+  app.use(tollgate({ store, emitter, config, ...(jwtSecret ? { jwtSecret } : {}), ...(logger ? { logger } : {}) }));
+  app.all('*', proxy.handler);
+  return Object.assign(app, { close: proxy.close });
+};

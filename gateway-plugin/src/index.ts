@@ -1,0 +1,8 @@
+export { tollgate, type TollgateOptions, type SubjectFunction } from './middleware/tollgate/index.ts';
+export { createSubjectResolver, type SubjectResolver } from './middleware/tollgate/subject.ts';
+export { createGatewayApp, type GatewayAppOptions } from './gateway-app.ts';
+export { createBareProxyApp, type ClosableApp } from './proxy/bare-proxy-app.ts';
+export { createUpstreamProxy, INTERACTION_ID_HEADER, type UpstreamProxy, type UpstreamProxyOptions } from './proxy/upstream-proxy.ts';
+export { createSampleUpstreamApp } from './sample-upstream/app.ts';
+export { startSampleUpstream } from './sample-upstream/server.ts';
+export { serveApp, type RunningServer } from './serve.ts';

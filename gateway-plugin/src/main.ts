@@ -1,0 +1,86 @@
+import {
+  ConfigError,
+  InProcessBus,
+  createLogger,
+  loadTollgateConfig,
+  openCreditStore,
+  readEnv,
+} from '@tollgate/core';
+import { createGatewayApp } from './gateway-app.ts';
+import { serveApp } from './serve.ts';
+
+const NAMES = ['PORT', 'VALKEY_URL', 'UPSTREAM_URL', 'UPSTREAM_TIMEOUT_MS', 'TOLLGATE_CONFIG', 'JWT_SECRET', 'LOG_LEVEL'] as const;
+
+/** Reads the environment and the YAML configuration, collecting every problem before failing. */
+const readConfiguration = () => {
+  const problems: string[] = [];
+  const collect = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return undefined;
+    }
+  };
+  const env = collect(() => readEnv(NAMES));
+  const config = collect(() => loadTollgateConfig(process.env.TOLLGATE_CONFIG));
+  if (env && !env.UPSTREAM_URL) problems.push('UPSTREAM_URL is required: the URL of the API the gateway protects');
+  if (config?.subject.jwt && !config.subject.jwt.jwksUrl && !env?.JWT_SECRET) {
+    problems.push('subject.jwt needs subject.jwt.jwksUrl in TOLLGATE_CONFIG or JWT_SECRET in the environment');
+  }
+  if (problems.length > 0 || !env || !config || !env.UPSTREAM_URL) throw new ConfigError(problems);
+  return { env: { ...env, UPSTREAM_URL: env.UPSTREAM_URL }, config };
+};
+
+const main = async () => {
+  let configuration: ReturnType<typeof readConfiguration>;
+  try {
+    configuration = readConfiguration();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`gateway: ${err.message}\n`);
+    process.exit(1);
+  }
+  const { env, config } = configuration;
+  const logger = createLogger('gateway', env.LOG_LEVEL);
+  const store = openCreditStore(env.VALKEY_URL);
+  const emitter = new InProcessBus();
+  const app = createGatewayApp({
+    store,
+    emitter,
+    config,
+    upstreamUrl: env.UPSTREAM_URL,
+    upstreamTimeoutMs: env.UPSTREAM_TIMEOUT_MS,
+    ...(env.JWT_SECRET ? { jwtSecret: env.JWT_SECRET } : {}),
+    logger,
+  });
+  const server = await serveApp(app, { port: env.PORT, hostname: '0.0.0.0' });
+  logger.info('gateway listening', { port: server.port, upstream: env.UPSTREAM_URL, store: store.kind });
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info('shutting down', { signal });
+    // In-flight requests finish first, so their events are emitted before the bus is flushed.
+    await server.close();
+    await app.close();
+    await emitter.close();
+    await store.close();
+    logger.info('stopped');
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      shutdown(signal).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error('shutdown failed', { error: String(err) });
+          process.exit(1);
+        },
+      );
+    });
+  }
+};
+
+await main();
