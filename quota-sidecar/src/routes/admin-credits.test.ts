@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MemoryCreditStore, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
-import { closeTestClickHouse, createTestSidecar, openStore, uniqueSubject, type StoreKind, type TestSidecar } from '../testing/sidecar-fixture.ts';
+import { createLogger, GrantRepository, MemoryCreditStore, openClickHouse, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
+import { createSidecarApp } from '../sidecar-app.ts';
+import {
+  ADMIN_TOKEN,
+  closeTestClickHouse,
+  createTestSidecar,
+  openStore,
+  testConfig,
+  uniqueSubject,
+  type StoreKind,
+  type TestSidecar,
+} from '../testing/sidecar-fixture.ts';
 
 afterAll(closeTestClickHouse);
 
@@ -111,6 +121,38 @@ describe.each<StoreKind>(['valkey', 'memory'])('admin top-ups with the %s store'
     const replay = await fresh.topUp(subject, 30, 'k');
     expect(replay.status).toBe(200);
     expect(await replay.json()).toEqual({ ...((await first.json()) as TopUpBody), balance: 30 });
+  });
+
+  it('answers 503 without details when ClickHouse is unreachable; a retry with the same key then applies once (201)', async () => {
+    const subject = uniqueSubject();
+    // A real client for a ClickHouse that is not there: nothing listens on port 9.
+    const unreachable = new GrantRepository(openClickHouse({ url: 'http://127.0.0.1:9' }));
+    const broken = createSidecarApp({
+      store,
+      grants: unreachable,
+      config: testConfig(),
+      adminTokens: [ADMIN_TOKEN],
+      logger: createLogger('quota-sidecar', 'silent'),
+    });
+    const request = () => ({
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'idempotency-key': 'k' },
+      body: JSON.stringify({ amount: 12, reason: 'test' }),
+    });
+    const failed = await broken.request(`http://sidecar/admin/v1/subjects/${subject}/credits`, request());
+    expect(failed.status).toBe(503);
+    expect(failed.headers.get('content-type')).toBe('application/problem+json');
+    const text = await failed.text();
+    expect(text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+    expect(JSON.parse(text)).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', detail: expect.stringContaining('same Idempotency-Key') });
+    expect((await broken.request(`http://sidecar/admin/v1/subjects/${subject}/ledger`, { headers: request().headers })).status).toBe(503);
+    expect(await store.balance(subject)).toBe(0);
+
+    // The failed attempt left its claim in the store; the claim never stands in for the durable write.
+    const retry = await sidecar.topUp(subject, 12, 'k');
+    expect(retry.status).toBe(201);
+    expect(await sidecar.balance(subject)).toBe(12);
+    expect((await ledger(subject)).grants).toHaveLength(1);
   });
 
   it('answers balance and ledger for a subject it has never seen', async () => {
