@@ -29,3 +29,4 @@ export * from './kafka/client.ts';
 export * from './kafka/messages.ts';
 export * from './spool/disk-spool.ts';
 export * from './kafka/kafka-emitter.ts';
+export * from './events/bus-sink.ts';

@@ -1,4 +1,3 @@
 export { KafkaMeterSink, DEFAULT_SINK_GROUP, type KafkaSinkOptions } from './kafka-sink.ts';
-export { attachBusSink } from './bus-sink.ts';
 export { createSinkHealthApp } from './health-app.ts';
 export { SinkReadiness } from './readiness.ts';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import {
   ConfigError,
+  attachBusSink,
   DiskSpool,
   InProcessBus,
   GrantRepository,
@@ -16,7 +17,7 @@ import {
   type EventEmitter,
 } from '@tollgate/core';
 import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gateway-plugin';
-import { attachBusSink, KafkaMeterSink } from '@tollgate/meter-sink';
+import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
 
 /**

@@ -9,7 +9,8 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     version: 1,
     name: 'credit_grants',
     // A grant row per idempotency key; a retried write may insert the same key again, so
-    // readers take one row per (subject, idempotency_key) — the earliest.
+    // readers take one row per (subject, idempotency_key) — the earliest. Plain MergeTree:
+    // a merge must never replace the earliest row that readers answer with.
     sql: `CREATE TABLE IF NOT EXISTS credit_grants (
       subject String,
       idempotency_key String,
@@ -17,7 +18,7 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       reason String,
       body_hash String,
       created_at DateTime64(3, 'UTC')
-    ) ENGINE = ReplacingMergeTree
+    ) ENGINE = MergeTree
     ORDER BY (subject, idempotency_key)`,
   },
   {

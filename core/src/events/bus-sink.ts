@@ -1,5 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { metrics, validateEvent, writeEventsOnce, type InProcessBus, type Logger, type StoredEvent } from '@tollgate/core';
+import { writeEventsOnce } from '../clickhouse/event-writer.ts';
+import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics/metrics.ts';
+import type { InProcessBus } from './in-process-bus.ts';
+import { validateEvent, type StoredEvent } from './validate-event.ts';
 
 /**
  * The sink of a single process (no Kafka): stores the bus's events through the same
