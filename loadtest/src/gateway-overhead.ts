@@ -5,11 +5,12 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
 import { profileReport, summarizeProfileDir, type ProfileSummary } from './profile/profile-dir.ts';
-import { comparePaired, verdict, type PairedComparison } from './report/compare.ts';
-import { formatCount, formatDeltaMs, formatMb, formatMs, formatRatio, reportTable, type ReportRow } from './report/format.ts';
+import { comparePaired, cpuPerRequestUs, verdict, type PairedComparison } from './report/compare.ts';
+import { formatCount, formatDeltaMs, formatMb, formatMs, formatRatio, formatUs, reportTable, type ReportRow } from './report/format.ts';
 import { UPSTREAM_BODY } from './servers/upstream-body.ts';
 import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
-import { runWrk, type WrkRun } from './wrk/run-wrk.ts';
+import { runWrk } from './wrk/run-wrk.ts';
+import { alternate, valkeyPid, type Contender, type MeasuredRun } from './alternate.ts';
 
 /**
  * Gateway overhead: what tollgate (one atomic debit per request, one api.call event, the
@@ -28,12 +29,14 @@ const PATH = '/open-banking/v3.1/aisp/accounts';
 export interface GatewayOverheadResult {
   store: BenchOptions['store'];
   options: BenchOptions;
-  bare: WrkRun[];
-  gateway: WrkRun[];
+  bare: MeasuredRun[];
+  gateway: MeasuredRun[];
+  /** CPU µs per request of each process (median over rounds). */
+  cpuPerRequestUs: { bare: number | undefined; gateway: number | undefined; upstream: number | undefined; valkey: number | undefined };
   comparison: PairedComparison;
   memory: { gateway: MemoryPeak; bare: MemoryPeak };
   /** Credits the gateway debited vs responses wrk counted: equal (up to requests cut off at the end of a run) when every call was charged once. */
-  accounting: { responses: number; debited: number; events: Record<string, number> };
+  accounting: { responses: number; debited: number; events: Record<string, number>; counters: Record<string, number> };
   /** Memory figures each proxy reported about itself after the load (process.memoryUsage()). */
   processMemory: { gateway: Record<string, number>; bare: Record<string, number> };
   /** Problems that make the figures unreliable (failed requests, capped runs, accounting gaps). */
@@ -82,7 +85,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     await expectOk(`${gateway.url}${PATH}`, { 'x-tpp-id': 'tpp-without-credits' }, 429);
     const smokeResponses = 1;
 
-    const wrk = (target: ServerChild, durationS: number) =>
+    const wrk = (target: ServerChild) => (durationS: number) =>
       runWrk({
         url: `${target.url}${PATH}`,
         durationS,
@@ -91,25 +94,25 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
         maxRequests: options.maxRequestsPerRun,
         headers: header,
       });
+    const baseline: Contender = { label: 'bare proxy', pids: { server: bare.pid, upstream: upstream.pid }, run: wrk(bare) };
+    const system: Contender = {
+      label: `gateway (${options.store})`,
+      pids: { server: gateway.pid, upstream: upstream.pid, ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
+      run: wrk(gateway),
+    };
 
     let warmupResponses = 0;
     if (options.warmupS > 0) {
       log(`warm-up ${options.warmupS}s each`);
-      await wrk(bare, options.warmupS);
-      warmupResponses = (await wrk(gateway, options.warmupS)).requests;
+      await baseline.run(options.warmupS);
+      warmupResponses = (await system.run(options.warmupS)).requests;
     }
 
     const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
-    const bareRuns: WrkRun[] = [];
-    const gatewayRuns: WrkRun[] = [];
-    for (let round = 1; round <= options.rounds; round++) {
-      const a = await wrk(bare, options.durationS);
-      bareRuns.push(a);
-      log(`round ${round}/${options.rounds} bare proxy: ${formatCount(a.requestsPerSec)} req/s, p99 ${formatMs(a.percentiles?.p99Ms ?? Number.NaN)}`);
-      const b = await wrk(gateway, options.durationS);
-      gatewayRuns.push(b);
-      log(`round ${round}/${options.rounds} gateway:    ${formatCount(b.requestsPerSec)} req/s, p99 ${formatMs(b.percentiles?.p99Ms ?? Number.NaN)}`);
-    }
+    const { baseline: bareRuns, system: gatewayRuns } = await alternate(
+      { baseline, system, rounds: options.rounds, durationS: options.durationS },
+      log,
+    );
     const peaks = { gateway: await memory.gateway.stop(), bare: await memory.bare.stop() };
 
     const stats = await gateway.stats();
@@ -120,6 +123,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       responses,
       debited: (stats.granted ?? 0) - (stats.balance ?? 0),
       events: pick(stats, 'events'),
+      counters: { ...pick(stats, 'decisions.'), ...pick(stats, 'storeErrors.') },
     };
     const processMemory = { gateway: pick(stats, 'memory.'), bare: pick(bareStats, 'memory.') };
 
@@ -143,6 +147,12 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       bare: bareRuns,
       gateway: gatewayRuns,
       comparison: comparePaired(bareRuns, gatewayRuns),
+      cpuPerRequestUs: {
+        bare: cpuPerRequestUs(bareRuns, 'server'),
+        gateway: cpuPerRequestUs(gatewayRuns, 'server'),
+        upstream: cpuPerRequestUs(gatewayRuns, 'upstream'),
+        valkey: cpuPerRequestUs(gatewayRuns, 'valkey'),
+      },
       memory: peaks,
       accounting,
       processMemory,
@@ -185,6 +195,18 @@ export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
       baseline: formatMs(c.baseline.p50Ms),
       system: formatMs(c.system.p50Ms),
       comparison: formatDeltaMs(c.addedP50Ms),
+      target: '—',
+      verdict: '—',
+    },
+    {
+      scenario,
+      measure: 'CPU per request, proxy process',
+      baseline: formatUs(r.cpuPerRequestUs.bare),
+      system: formatUs(r.cpuPerRequestUs.gateway),
+      comparison:
+        r.cpuPerRequestUs.bare !== undefined && r.cpuPerRequestUs.gateway !== undefined
+          ? `+${formatUs(r.cpuPerRequestUs.gateway - r.cpuPerRequestUs.bare)}${r.cpuPerRequestUs.valkey !== undefined ? `; Valkey ${formatUs(r.cpuPerRequestUs.valkey)}` : ''}`
+          : '—',
       target: '—',
       verdict: '—',
     },

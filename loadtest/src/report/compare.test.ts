@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseWrkOutput, type WrkResult } from '../wrk/parse-wrk-output.ts';
-import { comparePaired, median, verdict } from './compare.ts';
+import { comparePaired, cpuPerRequestUs, median, verdict, type CpuRun } from './compare.ts';
 
 const real = parseWrkOutput(readFileSync(new URL('../wrk/fixtures/upstream-latency.txt', import.meta.url), 'utf8'));
 const run = (requestsPerSec: number, p50Ms: number, p99Ms: number): WrkResult => ({
@@ -58,5 +58,18 @@ describe('verdict', () => {
     expect(verdict(0.849, 0.85, 'atLeast')).toBe('MISS');
     expect(verdict(2, 2, 'atMost')).toBe('pass');
     expect(verdict(2.01, 2, 'atMost')).toBe('MISS');
+  });
+});
+
+describe('cpuPerRequestUs', () => {
+  it('takes the median of each run’s CPU time per request', () => {
+    const runs: CpuRun[] = [
+      { requests: 10_000, cpuMs: { server: 500, valkey: 100 } },
+      { requests: 20_000, cpuMs: { server: 1_200, valkey: 180 } },
+      { requests: 10_000, cpuMs: { server: 900 } },
+    ];
+    expect(cpuPerRequestUs(runs, 'server')).toBe(60);
+    expect(cpuPerRequestUs(runs, 'valkey')).toBe(9.5);
+    expect(cpuPerRequestUs(runs, 'upstream')).toBeUndefined();
   });
 });

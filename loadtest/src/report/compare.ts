@@ -70,3 +70,18 @@ export type Verdict = 'pass' | 'MISS';
 /** `atLeast`: the value must reach the target; `atMost`: it must not exceed it. */
 export const verdict = (value: number, target: number, direction: 'atLeast' | 'atMost'): Verdict =>
   (direction === 'atLeast' ? value >= target : value <= target) ? 'pass' : 'MISS';
+
+/** A wrk run with the CPU time each process of the scenario used during it (ms, by role). */
+export interface CpuRun {
+  requests: number;
+  cpuMs: Record<string, number>;
+}
+
+/** Median CPU microseconds per completed request that `role` spent over the runs; undefined if it was not measured. */
+export const cpuPerRequestUs = (runs: readonly CpuRun[], role: string): number | undefined => {
+  const values = runs.flatMap((r) => {
+    const ms = r.cpuMs[role];
+    return ms === undefined || r.requests === 0 ? [] : [(ms * 1000) / r.requests];
+  });
+  return values.length > 0 ? median(values) : undefined;
+};

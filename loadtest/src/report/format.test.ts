@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatDeltaMs, formatMb, formatMs, formatRatio, markdownTable, reportTable } from './format.ts';
+import { formatCount, formatDeltaMs, formatMb, formatMs, formatRatio, formatUs, markdownTable, reportTable } from './format.ts';
 
 describe('number formats', () => {
   it('formats counts, ratios, sizes and times', () => {
@@ -11,6 +11,8 @@ describe('number formats', () => {
     expect(formatMs(0.0456)).toBe('0.046 ms');
     expect(formatMs(0.5)).toBe('0.50 ms');
     expect(formatMs(0)).toBe('0.00 ms');
+    expect(formatUs(123.4)).toBe('123 µs');
+    expect(formatUs(undefined)).toBe('—');
   });
 
   it('signs differences', () => {

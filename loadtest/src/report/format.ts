@@ -14,6 +14,9 @@ export const formatMs = (ms: number): string => {
 /** Signed difference: 1.2 → "+1.20 ms", -0.5 → "−0.50 ms". */
 export const formatDeltaMs = (ms: number): string => (ms < 0 ? `−${formatMs(-ms)}` : `+${formatMs(ms)}`);
 
+/** CPU microseconds: 123.4 → "123 µs"; undefined → "—". */
+export const formatUs = (us: number | undefined): string => (us === undefined ? '—' : `${us.toFixed(0)} µs`);
+
 /** 0.8734 → "0.87×" */
 export const formatRatio = (ratio: number): string => `${ratio.toFixed(2)}×`;
 

@@ -2,6 +2,7 @@ import { DEFAULT_CONFIG, InProcessBus } from '@tollgate/core';
 import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
 import { announce, listenPort } from './announce.ts';
 import { grantBenchSubject, openBenchStore } from './bench-store.ts';
+import { decisionCounts } from './decision-counts.ts';
 import { requiredEnv } from './required-env.ts';
 
 /**
@@ -29,7 +30,7 @@ const server = await serveApp(app, { port: listenPort() });
 announce(server.port, {
   stats: async () => {
     await emitter.flush();
-    return { ...counts, granted, balance: await store.balance(subject) };
+    return { ...counts, ...(await decisionCounts()), granted, balance: await store.balance(subject) };
   },
   onStop: async () => {
     await server.close(1_000);

@@ -4,6 +4,7 @@ import { createSidecarApp } from '@tollgate/quota-sidecar';
 import type { AddressInfo } from 'node:net';
 import { announce, listenPort } from './announce.ts';
 import { grantBenchSubject, openBenchStore } from './bench-store.ts';
+import { decisionCounts } from './decision-counts.ts';
 
 /**
  * The system under test of the authorize scenario: the quota sidecar app with the default
@@ -17,7 +18,7 @@ const app = createSidecarApp({ store, grants, config: DEFAULT_CONFIG, adminToken
 
 const server = serve({ fetch: app.fetch, port: listenPort(), hostname: '127.0.0.1' }, (info: AddressInfo) => {
   announce(info.port, {
-    stats: async () => ({ granted, balance: await store.balance(subject) }),
+    stats: async () => ({ ...(await decisionCounts()), granted, balance: await store.balance(subject) }),
     onStop: async () => {
       server.close();
       await store.close();

@@ -1,0 +1,277 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { epochMinute, ValkeyCreditStore } from '@tollgate/core';
+import { creditKeys } from '../../core/src/credits/keys.ts';
+import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
+import { profileReport, summarizeProfileDir, type ProfileSummary } from './profile/profile-dir.ts';
+import { comparePaired, cpuPerRequestUs, verdict, type PairedComparison } from './report/compare.ts';
+import { formatCount, formatDeltaMs, formatMs, formatRatio, formatUs, reportTable, type ReportRow } from './report/format.ts';
+import { runValkeyBenchmark, type ValkeyBenchmarkRun } from './valkey-benchmark/run-valkey-benchmark.ts';
+import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
+import { runWrk } from './wrk/run-wrk.ts';
+import { alternate, valkeyPid, type Contender, type MeasuredRun } from './alternate.ts';
+
+/**
+ * Sidecar authorize: decisions per second of `POST /v1/authorize` (one debit each), beside
+ * (a) the same HTTP work without a store (Hono reading the JSON body and answering), and
+ * (b) the ceiling of the debit script itself, measured by valkey-benchmark calling it with
+ * EVALSHA, unpipelined and 16-deep pipelined. Runs of (a) and the sidecar alternate.
+ */
+export const TARGETS = { decisionsPerSec: 30_000 } as const;
+
+const SUBJECT = 'tpp-loadtest';
+const CEILING_SUBJECT = 'tpp-loadtest-ceiling';
+const GRANT = 1_000_000_000_000;
+const CEILING_REQUESTS = { unpipelined: 300_000, pipelined: 1_000_000 } as const;
+
+export interface ScriptCeiling {
+  sha: string;
+  unpipelined: ValkeyBenchmarkRun;
+  pipelined: ValkeyBenchmarkRun;
+}
+
+export interface SidecarAuthorizeResult {
+  store: BenchOptions['store'];
+  options: BenchOptions;
+  bare: MeasuredRun[];
+  sidecar: MeasuredRun[];
+  /** CPU µs per request of each process (median over rounds). */
+  cpuPerRequestUs: { bare: number | undefined; sidecar: number | undefined; valkey: number | undefined };
+  comparison: PairedComparison;
+  /** Absent with the memory store: there is no script to measure. */
+  ceiling: ScriptCeiling | undefined;
+  /** Credits debited vs decisions wrk counted, and the sidecar's own decision and store-error counters. */
+  accounting: { responses: number; debited: number; counters: Record<string, number> };
+  problems: string[];
+  profile: ProfileSummary | undefined;
+}
+
+/** The debit script, read from the one file it is defined in. */
+const debitScriptSource = (): string =>
+  readFileSync(fileURLToPath(new URL('./credits/scripts/debit.lua', import.meta.resolve('@tollgate/core'))), 'utf8');
+
+/**
+ * The debit script's own ceiling: valkey-benchmark sends EVALSHA of the script (loaded with
+ * SCRIPT LOAD) for one subject with a huge balance. Each run must lower the balance by
+ * exactly its request count, which proves every call ran the script and debited.
+ */
+const measureScriptCeiling = async (valkey: ValkeyServer, clients: number, problems: string[]): Promise<ScriptCeiling> => {
+  const store = new ValkeyCreditStore({ url: valkey.url });
+  try {
+    await store.connected();
+    const source = debitScriptSource();
+    const sha = String(await store.client.script('LOAD', source));
+    if (sha !== createHash('sha1').update(source).digest('hex')) throw new Error(`SCRIPT LOAD answered ${sha}, not the SHA-1 of debit.lua`);
+    await store.applyGrant(CEILING_SUBJECT, 'ceiling', 'loadtest', GRANT);
+    const keys = creditKeys(CEILING_SUBJECT);
+    const command = ['EVALSHA', sha, '2', keys.balance, keys.buckets, '1', String(epochMinute(Date.now()))];
+
+    const run = async (requests: number, pipeline: number) => {
+      const before = await store.balance(CEILING_SUBJECT);
+      const result = await runValkeyBenchmark({ port: valkey.port, requests, clients, pipeline, command });
+      const spent = before - (await store.balance(CEILING_SUBJECT));
+      if (spent !== requests) problems.push(`valkey-benchmark -P ${pipeline}: ${requests} EVALSHA calls debited ${spent} credits`);
+      return result;
+    };
+    return { sha, unpipelined: await run(CEILING_REQUESTS.unpipelined, 1), pipelined: await run(CEILING_REQUESTS.pipelined, 16) };
+  } finally {
+    await store.close();
+  }
+};
+
+const expectStatus = async (url: string, subject: string, status: number) => {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ subject, method: 'GET', path: '/accounts' }),
+  });
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`smoke check POST ${url} for ${subject}: expected ${status}, got ${res.status} ${text.slice(0, 300)}`);
+};
+
+export const runSidecarAuthorize = async (options: BenchOptions, log: (line: string) => void = console.log): Promise<SidecarAuthorizeResult> => {
+  const started: ServerChild[] = [];
+  let valkey: ValkeyServer | undefined;
+  const problems: string[] = [];
+  const profileDir = join(scratchDir, 'profile-sidecar');
+  try {
+    let ceiling: ScriptCeiling | undefined;
+    if (options.store === 'valkey') {
+      valkey = await startValkey();
+      log(`valkey on ${valkey.url}`);
+      ceiling = await measureScriptCeiling(valkey, options.connections, problems);
+      log(`debit script ceiling: ${formatCount(ceiling.unpipelined.requestsPerSec)} ops/s unpipelined, ${formatCount(ceiling.pipelined.requestsPerSec)} ops/s with -P 16`);
+    }
+    const start = async (name: string, entry: string, env: Record<string, string>, execArgv: string[] = []) => {
+      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env, execArgv });
+      started.push(child);
+      log(`${name}: pid ${child.pid} on ${child.url}`);
+      return child;
+    };
+    const bare = await start('bare-authorize', 'bare-authorize.ts', {});
+    if (options.profile) rmSync(profileDir, { recursive: true, force: true });
+    const sidecar = await start(
+      `sidecar-${options.store}`,
+      'sidecar.ts',
+      { VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
+      options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    );
+
+    const path = '/v1/authorize';
+    await expectStatus(`${bare.url}${path}`, SUBJECT, 200);
+    await expectStatus(`${sidecar.url}${path}`, SUBJECT, 200);
+    await expectStatus(`${sidecar.url}${path}`, 'tpp-without-credits', 429);
+    const smokeResponses = 1;
+
+    const wrk = (target: ServerChild) => (durationS: number) =>
+      runWrk({
+        url: `${target.url}${path}`,
+        durationS,
+        connections: options.connections,
+        threads: options.threads,
+        maxRequests: options.maxRequestsPerRun,
+        script: 'authorize',
+        subject: SUBJECT,
+      });
+    const baseline: Contender = { label: 'bare Hono JSON', pids: { server: bare.pid }, run: wrk(bare) };
+    const system: Contender = {
+      label: `sidecar (${options.store})`,
+      pids: { server: sidecar.pid, ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
+      run: wrk(sidecar),
+    };
+
+    let warmupResponses = 0;
+    if (options.warmupS > 0) {
+      log(`warm-up ${options.warmupS}s each`);
+      await baseline.run(options.warmupS);
+      warmupResponses = (await system.run(options.warmupS)).requests;
+    }
+
+    const { baseline: bareRuns, system: sidecarRuns } = await alternate(
+      { baseline, system, rounds: options.rounds, durationS: options.durationS, unit: 'decisions/s' },
+      log,
+    );
+
+    const stats = await sidecar.stats();
+    const accounting = {
+      responses: smokeResponses + warmupResponses + sidecarRuns.reduce((n, r) => n + r.requests, 0),
+      debited: (stats.granted ?? 0) - (stats.balance ?? 0),
+      counters: Object.fromEntries(Object.entries(stats).filter(([k]) => k.startsWith('decisions.') || k.startsWith('storeErrors.'))),
+    };
+    for (const r of [...bareRuns, ...sidecarRuns]) {
+      if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
+      if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);
+    }
+    const inFlight = (options.rounds + 1) * options.connections;
+    if (accounting.debited < accounting.responses || accounting.debited > accounting.responses + inFlight) {
+      problems.push(`the sidecar debited ${accounting.debited} credits for ${accounting.responses} decisions`);
+    }
+
+    for (const child of started.splice(0).reverse()) await child.stop();
+    return {
+      store: options.store,
+      options,
+      bare: bareRuns,
+      sidecar: sidecarRuns,
+      comparison: comparePaired(bareRuns, sidecarRuns),
+      cpuPerRequestUs: {
+        bare: cpuPerRequestUs(bareRuns, 'server'),
+        sidecar: cpuPerRequestUs(sidecarRuns, 'server'),
+        valkey: cpuPerRequestUs(sidecarRuns, 'valkey'),
+      },
+      ceiling,
+      accounting,
+      problems,
+      profile: options.profile ? summarizeProfileDir(profileDir) : undefined,
+    };
+  } finally {
+    for (const child of started.reverse()) await child.stop().catch(() => {});
+    await valkey?.stop();
+  }
+};
+
+/** The scenario's lines of the summary table. */
+export const sidecarAuthorizeRows = (r: SidecarAuthorizeResult): ReportRow[] => {
+  const c = r.comparison;
+  const scenario = `sidecar authorize (${r.store} store)`;
+  const invalid = r.problems.length > 0 ? ' (see problems)' : '';
+  const rows: ReportRow[] = [
+    {
+      scenario,
+      measure: 'decisions/s',
+      baseline: `${formatCount(c.baseline.requestsPerSec)} req/s (Hono JSON, no store)`,
+      system: `${formatCount(c.system.requestsPerSec)} decisions/s`,
+      comparison: `${formatRatio(c.throughputRatio)} (rounds: ${c.throughputRatios.map(formatRatio).join(', ')})`,
+      target: `≥ ${formatCount(TARGETS.decisionsPerSec)}/s`,
+      verdict: verdict(c.system.requestsPerSec, TARGETS.decisionsPerSec, 'atLeast') + invalid,
+    },
+    {
+      scenario,
+      measure: 'p99 latency',
+      baseline: formatMs(c.baseline.p99Ms),
+      system: formatMs(c.system.p99Ms),
+      comparison: formatDeltaMs(c.addedP99Ms),
+      target: '—',
+      verdict: '—',
+    },
+    {
+      scenario,
+      measure: 'p50 latency',
+      baseline: formatMs(c.baseline.p50Ms),
+      system: formatMs(c.system.p50Ms),
+      comparison: formatDeltaMs(c.addedP50Ms),
+      target: '—',
+      verdict: '—',
+    },
+    {
+      scenario,
+      measure: 'CPU per decision, HTTP process',
+      baseline: formatUs(r.cpuPerRequestUs.bare),
+      system: formatUs(r.cpuPerRequestUs.sidecar),
+      comparison:
+        r.cpuPerRequestUs.bare !== undefined && r.cpuPerRequestUs.sidecar !== undefined
+          ? `+${formatUs(r.cpuPerRequestUs.sidecar - r.cpuPerRequestUs.bare)}${r.cpuPerRequestUs.valkey !== undefined ? `; Valkey ${formatUs(r.cpuPerRequestUs.valkey)}` : ''}`
+          : '—',
+      target: '—',
+      verdict: '—',
+    },
+  ];
+  if (r.ceiling) {
+    for (const [name, run] of [
+      ['unpipelined', r.ceiling.unpipelined],
+      ['pipelined -P 16', r.ceiling.pipelined],
+    ] as const) {
+      rows.push({
+        scenario: 'debit script ceiling (valkey-benchmark EVALSHA)',
+        measure: `ops/s, ${name}, ${run.clients} clients`,
+        baseline: '—',
+        system: `${formatCount(run.requestsPerSec)} ops/s (p99 ${formatMs(run.p99Ms)})`,
+        comparison: `sidecar reaches ${formatRatio(c.system.requestsPerSec / run.requestsPerSec)} of it`,
+        target: '—',
+        verdict: '—',
+      });
+    }
+  }
+  return rows;
+};
+
+if (import.meta.main) {
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    console.error(`\nusage: node loadtest/src/sidecar-authorize.ts [options]\n${USAGE}`);
+    process.exit(2);
+  }
+  const result = await runSidecarAuthorize(options);
+  console.log(`\n${reportTable(sidecarAuthorizeRows(result))}`);
+  console.log(`\naccounting: ${JSON.stringify(result.accounting)}`);
+  for (const p of result.problems) console.log(`PROBLEM: ${p}`);
+  if (result.profile) console.log(`\n${profileReport(result.profile)}`);
+}
