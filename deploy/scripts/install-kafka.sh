@@ -36,7 +36,8 @@ mvn_args=(-B -q -Dstyle.color=never -f "$kafka_dir/pom.xml" dependency:copy-depe
 [[ $KAFKA_VERSION == 3.* ]] || mvn_args+=(-Dkafka4)
 # Offline first: a machine that resolved these once needs no network.
 if ! mvn -o "${mvn_args[@]}" >/dev/null 2>&1; then
-  mvn "${mvn_args[@]}" >&2
+  # (Maven 3.8 prints colour codes even in batch mode: strip them.)
+  mvn "${mvn_args[@]}" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
 fi
 if ! compgen -G "$tmp/kafka_2.13-$KAFKA_VERSION.jar" >/dev/null; then
   echo "install-kafka: Maven finished but kafka_2.13-$KAFKA_VERSION.jar is not in its output" >&2

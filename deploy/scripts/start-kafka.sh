@@ -39,6 +39,7 @@ java_opts=(
   ${KAFKA_HEAP_OPTS:--Xmx512m}
   -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djava.awt.headless=true
   "-Dlog4j.configuration=file:$kafka_dir/log4j.properties"
+  "-Dlog4j2.configurationFile=$kafka_dir/log4j2.properties"
   "-Dkafka.log.level=${KAFKA_LOG_LEVEL:-WARN}"
   -cp "$libs/*"
 )

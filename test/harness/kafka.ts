@@ -39,7 +39,12 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
-/** True once a fresh admin client can connect and list topics. */
+/**
+ * True once a fresh admin client can connect, list topics and read a group's offsets. The last
+ * step waits for the group coordinator: right after a restart it answers "coordinator is loading"
+ * for a while, and kafkajs's admin does not retry that (with one offsets partition, any group id
+ * probes the same coordinator; on a fresh broker it creates the offsets topic).
+ */
 const answers = async (brokers: string): Promise<boolean> => {
   const admin = new Kafka({
     clientId: 'harness-probe',
@@ -52,6 +57,7 @@ const answers = async (brokers: string): Promise<boolean> => {
   try {
     await admin.connect();
     await admin.listTopics();
+    await admin.fetchOffsets({ groupId: 'harness-probe' });
     return true;
   } finally {
     await admin.disconnect().catch(() => undefined);
