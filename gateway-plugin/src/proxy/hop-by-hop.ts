@@ -18,14 +18,15 @@ const connectionListed = (value: string | string[] | null | undefined): Set<stri
 };
 
 /**
- * The request fields to send upstream, as undici's flat [name, value, …] list. `host` is
- * dropped too: undici sets it to the upstream's authority.
+ * The request fields to send upstream, as undici's flat [name, value, …] list. Also dropped:
+ * `host` (undici sets the upstream's authority) and `expect` (the gateway's own server has
+ * answered 100-continue; the body is streamed to the upstream as it arrives).
  */
 export const forwardRequestHeaders = (headers: Headers): string[] => {
   const listed = connectionListed(headers.get('connection'));
   const out: string[] = [];
   for (const [name, value] of headers) {
-    if (name === 'host' || isHopByHop(name) || listed?.has(name)) continue;
+    if (name === 'host' || name === 'expect' || isHopByHop(name) || listed?.has(name)) continue;
     out.push(name, value);
   }
   return out;

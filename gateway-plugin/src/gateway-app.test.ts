@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { CloudEventV1 } from 'cloudevents';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore } from '@tollgate/core';
+import { freePort } from '../../test/harness/free-port.ts';
+import { createGatewayApp } from './gateway-app.ts';
+import { startSampleUpstream } from './sample-upstream/server.ts';
+import type { RunningServer } from './serve.ts';
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+
+let upstream: RunningServer;
+beforeAll(async () => {
+  upstream = await startSampleUpstream();
+});
+afterAll(async () => {
+  await upstream.close();
+});
+
+const gateway = async (configDoc: Record<string, unknown> = {}, options: { store?: CreditStore; upstreamUrl?: string } = {}) => {
+  const store = options.store ?? new MemoryCreditStore();
+  const bus = new InProcessBus();
+  const events: CloudEventV1<ApiCallData>[] = [];
+  bus.subscribe((batch) => void events.push(...(batch as CloudEventV1<ApiCallData>[])));
+  const app = createGatewayApp({
+    store,
+    emitter: bus,
+    config: parseTollgateConfig(configDoc),
+    upstreamUrl: options.upstreamUrl ?? upstream.url,
+    upstreamTimeoutMs: 2_000,
+    logger: silent,
+  });
+  const subject = `tpp-${randomUUID()}`;
+  await store.applyGrant(subject, 'k', 'h', 10);
+  const call = (path: string, headers: Record<string, string> = { 'x-tpp-id': subject }) => app.request(`http://gateway.test${path}`, { headers });
+  const delivered = async () => {
+    await bus.flush();
+    return events;
+  };
+  return { app, store, subject, call, delivered };
+};
+
+describe('gateway app', () => {
+  it('charges and proxies a call to the upstream', async () => {
+    const g = await gateway();
+    try {
+      const res = await g.call('/accounts/22289/balances');
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { Links: unknown }).Links).toEqual({ Self: '/accounts/22289/balances' });
+      expect(res.headers.get('ratelimit')).toBe('"credits";r=9');
+      expect(res.headers.get('x-fapi-interaction-id')).toBeTruthy();
+      expect(await g.store.balance(g.subject)).toBe(9);
+      expect((await g.delivered())[0]?.data).toMatchObject({ endpoint: '/accounts/22289/balances', status_code: 200, cost: 1, decision: 'debited' });
+    } finally {
+      await g.app.close();
+    }
+  });
+
+  it('answers /healthz, /readyz and /metrics without a subject and without charging', async () => {
+    const g = await gateway();
+    try {
+      expect(await (await g.call('/healthz', {})).json()).toEqual({ status: 'ok' });
+      expect(await (await g.call('/readyz', {})).json()).toEqual({ status: 'ready', store: 'memory' });
+      const metrics = await g.call('/metrics', { 'x-tpp-id': g.subject });
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers.get('content-type')).toContain('text/plain');
+      expect(await metrics.text()).toContain('tollgate_credit_decisions_total');
+      expect(await g.store.balance(g.subject)).toBe(10);
+      expect(await g.delivered()).toEqual([]);
+    } finally {
+      await g.app.close();
+    }
+  });
+
+  it('is not ready while the credit store does not answer', async () => {
+    const store = new ValkeyCreditStore({ url: `redis://127.0.0.1:${await freePort()}` });
+    const down = createGatewayApp({ store, emitter: new InProcessBus(), config: parseTollgateConfig({}), upstreamUrl: upstream.url, logger: silent });
+    try {
+      const res = await down.request('http://gateway.test/readyz');
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+    } finally {
+      await down.close();
+      await store.close();
+    }
+  });
+
+  it('refunds a call the upstream could not answer under chargeOn: success', async () => {
+    const g = await gateway({ credits: { chargeOn: 'success' } }, { upstreamUrl: `http://127.0.0.1:${await freePort()}` });
+    try {
+      const res = await g.call('/accounts');
+      expect(res.status).toBe(502);
+      expect(res.headers.get('ratelimit')).toBe('"credits";r=10');
+      expect(await g.store.balance(g.subject)).toBe(10);
+      expect((await g.delivered())[0]?.data).toMatchObject({ status_code: 502, cost: 0, decision: 'refunded' });
+    } finally {
+      await g.app.close();
+    }
+  });
+});

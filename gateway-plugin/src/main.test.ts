@@ -1,0 +1,75 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../test/harness/free-port.ts';
+import { waitFor } from '../../test/harness/wait-for.ts';
+import { startSampleUpstream } from './sample-upstream/server.ts';
+import type { RunningServer } from './serve.ts';
+
+const MAIN = new URL('./main.ts', import.meta.url).pathname;
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const start = (env: Record<string, string>): Run => {
+  let output = '';
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+};
+
+let upstream: RunningServer;
+beforeAll(async () => {
+  upstream = await startSampleUpstream();
+});
+afterAll(async () => {
+  await upstream.close();
+});
+
+describe('gateway process', () => {
+  it('exits 1 and names every configuration problem at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+    const config = join(dir, 'tollgate.yaml');
+    writeFileSync(config, 'credits:\n  defaultCost: -1\nroutes:\n  - path: accounts\n');
+    const run = start({ PORT: 'eighty', UPSTREAM_TIMEOUT_MS: '0', TOLLGATE_CONFIG: config });
+    expect(await run.exited).toBe(1);
+    const out = run.output();
+    expect(out).toContain('PORT must be an integer');
+    expect(out).toContain('UPSTREAM_TIMEOUT_MS must be an integer');
+    expect(out).toContain('credits.defaultCost must be an integer');
+    expect(out).toContain('routes[0].path must start with /');
+  });
+
+  it('requires UPSTREAM_URL, and a key for JWT subjects', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
+    const config = join(dir, 'tollgate.yaml');
+    writeFileSync(config, 'subject:\n  jwt:\n    claims: [client_id]\n');
+    const run = start({ TOLLGATE_CONFIG: config });
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain('UPSTREAM_URL is required');
+    expect(run.output()).toContain('subject.jwt needs subject.jwt.jwksUrl in TOLLGATE_CONFIG or JWT_SECRET');
+  });
+
+  it('serves, proxies, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const run = start({ PORT: String(port), UPSTREAM_URL: upstream.url, LOG_LEVEL: 'info' });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { what: 'the gateway to listen' });
+      expect((await fetch(`${url}/accounts`)).status).toBe(401);
+      expect((await fetch(`${url}/accounts`, { headers: { 'x-tpp-id': 'tpp-1' } })).status).toBe(429);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+      expect(run.output()).toContain('"msg":"stopped"');
+    } finally {
+      run.child.kill('SIGKILL');
+    }
+  });
+});
