@@ -3,7 +3,9 @@
 #   start-kafka.sh PORT DATA_DIR
 # Env: CONTROLLER_PORT (default PORT+1), NUM_PARTITIONS (default 1),
 #      KAFKA_HOME (default as in install-kafka.sh; the jars are in $KAFKA_HOME/libs),
-#      KAFKA_HEAP_OPTS (default -Xmx512m), KAFKA_LOG_LEVEL (default WARN).
+#      KAFKA_HEAP_OPTS (default -Xmx512m), KAFKA_LOG_LEVEL (default WARN),
+#      KAFKA_JVM_OPTS (default: flags for a fast start on a small machine; for a throughput
+#      test use e.g. KAFKA_JVM_OPTS=-XX:+UseG1GC, which keeps the JIT's top tier).
 # The data directory is formatted on first use and reused afterwards, so stopping the
 # process (SIGTERM) and running this again with the same arguments keeps the topics and data.
 # `exec`s java, so a signal sent to this process reaches the broker.
@@ -37,7 +39,8 @@ sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" \
 
 java_opts=(
   ${KAFKA_HEAP_OPTS:--Xmx512m}
-  -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData -Djava.awt.headless=true
+  ${KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData}
+  -Djava.awt.headless=true
   "-Dlog4j.configuration=file:$kafka_dir/log4j.properties"
   "-Dlog4j2.configurationFile=$kafka_dir/log4j2.properties"
   "-Dkafka.log.level=${KAFKA_LOG_LEVEL:-WARN}"
