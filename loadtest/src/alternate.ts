@@ -1,5 +1,7 @@
-import { Redis } from 'iovalkey';
-import { measureCpu } from './process/proc-stat.ts';
+import { join } from 'node:path';
+import type { ServerChild } from './process/child.ts';
+import { measureCpu, REAPED_CHILDREN_PID } from './process/proc-stat.ts';
+import { summarizeProfileFile, type ProfileComparison } from './profile/profile-dir.ts';
 import type { CpuRun } from './report/compare.ts';
 import { formatCount, formatMs } from './report/format.ts';
 import type { WrkRun } from './wrk/run-wrk.ts';
@@ -8,14 +10,16 @@ export type MeasuredRun = WrkRun & CpuRun;
 
 export interface Contender {
   label: string;
+  /** The server under load. */
+  child: ServerChild;
   /** Processes whose CPU time is measured during this contender's runs, by role (`server`, `upstream`, `valkey`). */
   pids: Record<string, number>;
   run: (durationS: number) => Promise<WrkRun>;
 }
 
-/** wrk once, with the CPU time of the contender's processes during the run. */
+/** wrk once, with the CPU time of the contender's processes and of wrk itself (role `wrk`) during the run. */
 export const measured = async (c: Contender, durationS: number): Promise<MeasuredRun> => {
-  const stop = await measureCpu(c.pids);
+  const stop = await measureCpu({ ...c.pids, wrk: REAPED_CHILDREN_PID });
   const run = await c.run(durationS);
   return { ...run, cpuMs: await stop() };
 };
@@ -25,10 +29,19 @@ export const measured = async (c: Contender, durationS: number): Promise<Measure
  * each other, so each round's ratio sees the same machine.
  */
 export const alternate = async (
-  { baseline, system, rounds, durationS, unit = 'req/s' }: { baseline: Contender; system: Contender; rounds: number; durationS: number; unit?: string },
+  {
+    baseline,
+    system,
+    rounds,
+    durationS,
+    unit = 'req/s',
+    profileDir,
+  }: { baseline: Contender; system: Contender; rounds: number; durationS: number; unit?: string; profileDir?: string | undefined },
   log: (line: string) => void,
-): Promise<{ baseline: MeasuredRun[]; system: MeasuredRun[] }> => {
+): Promise<{ baseline: MeasuredRun[]; system: MeasuredRun[]; profile: ProfileComparison | undefined }> => {
   const runs = { baseline: [] as MeasuredRun[], system: [] as MeasuredRun[] };
+  // Both contenders are profiled over the same window, so the profiler's cost is shared alike.
+  if (profileDir) await Promise.all([baseline.child.profileStart(), system.child.profileStart()]);
   const width = Math.max(baseline.label.length, system.label.length);
   for (let round = 1; round <= rounds; round++) {
     for (const [key, c] of [['baseline', baseline], ['system', system]] as const) {
@@ -38,19 +51,11 @@ export const alternate = async (
       log(`round ${round}/${rounds} ${c.label.padEnd(width)}: ${formatCount(r.requestsPerSec)} ${unit}, p99 ${formatMs(r.percentiles?.p99Ms ?? Number.NaN)}${cpu}`);
     }
   }
-  return runs;
-};
-
-/** The pid of the Valkey server behind `url` (INFO server), to measure its CPU time. */
-export const valkeyPid = async (url: string): Promise<number> => {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
-  try {
-    await client.connect();
-    const info = await client.info('server');
-    const pid = Number(/^process_id:(\d+)/m.exec(info)?.[1]);
-    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`Valkey at ${url} reports no process_id`);
-    return pid;
-  } finally {
-    client.disconnect();
-  }
+  if (!profileDir) return { ...runs, profile: undefined };
+  const profiled = async (c: Contender, measuredRuns: MeasuredRun[]) => {
+    const file = join(profileDir, `${c.child.name}.cpuprofile`);
+    await c.child.profileStop(file);
+    return { label: c.label, file, summary: summarizeProfileFile(file), requests: measuredRuns.reduce((n, r) => n + r.requests, 0) };
+  };
+  return { ...runs, profile: { baseline: await profiled(baseline, runs.baseline), system: await profiled(system, runs.system) } };
 };

@@ -1,16 +1,17 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
-import { profileReport, summarizeProfileDir, type ProfileSummary } from './profile/profile-dir.ts';
-import { comparePaired, cpuPerRequestUs, verdict, type PairedComparison } from './report/compare.ts';
-import { formatCount, formatDeltaMs, formatMb, formatMs, formatRatio, formatUs, reportTable, type ReportRow } from './report/format.ts';
+import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
+import { comparePaired, cpuBreakdownUs, cpuModelRatio, verdict, type PairedComparison } from './report/compare.ts';
+import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMb, formatMs, formatRatio, reportTable, type ReportRow } from './report/format.ts';
 import { UPSTREAM_BODY } from './servers/upstream-body.ts';
 import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
 import { runWrk } from './wrk/run-wrk.ts';
-import { alternate, valkeyPid, type Contender, type MeasuredRun } from './alternate.ts';
+import { alternate, type Contender, type MeasuredRun } from './alternate.ts';
+import { commandsPerRead, readInfo, trafficOf, valkeyPid } from './valkey/info.ts';
 
 /**
  * Gateway overhead: what tollgate (one atomic debit per request, one api.call event, the
@@ -31,8 +32,10 @@ export interface GatewayOverheadResult {
   options: BenchOptions;
   bare: MeasuredRun[];
   gateway: MeasuredRun[];
-  /** CPU µs per request of each process (median over rounds). */
-  cpuPerRequestUs: { bare: number | undefined; gateway: number | undefined; upstream: number | undefined; valkey: number | undefined };
+  /** CPU µs per request of each process (`wrk`, `server`, `upstream`, `valkey`; median over rounds). */
+  cpu: { bare: Record<string, number>; gateway: Record<string, number>; modelRatio: number | undefined };
+  /** Debits per Valkey socket read during the gateway runs: what auto-pipelining achieved. */
+  valkeyCommandsPerRead: number | undefined;
   comparison: PairedComparison;
   memory: { gateway: MemoryPeak; bare: MemoryPeak };
   /** Credits the gateway debited vs responses wrk counted: equal (up to requests cut off at the end of a run) when every call was charged once. */
@@ -41,7 +44,8 @@ export interface GatewayOverheadResult {
   processMemory: { gateway: Record<string, number>; bare: Record<string, number> };
   /** Problems that make the figures unreliable (failed requests, capped runs, accounting gaps). */
   problems: string[];
-  profile: ProfileSummary | undefined;
+  /** CPU profiles of both contenders over the measured runs (with --profile). */
+  profile: ProfileComparison | undefined;
 }
 
 const expectOk = async (url: string, headers: Record<string, string>, status: number, body?: string) => {
@@ -55,26 +59,24 @@ const expectOk = async (url: string, headers: Record<string, string>, status: nu
 export const runGatewayOverhead = async (options: BenchOptions, log: (line: string) => void = console.log): Promise<GatewayOverheadResult> => {
   const started: ServerChild[] = [];
   let valkey: ValkeyServer | undefined;
-  const profileDir = join(scratchDir, 'profile-gateway');
+  const profileDir = join(scratchDir, `profile-gateway-${options.store}`);
   try {
     if (options.store === 'valkey') {
       valkey = await startValkey();
       log(`valkey on ${valkey.url}`);
     }
-    const start = async (name: string, entry: string, env: Record<string, string>, execArgv: string[] = []) => {
-      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env, execArgv });
+    const start = async (name: string, entry: string, env: Record<string, string>) => {
+      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env });
       started.push(child);
       log(`${name}: pid ${child.pid} on ${child.url}`);
       return child;
     };
     const upstream = await start('upstream', 'upstream.ts', {});
     const bare = await start('bare-proxy', 'bare-proxy.ts', { UPSTREAM_URL: upstream.url });
-    if (options.profile) rmSync(profileDir, { recursive: true, force: true });
     const gateway = await start(
       `gateway-${options.store}`,
       'gateway.ts',
       { UPSTREAM_URL: upstream.url, VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
-      options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     );
 
     // Both proxies must really proxy, and the gateway must really enforce, before anything is measured.
@@ -94,8 +96,9 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
         maxRequests: options.maxRequestsPerRun,
         headers: header,
       });
-    const baseline: Contender = { label: 'bare proxy', pids: { server: bare.pid, upstream: upstream.pid }, run: wrk(bare) };
+    const baseline: Contender = { label: 'bare proxy', child: bare, pids: { server: bare.pid, upstream: upstream.pid }, run: wrk(bare) };
     const system: Contender = {
+      child: gateway,
       label: `gateway (${options.store})`,
       pids: { server: gateway.pid, upstream: upstream.pid, ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
       run: wrk(gateway),
@@ -109,11 +112,17 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     }
 
     const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
-    const { baseline: bareRuns, system: gatewayRuns } = await alternate(
-      { baseline, system, rounds: options.rounds, durationS: options.durationS },
+    if (options.profile) {
+      rmSync(profileDir, { recursive: true, force: true });
+      mkdirSync(profileDir, { recursive: true });
+    }
+    const trafficBefore = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
+    const { baseline: bareRuns, system: gatewayRuns, profile } = await alternate(
+      { baseline, system, rounds: options.rounds, durationS: options.durationS, profileDir: options.profile ? profileDir : undefined },
       log,
     );
     const peaks = { gateway: await memory.gateway.stop(), bare: await memory.bare.stop() };
+    const trafficAfter = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
 
     const stats = await gateway.stats();
     const bareStats = await bare.stats();
@@ -139,7 +148,6 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     }
 
     for (const child of started.splice(0).reverse()) await child.stop();
-    const profile = options.profile ? summarizeProfileDir(profileDir) : undefined;
 
     return {
       store: options.store,
@@ -147,12 +155,8 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       bare: bareRuns,
       gateway: gatewayRuns,
       comparison: comparePaired(bareRuns, gatewayRuns),
-      cpuPerRequestUs: {
-        bare: cpuPerRequestUs(bareRuns, 'server'),
-        gateway: cpuPerRequestUs(gatewayRuns, 'server'),
-        upstream: cpuPerRequestUs(gatewayRuns, 'upstream'),
-        valkey: cpuPerRequestUs(gatewayRuns, 'valkey'),
-      },
+      cpu: { bare: cpuBreakdownUs(bareRuns), gateway: cpuBreakdownUs(gatewayRuns), modelRatio: cpuModelRatio(bareRuns, gatewayRuns) },
+      valkeyCommandsPerRead: trafficBefore && trafficAfter ? commandsPerRead(trafficBefore, trafficAfter) : undefined,
       memory: peaks,
       accounting,
       processMemory,
@@ -200,15 +204,15 @@ export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
     },
     {
       scenario,
-      measure: 'CPU per request, proxy process',
-      baseline: formatUs(r.cpuPerRequestUs.bare),
-      system: formatUs(r.cpuPerRequestUs.gateway),
+      measure: 'CPU per request, every process',
+      baseline: formatCpuBreakdown(r.cpu.bare, { server: 'proxy' }),
+      system: formatCpuBreakdown(r.cpu.gateway, { server: 'gateway' }),
       comparison:
-        r.cpuPerRequestUs.bare !== undefined && r.cpuPerRequestUs.gateway !== undefined
-          ? `+${formatUs(r.cpuPerRequestUs.gateway - r.cpuPerRequestUs.bare)}${r.cpuPerRequestUs.valkey !== undefined ? `; Valkey ${formatUs(r.cpuPerRequestUs.valkey)}` : ''}`
-          : '—',
-      target: '—',
-      verdict: '—',
+        r.cpu.modelRatio === undefined
+          ? '—'
+          : `${formatRatio(r.cpu.modelRatio)} if CPU-bound${r.valkeyCommandsPerRead === undefined ? '' : `; ${r.valkeyCommandsPerRead.toFixed(1)} debits per Valkey read`}`,
+      target: `≥ ${formatRatio(TARGETS.throughputRatio)}`,
+      verdict: r.cpu.modelRatio === undefined ? '—' : verdict(r.cpu.modelRatio, TARGETS.throughputRatio, 'atLeast'),
     },
     {
       scenario,
@@ -235,5 +239,5 @@ if (import.meta.main) {
   console.log(`\n${reportTable(gatewayOverheadRows(result))}`);
   console.log(`\naccounting: ${JSON.stringify(result.accounting)}`);
   for (const p of result.problems) console.log(`PROBLEM: ${p}`);
-  if (result.profile) console.log(`\n${profileReport(result.profile)}`);
+  if (result.profile) console.log(`\n${profileComparisonReport(result.profile)}`);
 }

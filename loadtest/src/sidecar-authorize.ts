@@ -5,16 +5,17 @@ import { epochMinute, ValkeyCreditStore } from '@tollgate/core';
 import { creditKeys } from '../../core/src/credits/keys.ts';
 import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
-import { profileReport, summarizeProfileDir, type ProfileSummary } from './profile/profile-dir.ts';
-import { comparePaired, cpuPerRequestUs, verdict, type PairedComparison } from './report/compare.ts';
-import { formatCount, formatDeltaMs, formatMs, formatRatio, formatUs, reportTable, type ReportRow } from './report/format.ts';
-import { runValkeyBenchmark, type ValkeyBenchmarkRun } from './valkey-benchmark/run-valkey-benchmark.ts';
+import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
+import { comparePaired, cpuBreakdownUs, verdict, type PairedComparison } from './report/compare.ts';
+import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMs, formatRatio, reportTable, type ReportRow } from './report/format.ts';
+import { runValkeyBenchmark, type ValkeyBenchmarkRun } from './valkey/run-valkey-benchmark.ts';
 import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
 import { runWrk } from './wrk/run-wrk.ts';
-import { alternate, valkeyPid, type Contender, type MeasuredRun } from './alternate.ts';
+import { alternate, type Contender, type MeasuredRun } from './alternate.ts';
+import { commandsPerRead, readInfo, trafficOf, valkeyPid } from './valkey/info.ts';
 
 /**
  * Sidecar authorize: decisions per second of `POST /v1/authorize` (one debit each), beside
@@ -40,15 +41,18 @@ export interface SidecarAuthorizeResult {
   options: BenchOptions;
   bare: MeasuredRun[];
   sidecar: MeasuredRun[];
-  /** CPU µs per request of each process (median over rounds). */
-  cpuPerRequestUs: { bare: number | undefined; sidecar: number | undefined; valkey: number | undefined };
+  /** CPU µs per decision of each process (`wrk`, `server`, `valkey`; median over rounds). */
+  cpu: { bare: Record<string, number>; sidecar: Record<string, number> };
+  /** Debits per Valkey socket read during the sidecar runs: what auto-pipelining achieved. */
+  valkeyCommandsPerRead: number | undefined;
   comparison: PairedComparison;
   /** Absent with the memory store: there is no script to measure. */
   ceiling: ScriptCeiling | undefined;
   /** Credits debited vs decisions wrk counted, and the sidecar's own decision and store-error counters. */
   accounting: { responses: number; debited: number; counters: Record<string, number> };
   problems: string[];
-  profile: ProfileSummary | undefined;
+  /** CPU profiles of both contenders over the measured runs (with --profile). */
+  profile: ProfileComparison | undefined;
 }
 
 /** The debit script, read from the one file it is defined in. */
@@ -98,7 +102,7 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
   const started: ServerChild[] = [];
   let valkey: ValkeyServer | undefined;
   const problems: string[] = [];
-  const profileDir = join(scratchDir, 'profile-sidecar');
+  const profileDir = join(scratchDir, `profile-sidecar-${options.store}`);
   try {
     let ceiling: ScriptCeiling | undefined;
     if (options.store === 'valkey') {
@@ -107,19 +111,17 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       ceiling = await measureScriptCeiling(valkey, options.connections, problems);
       log(`debit script ceiling: ${formatCount(ceiling.unpipelined.requestsPerSec)} ops/s unpipelined, ${formatCount(ceiling.pipelined.requestsPerSec)} ops/s with -P 16`);
     }
-    const start = async (name: string, entry: string, env: Record<string, string>, execArgv: string[] = []) => {
-      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env, execArgv });
+    const start = async (name: string, entry: string, env: Record<string, string>) => {
+      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env });
       started.push(child);
       log(`${name}: pid ${child.pid} on ${child.url}`);
       return child;
     };
     const bare = await start('bare-authorize', 'bare-authorize.ts', {});
-    if (options.profile) rmSync(profileDir, { recursive: true, force: true });
     const sidecar = await start(
       `sidecar-${options.store}`,
       'sidecar.ts',
       { VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
-      options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
     );
 
     const path = '/v1/authorize';
@@ -138,8 +140,9 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
         script: 'authorize',
         subject: SUBJECT,
       });
-    const baseline: Contender = { label: 'bare Hono JSON', pids: { server: bare.pid }, run: wrk(bare) };
+    const baseline: Contender = { label: 'bare Hono JSON', child: bare, pids: { server: bare.pid }, run: wrk(bare) };
     const system: Contender = {
+      child: sidecar,
       label: `sidecar (${options.store})`,
       pids: { server: sidecar.pid, ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
       run: wrk(sidecar),
@@ -152,11 +155,17 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       warmupResponses = (await system.run(options.warmupS)).requests;
     }
 
-    const { baseline: bareRuns, system: sidecarRuns } = await alternate(
-      { baseline, system, rounds: options.rounds, durationS: options.durationS, unit: 'decisions/s' },
+    if (options.profile) {
+      rmSync(profileDir, { recursive: true, force: true });
+      mkdirSync(profileDir, { recursive: true });
+    }
+    const trafficBefore = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
+    const { baseline: bareRuns, system: sidecarRuns, profile } = await alternate(
+      { baseline, system, rounds: options.rounds, durationS: options.durationS, profileDir: options.profile ? profileDir : undefined, unit: 'decisions/s' },
       log,
     );
 
+    const trafficAfter = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
     const stats = await sidecar.stats();
     const accounting = {
       responses: smokeResponses + warmupResponses + sidecarRuns.reduce((n, r) => n + r.requests, 0),
@@ -179,15 +188,12 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       bare: bareRuns,
       sidecar: sidecarRuns,
       comparison: comparePaired(bareRuns, sidecarRuns),
-      cpuPerRequestUs: {
-        bare: cpuPerRequestUs(bareRuns, 'server'),
-        sidecar: cpuPerRequestUs(sidecarRuns, 'server'),
-        valkey: cpuPerRequestUs(sidecarRuns, 'valkey'),
-      },
+      cpu: { bare: cpuBreakdownUs(bareRuns), sidecar: cpuBreakdownUs(sidecarRuns) },
+      valkeyCommandsPerRead: trafficBefore && trafficAfter ? commandsPerRead(trafficBefore, trafficAfter) : undefined,
       ceiling,
       accounting,
       problems,
-      profile: options.profile ? summarizeProfileDir(profileDir) : undefined,
+      profile,
     };
   } finally {
     for (const child of started.reverse()) await child.stop().catch(() => {});
@@ -230,13 +236,10 @@ export const sidecarAuthorizeRows = (r: SidecarAuthorizeResult): ReportRow[] => 
     },
     {
       scenario,
-      measure: 'CPU per decision, HTTP process',
-      baseline: formatUs(r.cpuPerRequestUs.bare),
-      system: formatUs(r.cpuPerRequestUs.sidecar),
-      comparison:
-        r.cpuPerRequestUs.bare !== undefined && r.cpuPerRequestUs.sidecar !== undefined
-          ? `+${formatUs(r.cpuPerRequestUs.sidecar - r.cpuPerRequestUs.bare)}${r.cpuPerRequestUs.valkey !== undefined ? `; Valkey ${formatUs(r.cpuPerRequestUs.valkey)}` : ''}`
-          : '—',
+      measure: 'CPU per decision, every process',
+      baseline: formatCpuBreakdown(r.cpu.bare, { server: 'Hono' }),
+      system: formatCpuBreakdown(r.cpu.sidecar, { server: 'sidecar' }),
+      comparison: r.valkeyCommandsPerRead === undefined ? '—' : `${r.valkeyCommandsPerRead.toFixed(1)} debits per Valkey read`,
       target: '—',
       verdict: '—',
     },
@@ -273,5 +276,5 @@ if (import.meta.main) {
   console.log(`\n${reportTable(sidecarAuthorizeRows(result))}`);
   console.log(`\naccounting: ${JSON.stringify(result.accounting)}`);
   for (const p of result.problems) console.log(`PROBLEM: ${p}`);
-  if (result.profile) console.log(`\n${profileReport(result.profile)}`);
+  if (result.profile) console.log(`\n${profileComparisonReport(result.profile)}`);
 }

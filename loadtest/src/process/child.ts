@@ -16,7 +16,11 @@ export interface ServerChild {
   logFile: string;
   /** Counters the server keeps (events emitted, balance, …). */
   stats(): Promise<Record<string, number>>;
-  /** Asks the server to exit cleanly (so a CPU profile is written); kills it if it does not. */
+  /** Starts CPU profiling inside the server. */
+  profileStart(): Promise<void>;
+  /** Stops profiling and writes the .cpuprofile to `file`. */
+  profileStop(file: string): Promise<void>;
+  /** Asks the server to exit cleanly; kills it if it does not. */
   stop(): Promise<void>;
 }
 
@@ -78,23 +82,31 @@ export const startServerChild = async (
   if (pid === undefined) throw new Error(`${name} has no pid`);
 
   const send = (m: ParentMessage) => child.send(m);
+  /** Sends `request` and resolves with the first answer of type `answer`. */
+  const ask = <T extends ChildMessage['type']>(request: ParentMessage, answer: T): Promise<Extract<ChildMessage, { type: T }>> =>
+    new Promise((resolve, reject) => {
+      if (child.exitCode !== null || child.signalCode !== null) return reject(new Error(`${name} has exited\n${logTail(logFile)}`));
+      const onMessage = (m: ChildMessage) => {
+        if (m.type !== answer) return;
+        child.off('message', onMessage);
+        resolve(m as Extract<ChildMessage, { type: T }>);
+      };
+      child.on('message', onMessage);
+      send(request);
+    });
   return {
     name,
     pid,
     port,
     url: `http://127.0.0.1:${port}`,
     logFile,
-    stats: () =>
-      new Promise((resolve, reject) => {
-        if (child.exitCode !== null) return reject(new Error(`${name} has exited\n${logTail(logFile)}`));
-        const onMessage = (m: ChildMessage) => {
-          if (m.type !== 'stats') return;
-          child.off('message', onMessage);
-          resolve(m.stats);
-        };
-        child.on('message', onMessage);
-        send({ type: 'stats' });
-      }),
+    stats: async () => (await ask({ type: 'stats' }, 'stats')).stats,
+    profileStart: async () => {
+      await ask({ type: 'profile-start' }, 'profiling');
+    },
+    profileStop: async (file) => {
+      await ask({ type: 'profile-stop', file }, 'profiled');
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       send({ type: 'stop' });

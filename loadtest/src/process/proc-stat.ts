@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 export interface CpuTime {
   userMs: number;
   systemMs: number;
+  /** CPU of the process's children that have exited and been waited for (cutime + cstime). */
+  reapedChildrenMs: number;
 }
 
 /** Clock ticks per second of /proc's time fields (USER_HZ); 100 on every common Linux. */
@@ -19,7 +21,7 @@ export const clockTicksPerSecond = (): number => {
 };
 
 /**
- * Reads utime and stime (fields 14 and 15). The command name (field 2) is in parentheses
+ * Reads utime, stime, cutime and cstime (fields 14–17). The command name (field 2) is in parentheses
  * and may itself contain spaces and parentheses, so fields are counted after the last ')'.
  */
 export const parseProcStat = (text: string, ticksPerSecond: number): CpuTime => {
@@ -27,19 +29,27 @@ export const parseProcStat = (text: string, ticksPerSecond: number): CpuTime => 
   if (end < 0) throw new Error('not a /proc/<pid>/stat line');
   const fields = text.slice(end + 1).trim().split(/\s+/);
   // fields[0] is field 3 (state), so field N is fields[N - 3].
-  const utime = Number(fields[14 - 3]);
-  const stime = Number(fields[15 - 3]);
-  if (!Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error('/proc/<pid>/stat has no utime/stime');
-  return { userMs: (utime * 1000) / ticksPerSecond, systemMs: (stime * 1000) / ticksPerSecond };
+  const [utime, stime, cutime, cstime] = [14, 15, 16, 17].map((n) => Number(fields[n - 3]));
+  if (![utime, stime, cutime, cstime].every((v) => Number.isInteger(v))) throw new Error('/proc/<pid>/stat has no utime/stime/cutime/cstime');
+  const ms = (v: number | undefined) => ((v ?? 0) * 1000) / ticksPerSecond;
+  return { userMs: ms(utime), systemMs: ms(stime), reapedChildrenMs: ms(cutime) + ms(cstime) };
 };
 
 const ticks = clockTicksPerSecond();
 
 export const readCpuTime = async (pid: number): Promise<CpuTime> => parseProcStat(await readFile(`/proc/${pid}/stat`, 'utf8'), ticks);
 
-/** CPU milliseconds each process used between `start` and the returned function's call. */
+/** Stands for "children of this process that exit meanwhile" (a wrk run) in measureCpu's pids. */
+export const REAPED_CHILDREN_PID = -1;
+
+/**
+ * CPU milliseconds each process used between the call and the returned function's call.
+ * The pid REAPED_CHILDREN_PID stands for the children of this process that exit in between
+ * (a wrk run): their CPU is only visible in this process's cutime/cstime once reaped.
+ */
 export const measureCpu = async (pids: Record<string, number>): Promise<() => Promise<Record<string, number>>> => {
   const total = async (pid: number) => {
+    if (pid === REAPED_CHILDREN_PID) return (await readCpuTime(process.pid)).reapedChildrenMs;
     const t = await readCpuTime(pid);
     return t.userMs + t.systemMs;
   };

@@ -1,33 +1,56 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatMs, markdownTable } from '../report/format.ts';
-import { summarizeCpuProfile, type CpuProfile, type ProfileSummary, type Share } from './summarize-cpu-profile.ts';
+import { perRequestDeltas } from './compare-profiles.ts';
+import { summarizeCpuProfile, type CpuProfile, type ProfileSummary } from './summarize-cpu-profile.ts';
 
 export type { ProfileSummary } from './summarize-cpu-profile.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-/** Summarizes the newest `.cpuprofile` that `node --cpu-prof --cpu-prof-dir=<dir>` wrote. */
-export const summarizeProfileDir = (dir: string): ProfileSummary & { file: string } => {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
-  const newest = files.at(-1);
-  if (!newest) throw new Error(`no .cpuprofile in ${dir}: did the profiled process exit cleanly?`);
-  const file = join(dir, newest);
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  return { ...summarizeCpuProfile(profile, { repoRoot, limit: 20 }), file };
-};
+/** Every package and function of a .cpuprofile file (no limit: the comparison needs all). */
+export const summarizeProfileFile = (file: string): ProfileSummary =>
+  summarizeCpuProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, { repoRoot, limit: Number.POSITIVE_INFINITY });
 
-const pct = (s: Share) => `${(s.share * 100).toFixed(1)}%`;
-const table = (title: string, rows: Share[]) =>
-  `${title}\n\n${markdownTable(['', 'ms', 'share of busy time'], rows.map((s) => [s.name, s.ms.toFixed(0), pct(s)]))}`;
+/** A profiled contender: its summary and the requests it served while profiled. */
+export interface ProfiledRun {
+  label: string;
+  file: string;
+  summary: ProfileSummary;
+  requests: number;
+}
 
-/** The profile as markdown: where the busy (non-idle) CPU time of the process went. */
-export const profileReport = (s: ProfileSummary & { file?: string }): string =>
-  [
-    `CPU profile${s.file ? ` (${s.file})` : ''}: ${formatMs(s.totalMs)} sampled, ${formatMs(s.busyMs)} busy, ${formatMs(s.idleMs)} idle.`,
-    table('Own time by package (leaf frames):', s.selfByPackage),
-    table('Time with the package on the stack (inclusive):', s.inclusiveByPackage),
-    table('Functions by own time:', s.topSelf),
-    table('Functions by inclusive time:', s.topInclusive),
+export interface ProfileComparison {
+  baseline: ProfiledRun;
+  system: ProfiledRun;
+}
+
+const us = (n: number) => n.toFixed(1);
+const deltaTable = (c: ProfileComparison, pick: (s: ProfileSummary) => ProfileSummary['selfByPackage'], limit: number) =>
+  markdownTable(
+    ['', `${c.baseline.label} µs/req`, `${c.system.label} µs/req`, 'difference µs/req'],
+    perRequestDeltas(pick(c.baseline.summary), c.baseline.requests, pick(c.system.summary), c.system.requests, limit).map((d) => [
+      d.name,
+      us(d.baselineUs),
+      us(d.systemUs),
+      `${d.deltaUs >= 0 ? '+' : '−'}${us(Math.abs(d.deltaUs))}`,
+    ]),
+  );
+
+/**
+ * Markdown: CPU per request of both contenders during the measured runs, and where the
+ * system spends more, by package and by function.
+ */
+export const profileComparisonReport = (c: ProfileComparison): string => {
+  const perRequest = (r: ProfiledRun) => (r.summary.busyMs * 1000) / r.requests;
+  return [
+    `Profiled during the measured runs only (in-process inspector, 250 µs sampling). ` +
+      `${c.baseline.label}: ${formatMs(c.baseline.summary.busyMs)} busy for ${c.baseline.requests} requests = ${us(perRequest(c.baseline))} µs/req; ` +
+      `${c.system.label}: ${formatMs(c.system.summary.busyMs)} busy for ${c.system.requests} requests = ${us(perRequest(c.system))} µs/req. ` +
+      `Profiles: ${c.baseline.file}, ${c.system.file}.`,
+    `Own time by package (leaf frames):\n\n${deltaTable(c, (s) => s.selfByPackage, 15)}`,
+    `Time with the package on the stack (inclusive; nested packages count in each):\n\n${deltaTable(c, (s) => s.inclusiveByPackage, 15)}`,
+    `Functions by own time:\n\n${deltaTable(c, (s) => s.topSelf, 20)}`,
+    `Functions by inclusive time:\n\n${deltaTable(c, (s) => s.topInclusive, 25)}`,
   ].join('\n\n');
+};

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseWrkOutput, type WrkResult } from '../wrk/parse-wrk-output.ts';
-import { comparePaired, cpuPerRequestUs, median, verdict, type CpuRun } from './compare.ts';
+import { comparePaired, cpuBreakdownUs, cpuModelRatio, cpuPerRequestUs, median, verdict, type CpuRun } from './compare.ts';
 
 const real = parseWrkOutput(readFileSync(new URL('../wrk/fixtures/upstream-latency.txt', import.meta.url), 'utf8'));
 const run = (requestsPerSec: number, p50Ms: number, p99Ms: number): WrkResult => ({
@@ -71,5 +71,19 @@ describe('cpuPerRequestUs', () => {
     expect(cpuPerRequestUs(runs, 'server')).toBe(60);
     expect(cpuPerRequestUs(runs, 'valkey')).toBe(9.5);
     expect(cpuPerRequestUs(runs, 'upstream')).toBeUndefined();
+    expect(cpuBreakdownUs(runs)).toEqual({ server: 60, valkey: 9.5 });
+  });
+});
+
+describe('cpuModelRatio', () => {
+  it('divides the CPU every process spends per request, baseline by system', () => {
+    const baseline: CpuRun[] = [{ requests: 1_000, cpuMs: { wrk: 20, server: 100, upstream: 40 } }];
+    // The system adds 40 µs in the proxy and 10 µs in Valkey, a role the baseline does not have.
+    const system: CpuRun[] = [{ requests: 2_000, cpuMs: { wrk: 40, server: 280, upstream: 80, valkey: 20 } }];
+    expect(cpuModelRatio(baseline, system)).toBeCloseTo(160 / 210, 10);
+  });
+
+  it('is undefined without paired runs', () => {
+    expect(cpuModelRatio([], [])).toBeUndefined();
   });
 });

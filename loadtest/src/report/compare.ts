@@ -85,3 +85,27 @@ export const cpuPerRequestUs = (runs: readonly CpuRun[], role: string): number |
   });
   return values.length > 0 ? median(values) : undefined;
 };
+
+/**
+ * The throughput ratio a CPU-bound machine would show: per round, the CPU all processes
+ * (load generator, proxy, upstream, Valkey) spend per request in the baseline run divided
+ * by the same sum in the system run; the median of the rounds. Other load on a shared
+ * machine moves throughput a lot and this little, so it backs up the measured ratio.
+ */
+export const cpuModelRatio = (baseline: readonly CpuRun[], system: readonly CpuRun[]): number | undefined => {
+  const perRequest = (r: CpuRun) => Object.values(r.cpuMs).reduce((sum, ms) => sum + ms, 0) / Math.max(r.requests, 1);
+  const ratios = baseline.flatMap((b, i) => {
+    const s = system[i];
+    return s && perRequest(s) > 0 ? [perRequest(b) / perRequest(s)] : [];
+  });
+  return ratios.length > 0 ? median(ratios) : undefined;
+};
+
+/** Median CPU µs per request of every role measured in the runs. */
+export const cpuBreakdownUs = (runs: readonly CpuRun[]): Record<string, number> => {
+  const roles = [...new Set(runs.flatMap((r) => Object.keys(r.cpuMs)))];
+  return Object.fromEntries(roles.flatMap((role) => {
+    const us = cpuPerRequestUs(runs, role);
+    return us === undefined ? [] : [[role, us] as const];
+  }));
+};

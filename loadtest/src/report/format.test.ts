@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatDeltaMs, formatMb, formatMs, formatRatio, formatUs, markdownTable, reportTable } from './format.ts';
+import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMb, formatMs, formatRatio, formatUs, markdownTable, reportTable } from './format.ts';
 
 describe('number formats', () => {
   it('formats counts, ratios, sizes and times', () => {
@@ -13,6 +13,8 @@ describe('number formats', () => {
     expect(formatMs(0)).toBe('0.00 ms');
     expect(formatUs(123.4)).toBe('123 µs');
     expect(formatUs(undefined)).toBe('—');
+    expect(formatCpuBreakdown({ wrk: 20.6, server: 130.2, upstream: 40 }, { server: 'proxy' })).toBe('wrk 21 + proxy 130 + upstream 40 = 191 µs');
+    expect(formatCpuBreakdown({})).toBe('—');
   });
 
   it('signs differences', () => {

@@ -17,6 +17,14 @@ export const formatDeltaMs = (ms: number): string => (ms < 0 ? `−${formatMs(-m
 /** CPU microseconds: 123.4 → "123 µs"; undefined → "—". */
 export const formatUs = (us: number | undefined): string => (us === undefined ? '—' : `${us.toFixed(0)} µs`);
 
+/** CPU per request by role: "wrk 21 + server 130 + upstream 40 = 191 µs" (roles in the given order first). */
+export const formatCpuBreakdown = (us: Record<string, number>, labels: Record<string, string> = {}): string => {
+  const entries = Object.entries(us);
+  if (entries.length === 0) return '—';
+  const total = entries.reduce((sum, [, v]) => sum + v, 0);
+  return `${entries.map(([role, v]) => `${labels[role] ?? role} ${v.toFixed(0)}`).join(' + ')} = ${total.toFixed(0)} µs`;
+};
+
 /** 0.8734 → "0.87×" */
 export const formatRatio = (ratio: number): string => `${ratio.toFixed(2)}×`;
 

@@ -1,0 +1,106 @@
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { MeasuredRun } from './alternate.ts';
+import { gatewayOverheadRows, runGatewayOverhead, type GatewayOverheadResult } from './gateway-overhead.ts';
+import { machineNotes } from './machine.ts';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { profileComparisonReport } from './profile/profile-dir.ts';
+import { formatCount, formatMs, formatUs, reportTable, type ReportRow } from './report/format.ts';
+import { renderResultsMarkdown, type RoundRow } from './report/results-markdown.ts';
+import { runSidecarAuthorize, sidecarAuthorizeRows } from './sidecar-authorize.ts';
+import { describeFailures } from './wrk/parse-wrk-output.ts';
+
+/**
+ * `npm run bench`: every scenario, one summary table on stdout, and loadtest/RESULTS.md.
+ * The gateway scenario runs with the Valkey store and with the memory store (the
+ * difference is the cost of the Valkey round trip) unless --store / BENCH_STORE picks one.
+ */
+const RESULTS_FILE = fileURLToPath(new URL('../RESULTS.md', import.meta.url));
+
+const roundRows = (scenario: string, contender: string, runs: readonly MeasuredRun[]): RoundRow[] =>
+  runs.map((r, i) => ({
+    scenario,
+    contender,
+    round: i + 1,
+    requestsPerSec: formatCount(r.requestsPerSec),
+    p50: formatMs(r.percentiles?.p50Ms ?? Number.NaN),
+    p99: formatMs(r.percentiles?.p99Ms ?? Number.NaN),
+    requests: formatCount(r.requests),
+    cpuPerRequest: formatUs(r.cpuMs.server === undefined ? undefined : (r.cpuMs.server * 1000) / Math.max(r.requests, 1)),
+    failures: describeFailures(r),
+  }));
+
+const main = async () => {
+  let options: BenchOptions;
+  try {
+    options = parseBenchOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    console.error(`\nusage: npm run bench -- [options]\n${USAGE}`);
+    process.exit(2);
+  }
+  const storeChosen = process.argv.some((a) => a.startsWith('--store')) || Boolean(process.env.BENCH_STORE);
+  const gatewayStores: BenchOptions['store'][] = storeChosen ? [options.store] : ['valkey', 'memory'];
+
+  const machine = machineNotes();
+  const began = performance.now();
+  const log = (line: string) => console.log(`  ${line}`);
+
+  const summary: ReportRow[] = [];
+  const rounds: RoundRow[] = [];
+  const checks: string[] = [];
+  const problems: string[] = [];
+  const sections: { title: string; body: string }[] = [];
+
+  const gateways: GatewayOverheadResult[] = [];
+  for (const store of gatewayStores) {
+    console.log(`\n# gateway overhead, ${store} store`);
+    const r = await runGatewayOverhead({ ...options, store }, log);
+    gateways.push(r);
+    const scenario = `gateway (${store})`;
+    summary.push(...gatewayOverheadRows(r));
+    rounds.push(...roundRows(scenario, 'bare proxy', r.bare), ...roundRows(scenario, `gateway (${store})`, r.gateway));
+    checks.push(
+      `${scenario}: ${formatCount(r.accounting.responses)} responses, ${formatCount(r.accounting.debited)} credits debited, ` +
+        `events ${JSON.stringify(r.accounting.events)}, counters ${JSON.stringify(r.accounting.counters)}`,
+      `${scenario}: RSS of the gateway at rest ${formatMbOrDash(r.memory.gateway.first?.rssBytes)} ` +
+        `(file-backed ${formatMbOrDash(r.memory.gateway.first?.rssFileBytes)}), under load peak anon ${formatMbOrDash(r.memory.gateway.peakAnonBytes)} ` +
+        `+ file ${formatMbOrDash(r.memory.gateway.peakFileBytes)}; bare proxy at rest ${formatMbOrDash(r.memory.bare.first?.rssBytes)}; ` +
+        `V8 after load: gateway ${JSON.stringify(mb(r.processMemory.gateway))}, bare ${JSON.stringify(mb(r.processMemory.bare))}`,
+    );
+    problems.push(...r.problems.map((p) => `${scenario}: ${p}`));
+    if (r.profile) sections.push({ title: `CPU profile: gateway (${store})`, body: profileComparisonReport(r.profile) });
+  }
+
+  console.log(`\n# sidecar authorize, valkey store`);
+  const s = await runSidecarAuthorize({ ...options, store: 'valkey' }, log);
+  summary.push(...sidecarAuthorizeRows(s));
+  rounds.push(...roundRows('sidecar', 'bare Hono JSON', s.bare), ...roundRows('sidecar', 'sidecar (valkey)', s.sidecar));
+  checks.push(
+    `sidecar: ${formatCount(s.accounting.responses)} decisions, ${formatCount(s.accounting.debited)} credits debited, counters ${JSON.stringify(s.accounting.counters)}`,
+  );
+  if (s.ceiling) {
+    checks.push(`debit script ${s.ceiling.sha}: every valkey-benchmark EVALSHA call debited exactly one credit unless listed under problems`);
+  }
+  problems.push(...s.problems.map((p) => `sidecar: ${p}`));
+  if (s.profile) sections.push({ title: 'CPU profile: sidecar (valkey)', body: profileComparisonReport(s.profile) });
+
+  const loadParameters = [
+    `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} rounds alternating baseline/system, ${options.warmupS} s warm-up per target, at most ${formatCount(options.maxRequestsPerRun)} requests per run`,
+    `gateway: GET with header x-tpp-id, upstream is a node:http server answering ${'a small JSON body'}; sidecar: POST /v1/authorize {subject, method, path}`,
+    'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
+    options.profile ? 'both contenders were CPU-profiled during the measured runs (the profiler costs each a few %)' : 'no profiler attached',
+  ];
+  const elapsedS = (performance.now() - began) / 1000;
+  writeFileSync(RESULTS_FILE, renderResultsMarkdown({ machine, loadParameters, summary, rounds, checks, problems, sections, elapsedS }));
+
+  console.log(`\n${reportTable(summary)}\n`);
+  for (const p of problems) console.log(`PROBLEM: ${p}`);
+  console.log(`written to ${RESULTS_FILE} (${elapsedS.toFixed(0)} s)`);
+};
+
+const formatMbOrDash = (bytes: number | undefined) => (bytes === undefined ? '—' : `${(bytes / 1024 / 1024).toFixed(0)} MB`);
+const mb = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k.replace('memory.', ''), `${(v / 1024 / 1024).toFixed(0)} MB`]));
+
+await main();
