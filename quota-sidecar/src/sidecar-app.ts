@@ -1,5 +1,15 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { createLogger, type CreditStore, type GrantRepository, type Logger, type TollgateConfig } from '@tollgate/core';
+import {
+  createLogger,
+  parseMeters,
+  type CreditStore,
+  type EventEmitter,
+  type GrantRepository,
+  type Logger,
+  type Meter,
+  type TollgateConfig,
+} from '@tollgate/core';
 import { bearerAuth } from './admin/bearer-auth.ts';
 import { createDecide } from './authorize/decide.ts';
 import { countResponses } from './http/count-responses.ts';
@@ -9,31 +19,68 @@ import { adminSubjectsRoutes } from './routes/admin-subjects.ts';
 import { authorizeForwardRoutes } from './routes/authorize-forward.ts';
 import { authorizeJsonRoutes } from './routes/authorize-json.ts';
 import { healthRoutes } from './routes/health.ts';
+import { openMeterEventsRoutes } from './routes/openmeter-events.ts';
+import { openMeterMetersRoutes } from './routes/openmeter-meters.ts';
 
 export interface SidecarOptions {
   store: CreditStore;
   grants: GrantRepository;
   config: TollgateConfig;
-  /** Bearer tokens of the admin API; with none, every admin request is refused. */
+  /** Bearer tokens of the admin API and of the OpenMeter-compatible API; with none, every such request is refused. */
   adminTokens: readonly string[];
+  /**
+   * The producer path of events (KafkaEmitter, or the in-process bus): every authorize decision is
+   * emitted as an api.call event, and `POST /api/v1/events` hands ingested events to it. Without
+   * one, decisions are not metered (reconciliation would count every debit as drift) and ingest
+   * is not served.
+   */
+  emitter?: EventEmitter | undefined;
+  /** ClickHouse for meter queries; without it, `GET /api/v1/meters/{meter}/query` is not served. */
+  clickhouse?: ClickHouseClient | undefined;
+  /** The meters of the OpenMeter API; by default, those of `config.meters`. */
+  meters?: readonly Meter[] | undefined;
+  /** CloudEvent `source` of the sidecar's api.call events. */
+  source?: string | undefined;
+  /** Clock in epoch milliseconds: the debit minute and event time of a decision, and an ingested event's missing time. */
+  now?: (() => number) | undefined;
   /** Readiness of dependencies other than the credit store (the ClickHouse ping); /readyz answers 503 when false. */
   ready?: () => Promise<boolean>;
   logger?: Logger;
 }
 
-/** The quota sidecar: authorize (JSON and forward-auth), admin (top-ups, balances, ledger) and health. */
-export const createSidecarApp = ({ store, grants, config, adminTokens, ready, logger = createLogger('quota-sidecar') }: SidecarOptions) => {
-  const decide = createDecide({ store, config });
+/**
+ * The quota sidecar: authorize (JSON and forward-auth), admin (top-ups, balances, ledger),
+ * OpenMeter-compatible ingest and meter query, and health.
+ */
+export const createSidecarApp = ({
+  store,
+  grants,
+  config,
+  adminTokens,
+  emitter,
+  clickhouse,
+  meters = parseMeters(config.meters),
+  source = 'quota-sidecar',
+  now = Date.now,
+  ready,
+  logger = createLogger('quota-sidecar'),
+}: SidecarOptions) => {
+  if (!emitter) logger.warn('no event emitter: authorize decisions are not metered and POST /api/v1/events is not served');
+  const decide = createDecide({ store, config, now, events: emitter && { emitter, source, logger } });
   const app = new Hono();
   app.onError(onError(logger));
   app.notFound(notFound);
   app.use('*', countResponses('quota-sidecar'));
   app.use('/admin/*', bearerAuth({ tokens: adminTokens }));
+  // Ingest writes usage that reconciliation charges, and queries read every subject's usage: both need a token.
+  app.use('/api/*', bearerAuth({ tokens: adminTokens }));
 
   app.route('/', healthRoutes({ store, ready }));
   app.route('/', authorizeJsonRoutes({ decide, config }));
   app.route('/', authorizeForwardRoutes({ decide, config }));
   app.route('/', adminCreditsRoutes({ store, grants, config, logger }));
   app.route('/', adminSubjectsRoutes({ store, grants, logger }));
+  if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
+  app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
   return app;
 };

@@ -3,15 +3,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { CloudEventV1 } from 'cloudevents';
 import {
+  attachBusSink,
   createLogger,
   DEFAULT_CONFIG,
   GrantRepository,
+  InProcessBus,
   MemoryCreditStore,
   migrate,
   openClickHouse,
   ValkeyCreditStore,
   type CreditStore,
+  type EventEmitter,
   type TollgateConfig,
 } from '@tollgate/core';
 import { createSidecarApp } from '../sidecar-app.ts';
@@ -50,19 +54,61 @@ export const uniqueSubject = (prefix = 'tpp') => `${prefix}-${randomUUID()}`;
 
 export const testConfig = (overrides: Partial<TollgateConfig> = {}): TollgateConfig => ({ ...DEFAULT_CONFIG, ...overrides });
 
+/** The single-process producer path: an in-process bus whose sink stores in the file's ClickHouse, and a record of what it carried. */
+export interface TestEvents {
+  bus: InProcessBus;
+  /** Every event the bus delivered, in order. */
+  delivered: CloudEventV1<unknown>[];
+  close(): Promise<void>;
+}
+
+export const createTestEvents = async (): Promise<TestEvents> => {
+  const bus = new InProcessBus({ retryMs: 50 });
+  const detachSink = attachBusSink(bus, await testClickHouse(), createLogger('bus-sink', 'silent'));
+  const delivered: CloudEventV1<unknown>[] = [];
+  const detachRecord = bus.subscribe((events) => void delivered.push(...events));
+  return {
+    bus,
+    delivered,
+    close: async () => {
+      await bus.close();
+      detachSink();
+      detachRecord();
+    },
+  };
+};
+
 export interface TestSidecar {
   app: ReturnType<typeof createSidecarApp>;
   grants: GrantRepository;
-  /** An admin request with the test token. */
+  /** A request with the test token (admin and OpenMeter API). */
   admin(path: string, init?: RequestInit): Promise<Response>;
   /** POST a top-up through the admin API. */
   topUp(subject: string, amount: number, key?: string, reason?: string): Promise<Response>;
   balance(subject: string): Promise<number>;
 }
 
-export const createTestSidecar = async ({ store, config = testConfig() }: { store: CreditStore; config?: TollgateConfig }): Promise<TestSidecar> => {
-  const grants = new GrantRepository(await testClickHouse());
-  const app = createSidecarApp({ store, grants, config, adminTokens: [ADMIN_TOKEN], logger: createLogger('quota-sidecar', 'silent') });
+export interface TestSidecarOptions {
+  store: CreditStore;
+  config?: TollgateConfig;
+  /** The producer path; without it, decisions are not metered and ingest is not served. */
+  emitter?: EventEmitter;
+  now?: () => number;
+}
+
+export const createTestSidecar = async ({ store, config = testConfig(), emitter, now }: TestSidecarOptions): Promise<TestSidecar> => {
+  const clickhouse = await testClickHouse();
+  const grants = new GrantRepository(clickhouse);
+  const app = createSidecarApp({
+    store,
+    grants,
+    config,
+    adminTokens: [ADMIN_TOKEN],
+    emitter,
+    clickhouse,
+    now,
+    logger: createLogger('quota-sidecar', 'silent'),
+  });
   const admin = async (path: string, init: RequestInit = {}) =>
     app.request(`http://sidecar${path}`, { ...init, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(init.headers as Record<string, string>) } });
   const topUp = async (subject: string, amount: number, key: string = randomUUID(), reason = 'test') =>

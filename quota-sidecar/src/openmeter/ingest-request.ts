@@ -1,0 +1,78 @@
+import type { CloudEventV1 } from 'cloudevents';
+import { readJsonBody, TollgateError, validateEvent } from '@tollgate/core';
+import { isObject } from '../http/json-request.ts';
+
+/** The bodies OpenMeter's ingest takes: one event, a batch, or either as plain JSON. */
+const FORMS = [
+  { type: /^application\/cloudevents\+json\s*(;|$)/i, form: 'single' },
+  { type: /^application\/cloudevents-batch\+json\s*(;|$)/i, form: 'batch' },
+  { type: /^application\/json\s*(;|$)/i, form: 'either' },
+] as const;
+
+/** Invalid events named in a 400 answer, at most. */
+const MAX_REPORTED = 100;
+
+export interface InvalidEvent {
+  index: number;
+  reason: string;
+}
+
+/** The events of an ingest request, in order: 415 for another content type, 413 over the limit, 400 for malformed JSON or the wrong shape. */
+export const readIngestBody = async (request: Request, limitBytes: number): Promise<unknown[]> => {
+  const type = request.headers.get('content-type') ?? '';
+  const form = FORMS.find((f) => f.type.test(type))?.form;
+  if (!form) {
+    throw new TollgateError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'Events must be sent as application/cloudevents+json (one event), application/cloudevents-batch+json (an array) or application/json (either).',
+    );
+  }
+  const body = await readJsonBody(request, limitBytes);
+  if (Array.isArray(body)) {
+    if (form === 'single') throw new TollgateError('BAD_REQUEST', 'An application/cloudevents+json body is one event (a JSON object); send a batch as application/cloudevents-batch+json.');
+    return body;
+  }
+  if (form === 'batch') throw new TollgateError('BAD_REQUEST', 'An application/cloudevents-batch+json body is a JSON array of events.');
+  return [body];
+};
+
+/**
+ * Checks every event before any is accepted, so a request is taken whole or not at all.
+ * A missing (or, as CloudEvents allows for optional attributes, null) `time` becomes `nowMs`;
+ * otherwise each event is passed on exactly as it was sent.
+ */
+export type IngestValidation = { ok: true; events: CloudEventV1<unknown>[] } | { ok: false; invalid: InvalidEvent[] };
+
+export const validateIngest = (values: unknown[], nowMs: number): IngestValidation => {
+  const events: CloudEventV1<unknown>[] = [];
+  const invalid: InvalidEvent[] = [];
+  values.forEach((value, index) => {
+    const candidate = isObject(value) && value.time === null ? { ...value, time: undefined } : value;
+    const result = validateEvent(candidate, nowMs);
+    if (!result.ok) {
+      invalid.push({ index, reason: result.reason });
+      return;
+    }
+    if (!isObject(candidate)) return;
+    const { event } = result;
+    events.push({
+      ...candidate,
+      specversion: '1.0',
+      id: event.id,
+      source: event.source,
+      type: event.type,
+      subject: event.subject,
+      time: typeof candidate.time === 'string' ? candidate.time : new Date(event.timeMs).toISOString(),
+    });
+  });
+  return invalid.length > 0 ? { ok: false, invalid } : { ok: true, events };
+};
+
+/** The 400 for a request with invalid events: the first in the detail, the first 100 in `invalidEvents`. */
+export const invalidEventsError = (invalid: InvalidEvent[], total: number): TollgateError => {
+  const [first] = invalid;
+  const where = first ? `Event ${first.index} is invalid: ${first.reason}.` : 'The events are invalid.';
+  return new TollgateError('BAD_REQUEST', `${where} ${invalid.length} of ${total} events are invalid; none of this request was accepted.`, {
+    invalidEvents: invalid.slice(0, MAX_REPORTED),
+  });
+};
