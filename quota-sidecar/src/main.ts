@@ -1,5 +1,20 @@
 import { serve } from '@hono/node-server';
-import { ConfigError, createLogger, GrantRepository, migrate, openClickHouse, openCreditStore, ValkeyCreditStore } from '@tollgate/core';
+import {
+  attachBusSink,
+  ConfigError,
+  createLogger,
+  DiskSpool,
+  ensureTopics,
+  GrantRepository,
+  InProcessBus,
+  KafkaEmitter,
+  migrate,
+  openClickHouse,
+  openCreditStore,
+  openKafka,
+  ValkeyCreditStore,
+  type EventEmitter,
+} from '@tollgate/core';
 import { readSidecarConfig } from './sidecar-config.ts';
 import { createSidecarApp } from './sidecar-app.ts';
 
@@ -15,11 +30,11 @@ try {
   createLogger(SERVICE).error('invalid configuration', { problems: err.problems });
   process.exit(1);
 }
-const { env, config } = settings;
+const { env, config, meters } = settings;
 const logger = createLogger(SERVICE, env.LOG_LEVEL);
 
 if (env.ADMIN_TOKENS.length === 0) {
-  logger.warn('ADMIN_TOKENS is empty: the admin API (top-ups, balances, ledger) refuses every request with 401. Set ADMIN_TOKENS to one or more comma-separated bearer tokens.');
+  logger.warn('ADMIN_TOKENS is empty: the admin API (top-ups, balances, ledger) and the OpenMeter API (/api/v1: ingest, meters) refuse every request with 401. Set ADMIN_TOKENS to one or more comma-separated bearer tokens.');
 }
 
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
@@ -28,6 +43,27 @@ try {
 } catch (err) {
   logger.error('ClickHouse migrations failed', { error: err instanceof Error ? err.message : String(err) });
   process.exit(1);
+}
+
+// Decisions and ingested events take the gateway's producer path: Kafka when brokers are set,
+// otherwise the in-process bus with its sink, so they still reach ClickHouse.
+let emitter: EventEmitter;
+let detachSink = () => {};
+const topic = env.KAFKA_TOPIC ?? 'api-calls';
+if (env.KAFKA_BROKERS.length > 0) {
+  const kafka = openKafka(env.KAFKA_BROKERS, SERVICE);
+  // Not fatal: events spool to disk until Kafka and the topic are there (the meter-sink also creates it).
+  await ensureTopics(kafka, topic, env.KAFKA_TOPIC_PARTITIONS).catch((err: unknown) =>
+    logger.warn('the events topic could not be checked; events spool to disk until Kafka takes them', { topic, error: String(err) }),
+  );
+  const spool = new DiskSpool({ dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC });
+  const kafkaEmitter = new KafkaEmitter({ kafka, topic, spool, logger, lingerMs: env.KAFKA_LINGER_MS, spoolFullPolicy: env.SPOOL_FULL_POLICY });
+  await kafkaEmitter.start();
+  emitter = kafkaEmitter;
+} else {
+  const bus = new InProcessBus();
+  detachSink = attachBusSink(bus, clickhouse, logger);
+  emitter = bus;
 }
 
 const store = openCreditStore(env.VALKEY_URL);
@@ -41,12 +77,20 @@ const app = createSidecarApp({
   grants: new GrantRepository(clickhouse),
   config,
   adminTokens: env.ADMIN_TOKENS,
+  emitter,
+  clickhouse,
+  meters,
   ready: async () => (await clickhouse.ping()).success,
   logger,
 });
 
 const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
-  logger.info('listening', { port: info.port, store: store.kind, clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded' });
+  logger.info('listening', {
+    port: info.port,
+    store: store.kind,
+    events: env.KAFKA_BROKERS.length > 0 ? `kafka:${topic}` : 'in-process',
+    clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded',
+  });
 });
 
 let stopping = false;
@@ -61,6 +105,9 @@ const shutdown = (signal: string) => {
   force.unref();
   server.close(async () => {
     clearTimeout(force);
+    // Answered requests' events are flushed (to Kafka or the spool, or stored by the bus's sink) before ClickHouse closes.
+    await emitter.close().catch((err: unknown) => logger.error('events not flushed', { error: String(err) }));
+    detachSink();
     await Promise.allSettled([store.close(), clickhouse.close()]);
     logger.info('stopped');
     process.exit(0);

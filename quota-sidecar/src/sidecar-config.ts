@@ -1,10 +1,32 @@
-import { ConfigError, loadTollgateConfig, readEnv, type Env, type TollgateConfig } from '@tollgate/core';
+import { ConfigError, loadTollgateConfig, parseMeters, readEnv, type Env, type Meter, type TollgateConfig } from '@tollgate/core';
 
-export const SIDECAR_ENV = ['PORT', 'VALKEY_URL', 'CLICKHOUSE_URL', 'CLICKHOUSE_DATA_DIR', 'ADMIN_TOKENS', 'TOLLGATE_CONFIG', 'LOG_LEVEL'] as const;
+export const SIDECAR_ENV = [
+  'PORT',
+  'VALKEY_URL',
+  'KAFKA_BROKERS',
+  'KAFKA_TOPIC',
+  'KAFKA_TOPIC_PARTITIONS',
+  'KAFKA_LINGER_MS',
+  'SPOOL_DIR',
+  'SPOOL_MAX_BYTES',
+  'SPOOL_FULL_POLICY',
+  'SPOOL_FSYNC',
+  'CLICKHOUSE_URL',
+  'CLICKHOUSE_DATA_DIR',
+  'ADMIN_TOKENS',
+  'TOLLGATE_CONFIG',
+  'LOG_LEVEL',
+] as const;
 export type SidecarEnv = Env<(typeof SIDECAR_ENV)[number]>;
 
-/** The sidecar's environment and TOLLGATE_CONFIG file; one ConfigError lists every problem of both. */
-export const readSidecarConfig = (source: Record<string, string | undefined> = process.env): { env: SidecarEnv; config: TollgateConfig } => {
+export interface SidecarSettings {
+  env: SidecarEnv;
+  config: TollgateConfig;
+  meters: Meter[];
+}
+
+/** The sidecar's environment and TOLLGATE_CONFIG file (meters included); one ConfigError lists every problem of both. */
+export const readSidecarConfig = (source: Record<string, string | undefined> = process.env): SidecarSettings => {
   const problems: string[] = [];
   const collect = <T>(read: () => T): T | undefined => {
     try {
@@ -17,6 +39,7 @@ export const readSidecarConfig = (source: Record<string, string | undefined> = p
   };
   const env = collect(() => readEnv(SIDECAR_ENV, source));
   const config = collect(() => loadTollgateConfig(source.TOLLGATE_CONFIG));
-  if (!env || !config) throw new ConfigError(problems);
-  return { env, config };
+  const meters = config && collect(() => parseMeters(config.meters, `${source.TOLLGATE_CONFIG ?? 'config'}: meters`));
+  if (!env || !config || !meters) throw new ConfigError(problems);
+  return { env, config, meters };
 };

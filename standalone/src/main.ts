@@ -117,6 +117,8 @@ const sidecarApp = createSidecarApp({
   grants,
   config,
   adminTokens,
+  emitter,
+  clickhouse,
   logger,
   ready: () => clickhouse.ping().then((r) => r.success),
 });
@@ -127,7 +129,7 @@ const token = adminTokens[0] ?? '';
 console.log(`
 Tollgate is running.
   gateway   ${gateway.url}   (proxying to ${upstreamUrl}${sample ? ', the built-in sample Open Banking API' : ''})
-  sidecar   ${sidecar.url}   (authorize, admin, metrics)
+  sidecar   ${sidecar.url}   (authorize, admin, OpenMeter ingest and meter query, metrics)
   stores    credits: ${store.kind === 'valkey' ? 'Valkey' : 'in memory'}; events: ${env.KAFKA_BROKERS.length > 0 ? `Kafka topic ${topic}` : 'in-process bus'}; ClickHouse: ${env.CLICKHOUSE_URL ?? `embedded (${env.CLICKHOUSE_DATA_DIR})`}
 ${env.ADMIN_TOKENS.length > 0 ? '' : `  admin token (generated for this run; set ADMIN_TOKENS to choose): ${token}\n`}
 Top up TPP tpp-123 with 100 credits:
@@ -141,6 +143,9 @@ Call an API as tpp-123 (1 credit; balances 2, transactions 3, payments 10):
 Balance and ledger:
   curl -s ${sidecar.url}/admin/v1/subjects/tpp-123/balance -H 'authorization: Bearer ${token}'
   curl -s ${sidecar.url}/admin/v1/subjects/tpp-123/ledger -H 'authorization: Bearer ${token}'
+
+Metered calls per endpoint (OpenMeter API; meters from the configuration):
+  curl -s '${sidecar.url}/api/v1/meters/api_calls/query?subject=tpp-123&groupBy=endpoint' -H 'authorization: Bearer ${token}'
 `);
 
 const shutdown = async (signal: string) => {
