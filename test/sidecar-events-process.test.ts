@@ -1,0 +1,158 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openKafka } from '@tollgate/core';
+import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
+import { freePort } from './harness/free-port.ts';
+import { startKafka, type KafkaBroker } from './harness/kafka.ts';
+import { waitFor } from './harness/wait-for.ts';
+
+/**
+ * The sidecar's main.ts as a process, on both producer paths: without KAFKA_BROKERS its events
+ * (decisions and ingested ones) reach its ClickHouse through the in-process bus; with them, they
+ * reach the Kafka topic, and SIGTERM flushes what is still lingering.
+ */
+const TOKEN = 'process-test-token';
+const CONFIG = `
+routes:
+  - { method: POST, path: /payments, cost: 5 }
+meters:
+  - slug: api_calls
+    eventType: api.call
+    aggregation: COUNT
+    groupBy: { subject: true, decision: $.data.decision }
+  - slug: prompts
+    eventType: prompt
+    aggregation: COUNT
+`;
+
+type Message = { id: string; type: string; subject: string; data?: { decision?: string; cost?: number } };
+
+describe('quota-sidecar process events', () => {
+  let dir: string;
+  let configFile: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-events-'));
+    configFile = join(dir, 'tollgate.yaml');
+    writeFileSync(configFile, CONFIG);
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const call = (sidecar: SidecarProcess, path: string, init: RequestInit = {}) =>
+    fetch(`${sidecar.url}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers as Record<string, string>) } });
+  const topUp = (sidecar: SidecarProcess, subject: string, amount: number) =>
+    call(sidecar, `/admin/v1/subjects/${subject}/credits`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ amount, reason: 'test' }),
+    });
+  const authorize = (sidecar: SidecarProcess, subject: string) =>
+    call(sidecar, '/v1/authorize', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject, method: 'POST', path: '/payments' }),
+    });
+  const ingestPrompt = (sidecar: SidecarProcess, subject: string, id: string) =>
+    call(sidecar, '/api/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: JSON.stringify({ specversion: '1.0', type: 'prompt', source: 'process-test', id, subject }),
+    });
+
+  it('without KAFKA_BROKERS, stores decisions and ingested events in its ClickHouse through the in-process bus', async () => {
+    const port = await freePort();
+    const sidecar = await spawnSidecar({
+      PORT: String(port),
+      ADMIN_TOKENS: TOKEN,
+      TOLLGATE_CONFIG: configFile,
+      CLICKHOUSE_DATA_DIR: join(dir, 'chdb'),
+      LOG_LEVEL: 'info',
+    });
+    try {
+      expect(sidecar.output()).toContain('"events":"in-process"');
+      const subject = `tpp-${randomUUID()}`;
+      expect((await topUp(sidecar, subject, 7)).status).toBe(201);
+      expect((await authorize(sidecar, subject)).status).toBe(200);
+      expect((await authorize(sidecar, subject)).status).toBe(429);
+      expect((await ingestPrompt(sidecar, subject, randomUUID())).status).toBe(204);
+
+      const rows = async (meter: string, groupBy = '') => {
+        const res = await call(sidecar, `/api/v1/meters/${meter}/query?subject=${subject}${groupBy}`);
+        return ((await res.json()) as { data: { value: number; groupBy: Record<string, string> }[] }).data;
+      };
+      const decisions = async () => JSON.stringify((await rows('api_calls', '&groupBy=decision')).map((r) => [r.groupBy.decision, r.value]));
+      await waitFor(async () => (await decisions()) === '[["debited",1],["denied",1]]', { what: 'both decisions in the meter' });
+      await waitFor(async () => (await rows('prompts'))[0]?.value === 1, { what: 'the ingested event in the meter' });
+    } finally {
+      expect(await sidecar.stop('SIGTERM')).toBe(0);
+    }
+  });
+
+  describe('with KAFKA_BROKERS', () => {
+    let broker: KafkaBroker;
+    beforeAll(async () => {
+      broker = await startKafka();
+    }, 120_000);
+    afterAll(() => broker?.close());
+
+    /** Every message on `topic` from the start, until `done` says it has enough. */
+    const readTopic = async (topic: string, done: (messages: Message[]) => boolean): Promise<Message[]> => {
+      const consumer = openKafka([broker.brokers], 'sidecar-events-reader').consumer({ groupId: `reader-${randomUUID()}` });
+      const messages: Message[] = [];
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          messages.push(JSON.parse(String(message.value)) as Message);
+        },
+      });
+      try {
+        await waitFor(() => done(messages), { timeoutMs: 30_000, what: `the expected messages on ${topic}` });
+        return messages;
+      } finally {
+        await consumer.disconnect();
+      }
+    };
+
+    it('creates the topic, sends decisions and ingested events to it, and flushes lingering events on SIGTERM', async () => {
+      const topic = `sidecar-${randomUUID()}`;
+      const port = await freePort();
+      const sidecar = await spawnSidecar({
+        PORT: String(port),
+        ADMIN_TOKENS: TOKEN,
+        TOLLGATE_CONFIG: configFile,
+        CLICKHOUSE_DATA_DIR: join(dir, 'chdb-kafka'),
+        KAFKA_BROKERS: broker.brokers,
+        KAFKA_TOPIC: topic,
+        KAFKA_TOPIC_PARTITIONS: '2',
+        // Long enough that only the flush at shutdown can send the batch before the test reads.
+        KAFKA_LINGER_MS: '10000',
+        SPOOL_DIR: join(dir, 'spool'),
+        LOG_LEVEL: 'info',
+      });
+      const subject = `tpp-${randomUUID()}`;
+      const promptId = randomUUID();
+      try {
+        expect(sidecar.output()).toContain(`"events":"kafka:${topic}"`);
+        expect((await topUp(sidecar, subject, 5)).status).toBe(201);
+        expect((await authorize(sidecar, subject)).status).toBe(200);
+        expect((await authorize(sidecar, subject)).status).toBe(429);
+        expect((await ingestPrompt(sidecar, subject, promptId)).status).toBe(204);
+      } finally {
+        expect(await sidecar.stop('SIGTERM')).toBe(0);
+      }
+
+      const messages = await readTopic(topic, (m) => m.length >= 3);
+      expect(messages.map((m) => [m.type, m.subject, m.data?.decision ?? null, m.data?.cost ?? null])).toEqual([
+        ['api.call', subject, 'debited', 5],
+        ['api.call', subject, 'denied', 0],
+        ['prompt', subject, null, null],
+      ]);
+      expect(messages[2]?.id).toBe(promptId);
+    });
+  });
+});
