@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '@tollgate/core';
+import { readSidecarConfig } from './sidecar-config.ts';
+
+describe('readSidecarConfig', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-config-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it('reads the event settings and the meters of the configuration', () => {
+    const path = file('ok.yaml', 'meters:\n  - { slug: api_calls, eventType: api.call, aggregation: COUNT, groupBy: { subject: true, endpoint: $.data.endpoint } }\n');
+    const { env, meters } = readSidecarConfig({ TOLLGATE_CONFIG: path, KAFKA_BROKERS: 'k1:9092, k2:9092', SPOOL_FULL_POLICY: 'serve', KAFKA_LINGER_MS: '20' });
+    expect(env).toMatchObject({ KAFKA_BROKERS: ['k1:9092', 'k2:9092'], KAFKA_TOPIC: 'api-calls', SPOOL_FULL_POLICY: 'serve', SPOOL_FSYNC: 'batch', KAFKA_LINGER_MS: 20 });
+    expect(meters.map((m) => [m.slug, m.groupBy])).toEqual([['api_calls', { endpoint: '$.data.endpoint' }]]);
+  });
+
+  it('reports environment and meter problems together', () => {
+    const path = file('bad.yaml', 'meters:\n  - { slug: Bad Slug, eventType: api.call, aggregation: SUM }\n');
+    let error: unknown;
+    try {
+      readSidecarConfig({ TOLLGATE_CONFIG: path, SPOOL_FULL_POLICY: 'drop', KAFKA_TOPIC_PARTITIONS: '0' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const expected of ['SPOOL_FULL_POLICY', 'KAFKA_TOPIC_PARTITIONS', 'meters[0].slug', 'meters[0].valueProperty']) expect(problems).toContain(expected);
+  });
+});
