@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.ts';
+import { forwardRawRequestHeaders, forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.ts';
 
 describe('hop-by-hop fields', () => {
   it('drops the fixed set, Proxy-*, every field Connection names, host and expect from a request', () => {
@@ -19,6 +19,22 @@ describe('hop-by-hop fields', () => {
       'x-tpp-id': 'tpp-1',
     });
     expect(forwardRequestHeaders(headers)).toEqual(['accept', 'application/json', 'x-tpp-id', 'tpp-1']);
+  });
+
+  it('does the same from raw header lines, keeping their case and repeated lines', () => {
+    const raw = [
+      'Host', 'gateway.test',
+      'Connection', 'keep-alive',
+      'Connection', 'X-Private-Hop',
+      'X-Private-Hop', '1',
+      'Proxy-Authorization', 'Basic eA==',
+      'TE', 'trailers',
+      'Expect', '100-continue',
+      'Accept', 'application/json',
+      'Accept', 'text/plain',
+      'X-TPP-ID', 'tpp-1',
+    ];
+    expect(forwardRawRequestHeaders(raw)).toEqual(['Accept', 'application/json', 'Accept', 'text/plain', 'X-TPP-ID', 'tpp-1']);
   });
 
   it('drops hop-by-hop fields from a response and keeps repeated fields as separate lines', () => {

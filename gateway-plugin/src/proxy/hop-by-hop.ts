@@ -8,7 +8,8 @@ const isHopByHop = (name: string): boolean => HOP_BY_HOP.has(name) || name.start
 
 /** Lower-case field names listed in a Connection header value ("close, x-foo"). */
 const connectionListed = (value: string | string[] | null | undefined): Set<string> | undefined => {
-  if (!value) return undefined;
+  // The common values name no field: spare the Set.
+  if (!value || value === 'keep-alive' || value === 'close') return undefined;
   const listed = new Set<string>();
   for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
     const name = part.trim().toLowerCase();
@@ -17,17 +18,37 @@ const connectionListed = (value: string | string[] | null | undefined): Set<stri
   return listed;
 };
 
-/**
- * The request fields to send upstream, as undici's flat [name, value, …] list. Also dropped:
- * `host` (undici sets the upstream's authority) and `expect` (the gateway's own server has
- * answered 100-continue; the body is streamed to the upstream as it arrives).
- */
+/** Not forwarded upstream besides the hop-by-hop fields: `host` (undici sets the upstream's
+ * authority) and `expect` (the gateway's own server has answered 100-continue). */
+const forwardable = (lowerName: string, listed: Set<string> | undefined): boolean =>
+  lowerName !== 'host' && lowerName !== 'expect' && !isHopByHop(lowerName) && !listed?.has(lowerName) && lowerName[0] !== ':';
+
+/** The request fields to send upstream, as undici's flat [name, value, …] list. */
 export const forwardRequestHeaders = (headers: Headers): string[] => {
   const listed = connectionListed(headers.get('connection'));
   const out: string[] = [];
   for (const [name, value] of headers) {
-    if (name === 'host' || name === 'expect' || isHopByHop(name) || listed?.has(name)) continue;
-    out.push(name, value);
+    if (forwardable(name, listed)) out.push(name, value);
+  }
+  return out;
+};
+
+/**
+ * The same from node's raw header lines ([name, value, …] as received), which spares
+ * building a Headers object per request; repeated lines stay separate.
+ */
+export const forwardRawRequestHeaders = (raw: readonly string[]): string[] => {
+  let listed: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (name.length === 10 && name.toLowerCase() === 'connection') {
+      for (const n of connectionListed(raw[i + 1]) ?? []) (listed ??= new Set()).add(n);
+    }
+  }
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (forwardable(name.toLowerCase(), listed)) out.push(name, raw[i + 1] ?? '');
   }
   return out;
 };

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { Pool } from 'undici';
 import { TollgateError, metrics, problemResponse } from '@tollgate/core';
 import { forward } from './forward.ts';
-import { forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.ts';
+import { takeResponseFields } from '../middleware/tollgate/response-fields.ts';
+import { forwardRawRequestHeaders, forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.ts';
 
 export const INTERACTION_ID_HEADER = 'x-fapi-interaction-id';
 
@@ -32,16 +34,21 @@ const pathAndQuery = (url: string): string => {
   return slash === -1 ? '/' : url.slice(slash);
 };
 
+/** Node's request when served by @hono/node-server; undefined for a Request made in process. */
+const incomingOf = (c: Context): IncomingMessage | undefined => {
+  const env: unknown = c.env;
+  return typeof env === 'object' && env !== null && 'incoming' in env && env.incoming instanceof IncomingMessage ? env.incoming : undefined;
+};
+
 /**
  * The request body to stream upstream, or null. A message from the HTTP server has a body
  * only when it is framed (Content-Length > 0 or Transfer-Encoding); a Request made in
  * process (tests, `app.request`) carries no framing fields, so its body is taken as is.
  */
-const requestBody = (c: Context, req: Request): Readable | null => {
+const requestBody = (req: Request, fromServer: boolean): Readable | null => {
   if (req.method === 'GET' || req.method === 'HEAD') return null;
   const length = req.headers.get('content-length');
   const framed = length !== null ? length !== '0' : req.headers.has('transfer-encoding');
-  const fromServer = typeof c.env === 'object' && c.env !== null && 'incoming' in c.env;
   if (!framed && (fromServer || length === '0')) return null;
   return req.body ? Readable.fromWeb(req.body) : null;
 };
@@ -64,9 +71,10 @@ export const createUpstreamProxy = ({ upstreamUrl, timeoutMs = 30_000, connectio
 
   const handler = async function proxy(c: Context): Promise<Response> {
     const req = c.req.raw;
+    const incoming = incomingOf(c);
     const sent = req.headers.get(INTERACTION_ID_HEADER);
     const interactionId = sent ?? randomUUID();
-    const headers = forwardRequestHeaders(req.headers);
+    const headers = incoming ? forwardRawRequestHeaders(incoming.rawHeaders) : forwardRequestHeaders(req.headers);
     if (sent === null) headers.push(INTERACTION_ID_HEADER, interactionId);
 
     const started = performance.now();
@@ -76,18 +84,18 @@ export const createUpstreamProxy = ({ upstreamUrl, timeoutMs = 30_000, connectio
         method: req.method,
         path: prefix + pathAndQuery(req.url),
         headers,
-        body: requestBody(c, req),
+        body: requestBody(req, incoming !== undefined),
         signal: req.signal,
       });
       outcome = 'ok';
       const out = forwardResponseHeaders(res.headers);
+      const added = { ...takeResponseFields(c), [INTERACTION_ID_HEADER]: interactionId };
       if (Array.isArray(out)) {
-        const kept = out.filter(([name]) => name !== INTERACTION_ID_HEADER);
-        kept.push([INTERACTION_ID_HEADER, interactionId]);
+        const kept = out.filter(([name]) => !(name in added));
+        kept.push(...Object.entries(added));
         return new Response(res.body, { status: res.status, headers: kept });
       }
-      out[INTERACTION_ID_HEADER] = interactionId;
-      return new Response(res.body, { status: res.status, headers: out });
+      return new Response(res.body, { status: res.status, headers: Object.assign(out, added) });
     } catch (err) {
       const echo = { [INTERACTION_ID_HEADER]: interactionId };
       if (isTimeout(err)) {

@@ -9,7 +9,6 @@ import {
   epochMinute,
   problemResponse,
   rateLimitHeaders,
-  withBudget,
   type CreditStore,
   type DebitResult,
   type Decision,
@@ -18,7 +17,9 @@ import {
   type TollgateConfig,
 } from '@tollgate/core';
 import { gatewayMetrics } from './metrics.ts';
+import { offerResponseFields, takeResponseFields } from './response-fields.ts';
 import { createSubjectResolver, type SubjectFunction } from './subject.ts';
+import { withinBudget } from './within-budget.ts';
 
 export type { SubjectFunction } from './subject.ts';
 
@@ -123,7 +124,7 @@ export const tollgate = ({
     let debit: DebitResult | undefined;
     const debitStarted = performance.now();
     try {
-      debit = await withBudget(store.debit(subject, cost, minute), budgetMs);
+      debit = await withinBudget(store.debit(subject, cost, minute), budgetMs);
       m.debitLatency.ok.observe((performance.now() - debitStarted) / 1000);
     } catch (err) {
       m.debitLatency.error.observe((performance.now() - debitStarted) / 1000);
@@ -150,6 +151,8 @@ export const tollgate = ({
 
     const quota = debit.balance + cost;
     let remaining = debit.balance;
+    const fields = rateLimitHeaders(quota, remaining);
+    offerResponseFields(c, fields);
     const { status, thrown } = await runHandler(c, next);
     let decision: Decision = cost === 0 ? 'free' : 'debited';
     let owed = cost;
@@ -159,13 +162,17 @@ export const tollgate = ({
       decision = 'refunded';
       owed = 0;
       try {
-        remaining = (await withBudget(store.refund(subject, cost, minute, id), budgetMs)).balance;
+        remaining = (await withinBudget(store.refund(subject, cost, minute, id), budgetMs)).balance;
       } catch (err) {
         m.refundErrors.inc();
         logger.warn('refund failed; reconciliation will restore it', { id, subject, cost, error: String(err) });
       }
     }
-    if (!thrown) setHeaders(c, rateLimitHeaders(quota, remaining));
+    if (!thrown) {
+      // A refund changed what is left; otherwise the fields are set here unless the handler took them.
+      if (remaining !== debit.balance) setHeaders(c, rateLimitHeaders(quota, remaining));
+      else if (takeResponseFields(c)) setHeaders(c, fields);
+    }
     emit(subject, id, timeMs, c, status, started, owed, decision);
     if (thrown) throw thrown.error;
   };
