@@ -1,12 +1,17 @@
 import { join } from 'node:path';
 import type { ServerChild } from './process/child.ts';
+import { readSyscalls } from './process/proc-io.ts';
 import { measureCpu, REAPED_CHILDREN_PID } from './process/proc-stat.ts';
 import { summarizeProfileFile, type ProfileComparison } from './profile/profile-dir.ts';
 import type { CpuRun } from './report/compare.ts';
 import { formatCount, formatMs } from './report/format.ts';
 import type { WrkRun } from './wrk/run-wrk.ts';
 
-export type MeasuredRun = WrkRun & CpuRun;
+export type MeasuredRun = WrkRun &
+  CpuRun & {
+    /** System calls of the server under load during the run, per completed request. */
+    serverSyscallsPerRequest: { reads: number; writes: number } | undefined;
+  };
 
 export interface Contender {
   label: string;
@@ -20,8 +25,17 @@ export interface Contender {
 /** wrk once, with the CPU time of the contender's processes and of wrk itself (role `wrk`) during the run. */
 export const measured = async (c: Contender, durationS: number): Promise<MeasuredRun> => {
   const stop = await measureCpu({ ...c.pids, wrk: REAPED_CHILDREN_PID });
+  const server = c.pids.server;
+  const ioBefore = server === undefined ? undefined : await readSyscalls(server);
   const run = await c.run(durationS);
-  return { ...run, cpuMs: await stop() };
+  const ioAfter = server === undefined ? undefined : await readSyscalls(server);
+  const per = (n: number) => n / Math.max(run.requests, 1);
+  return {
+    ...run,
+    cpuMs: await stop(),
+    serverSyscallsPerRequest:
+      ioBefore && ioAfter ? { reads: per(ioAfter.reads - ioBefore.reads), writes: per(ioAfter.writes - ioBefore.writes) } : undefined,
+  };
 };
 
 /**
@@ -48,7 +62,9 @@ export const alternate = async (
       const r = await measured(c, durationS);
       runs[key].push(r);
       const cpu = r.cpuMs.server === undefined ? '' : `, ${((r.cpuMs.server * 1000) / Math.max(r.requests, 1)).toFixed(0)} µs CPU/request`;
-      log(`round ${round}/${rounds} ${c.label.padEnd(width)}: ${formatCount(r.requestsPerSec)} ${unit}, p99 ${formatMs(r.percentiles?.p99Ms ?? Number.NaN)}${cpu}`);
+      const io = r.serverSyscallsPerRequest;
+      const sys = io ? `, ${io.reads.toFixed(2)} reads + ${io.writes.toFixed(2)} writes/request` : '';
+      log(`round ${round}/${rounds} ${c.label.padEnd(width)}: ${formatCount(r.requestsPerSec)} ${unit}, p99 ${formatMs(r.percentiles?.p99Ms ?? Number.NaN)}${cpu}${sys}`);
     }
   }
   if (!profileDir) return { ...runs, profile: undefined };
