@@ -5,8 +5,8 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
 import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
-import { comparePaired, cpuBreakdownUs, cpuModelRatio, verdict, type PairedComparison } from './report/compare.ts';
-import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMb, formatMs, formatRatio, reportTable, type ReportRow } from './report/format.ts';
+import { comparePaired, cpuBreakdownUs, cpuModelRatio, extraWritesPerRequest, verdict, type PairedComparison } from './report/compare.ts';
+import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMb, formatMs, formatPipelining, formatRatio, reportTable, type ReportRow } from './report/format.ts';
 import { UPSTREAM_BODY } from './servers/upstream-body.ts';
 import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
 import { runWrk } from './wrk/run-wrk.ts';
@@ -34,6 +34,8 @@ export interface GatewayOverheadResult {
   gateway: MeasuredRun[];
   /** CPU µs per request of each process (`wrk`, `server`, `upstream`, `valkey`; median over rounds). */
   cpu: { bare: Record<string, number>; gateway: Record<string, number>; modelRatio: number | undefined };
+  /** Extra write system calls per request of the system over the baseline: its writes to Valkey. */
+  valkeyWritesPerRequest: number | undefined;
   /** Debits per Valkey socket read during the gateway runs: what auto-pipelining achieved. */
   valkeyCommandsPerRead: number | undefined;
   comparison: PairedComparison;
@@ -157,6 +159,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       comparison: comparePaired(bareRuns, gatewayRuns),
       cpu: { bare: cpuBreakdownUs(bareRuns), gateway: cpuBreakdownUs(gatewayRuns), modelRatio: cpuModelRatio(bareRuns, gatewayRuns) },
       valkeyCommandsPerRead: trafficBefore && trafficAfter ? commandsPerRead(trafficBefore, trafficAfter) : undefined,
+      valkeyWritesPerRequest: valkey ? extraWritesPerRequest(bareRuns, gatewayRuns) : undefined,
       memory: peaks,
       accounting,
       processMemory,
@@ -210,7 +213,7 @@ export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
       comparison:
         r.cpu.modelRatio === undefined
           ? '—'
-          : `${formatRatio(r.cpu.modelRatio)} if CPU-bound${r.valkeyCommandsPerRead === undefined ? '' : `; ${r.valkeyCommandsPerRead.toFixed(1)} debits per Valkey read`}`,
+          : [`${formatRatio(r.cpu.modelRatio)} if CPU-bound`, formatPipelining(r.valkeyWritesPerRequest, r.valkeyCommandsPerRead)].filter(Boolean).join('; '),
       target: `≥ ${formatRatio(TARGETS.throughputRatio)}`,
       verdict: r.cpu.modelRatio === undefined ? '—' : verdict(r.cpu.modelRatio, TARGETS.throughputRatio, 'atLeast'),
     },

@@ -9,8 +9,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
 import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
-import { comparePaired, cpuBreakdownUs, verdict, type PairedComparison } from './report/compare.ts';
-import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMs, formatRatio, reportTable, type ReportRow } from './report/format.ts';
+import { comparePaired, cpuBreakdownUs, extraWritesPerRequest, verdict, type PairedComparison } from './report/compare.ts';
+import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMs, formatPipelining, formatRatio, reportTable, type ReportRow } from './report/format.ts';
 import { runValkeyBenchmark, type ValkeyBenchmarkRun } from './valkey/run-valkey-benchmark.ts';
 import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
 import { runWrk } from './wrk/run-wrk.ts';
@@ -43,6 +43,8 @@ export interface SidecarAuthorizeResult {
   sidecar: MeasuredRun[];
   /** CPU µs per decision of each process (`wrk`, `server`, `valkey`; median over rounds). */
   cpu: { bare: Record<string, number>; sidecar: Record<string, number> };
+  /** Extra write system calls per request of the system over the baseline: its writes to Valkey. */
+  valkeyWritesPerRequest: number | undefined;
   /** Debits per Valkey socket read during the sidecar runs: what auto-pipelining achieved. */
   valkeyCommandsPerRead: number | undefined;
   comparison: PairedComparison;
@@ -170,7 +172,9 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
     const accounting = {
       responses: smokeResponses + warmupResponses + sidecarRuns.reduce((n, r) => n + r.requests, 0),
       debited: (stats.granted ?? 0) - (stats.balance ?? 0),
-      counters: Object.fromEntries(Object.entries(stats).filter(([k]) => k.startsWith('decisions.') || k.startsWith('storeErrors.'))),
+      counters: Object.fromEntries(
+        Object.entries(stats).filter(([k]) => k.startsWith('events') || k.startsWith('decisions.') || k.startsWith('storeErrors.')),
+      ),
     };
     for (const r of [...bareRuns, ...sidecarRuns]) {
       if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
@@ -190,6 +194,7 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       comparison: comparePaired(bareRuns, sidecarRuns),
       cpu: { bare: cpuBreakdownUs(bareRuns), sidecar: cpuBreakdownUs(sidecarRuns) },
       valkeyCommandsPerRead: trafficBefore && trafficAfter ? commandsPerRead(trafficBefore, trafficAfter) : undefined,
+      valkeyWritesPerRequest: valkey ? extraWritesPerRequest(bareRuns, sidecarRuns) : undefined,
       ceiling,
       accounting,
       problems,
@@ -239,7 +244,7 @@ export const sidecarAuthorizeRows = (r: SidecarAuthorizeResult): ReportRow[] => 
       measure: 'CPU per decision, every process',
       baseline: formatCpuBreakdown(r.cpu.bare, { server: 'Hono' }),
       system: formatCpuBreakdown(r.cpu.sidecar, { server: 'sidecar' }),
-      comparison: r.valkeyCommandsPerRead === undefined ? '—' : `${r.valkeyCommandsPerRead.toFixed(1)} debits per Valkey read`,
+      comparison: formatPipelining(r.valkeyWritesPerRequest, r.valkeyCommandsPerRead) || '—',
       target: '—',
       verdict: '—',
     },

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseWrkOutput, type WrkResult } from '../wrk/parse-wrk-output.ts';
-import { comparePaired, cpuBreakdownUs, cpuModelRatio, cpuPerRequestUs, median, verdict, type CpuRun } from './compare.ts';
+import { comparePaired, cpuBreakdownUs, cpuModelRatio, cpuPerRequestUs, extraWritesPerRequest, median, verdict, type CpuRun } from './compare.ts';
 
 const real = parseWrkOutput(readFileSync(new URL('../wrk/fixtures/upstream-latency.txt', import.meta.url), 'utf8'));
 const run = (requestsPerSec: number, p50Ms: number, p99Ms: number): WrkResult => ({
@@ -85,5 +85,15 @@ describe('cpuModelRatio', () => {
 
   it('is undefined without paired runs', () => {
     expect(cpuModelRatio([], [])).toBeUndefined();
+  });
+});
+
+describe('extraWritesPerRequest', () => {
+  const run = (writes: number) => ({ serverSyscallsPerRequest: { reads: 2, writes } });
+  it('is the median system writes minus the median baseline writes', () => {
+    expect(extraWritesPerRequest([run(3), run(3.02)], [run(3.06), run(3.1)])).toBeCloseTo(0.07, 10);
+  });
+  it('is undefined when a side was not measured', () => {
+    expect(extraWritesPerRequest([{ serverSyscallsPerRequest: undefined }], [run(3)])).toBeUndefined();
   });
 });

@@ -109,3 +109,20 @@ export const cpuBreakdownUs = (runs: readonly CpuRun[]): Record<string, number> 
     return us === undefined ? [] : [[role, us] as const];
   }));
 };
+
+/** System calls per request of the server under load, as measured from /proc/<pid>/io. */
+export interface SyscallRun {
+  serverSyscallsPerRequest: { reads: number; writes: number } | undefined;
+}
+
+/**
+ * Write system calls per request the system makes beyond the baseline (median of each
+ * side). In the scenarios the only extra socket is Valkey's, so the inverse is how many
+ * debits one write to Valkey carried: the depth auto-pipelining reached on the client.
+ */
+export const extraWritesPerRequest = (baseline: readonly SyscallRun[], system: readonly SyscallRun[]): number | undefined => {
+  const writes = (runs: readonly SyscallRun[]) => runs.flatMap((r) => (r.serverSyscallsPerRequest ? [r.serverSyscallsPerRequest.writes] : []));
+  const b = writes(baseline);
+  const s = writes(system);
+  return b.length > 0 && s.length > 0 ? median(s) - median(b) : undefined;
+};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMb, formatMs, formatRatio, formatUs, markdownTable, reportTable } from './format.ts';
+import { formatCount, formatCpuBreakdown, formatPipelining, formatDeltaMs, formatMb, formatMs, formatRatio, formatUs, markdownTable, reportTable } from './format.ts';
 
 describe('number formats', () => {
   it('formats counts, ratios, sizes and times', () => {
@@ -15,6 +15,9 @@ describe('number formats', () => {
     expect(formatUs(undefined)).toBe('—');
     expect(formatCpuBreakdown({ wrk: 20.6, server: 130.2, upstream: 40 }, { server: 'proxy' })).toBe('wrk 21 + proxy 130 + upstream 40 = 191 µs');
     expect(formatCpuBreakdown({})).toBe('—');
+    expect(formatPipelining(0.07, 60.4)).toBe('14 debits per write to Valkey; Valkey read 60 per socket read');
+    expect(formatPipelining(undefined, undefined)).toBe('');
+    expect(formatPipelining(-0.01, undefined)).toBe('');
   });
 
   it('signs differences', () => {

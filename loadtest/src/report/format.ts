@@ -25,6 +25,14 @@ export const formatCpuBreakdown = (us: Record<string, number>, labels: Record<st
   return `${entries.map(([role, v]) => `${labels[role] ?? role} ${v.toFixed(0)}`).join(' + ')} = ${total.toFixed(0)} µs`;
 };
 
+/** "14 debits per write to Valkey (client); 60 per read (server)" — how well debits were batched. */
+export const formatPipelining = (writesPerRequest: number | undefined, commandsPerRead: number | undefined): string => {
+  const parts: string[] = [];
+  if (writesPerRequest !== undefined && writesPerRequest > 0) parts.push(`${(1 / writesPerRequest).toFixed(0)} debits per write to Valkey`);
+  if (commandsPerRead !== undefined) parts.push(`Valkey read ${commandsPerRead.toFixed(0)} per socket read`);
+  return parts.join('; ');
+};
+
 /** 0.8734 → "0.87×" */
 export const formatRatio = (ratio: number): string => `${ratio.toFixed(2)}×`;
 

@@ -1,6 +1,7 @@
-import { DEFAULT_CONFIG, InProcessBus } from '@tollgate/core';
+import { DEFAULT_CONFIG } from '@tollgate/core';
 import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
 import { announce, listenPort } from './announce.ts';
+import { countingBus } from './counting-bus.ts';
 import { grantBenchSubject, openBenchStore } from './bench-store.ts';
 import { decisionCounts } from './decision-counts.ts';
 import { requiredEnv } from './required-env.ts';
@@ -12,18 +13,7 @@ import { requiredEnv } from './required-env.ts';
  */
 const store = await openBenchStore();
 const { subject, granted } = await grantBenchSubject(store);
-const emitter = new InProcessBus();
-// Outcomes of the calls as the events tell them: `events.debited`, `events.status.2xx`, …
-const counts: Record<string, number> = { events: 0 };
-const count = (key: string) => (counts[key] = (counts[key] ?? 0) + 1);
-emitter.subscribe((batch) => {
-  for (const e of batch) {
-    const data = e.data as { decision?: string; status_code?: number } | undefined;
-    count('events');
-    count(`events.${data?.decision ?? 'none'}`);
-    count(`events.status.${Math.floor((data?.status_code ?? 0) / 100)}xx`);
-  }
-});
+const { bus: emitter, counts } = countingBus();
 
 const app = createGatewayApp({ store, emitter, config: DEFAULT_CONFIG, upstreamUrl: requiredEnv('UPSTREAM_URL'), upstreamTimeoutMs: 30_000 });
 const server = await serveApp(app, { port: listenPort() });

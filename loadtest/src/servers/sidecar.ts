@@ -4,23 +4,30 @@ import { createSidecarApp } from '@tollgate/quota-sidecar';
 import type { AddressInfo } from 'node:net';
 import { announce, listenPort } from './announce.ts';
 import { grantBenchSubject, openBenchStore } from './bench-store.ts';
+import { countingBus } from './counting-bus.ts';
 import { decisionCounts } from './decision-counts.ts';
 
 /**
  * The system under test of the authorize scenario: the quota sidecar app with the default
- * configuration (cost 1 per call). The grant repository serves only the admin routes,
- * which this scenario never calls, so it points at a ClickHouse that is never contacted.
+ * configuration (cost 1 per call) and an event emitter, so every decision is metered as in
+ * production. The grant repository serves only the admin routes, which this scenario never
+ * calls, so it points at a ClickHouse that is never contacted.
  */
 const store = await openBenchStore();
 const { subject, granted } = await grantBenchSubject(store);
 const grants = new GrantRepository(openClickHouse({ url: 'http://127.0.0.1:9' }));
-const app = createSidecarApp({ store, grants, config: DEFAULT_CONFIG, adminTokens: [] });
+const { bus: emitter, counts } = countingBus();
+const app = createSidecarApp({ store, grants, config: DEFAULT_CONFIG, adminTokens: [], emitter });
 
 const server = serve({ fetch: app.fetch, port: listenPort(), hostname: '127.0.0.1' }, (info: AddressInfo) => {
   announce(info.port, {
-    stats: async () => ({ ...(await decisionCounts()), granted, balance: await store.balance(subject) }),
+    stats: async () => {
+      await emitter.flush();
+      return { ...counts, ...(await decisionCounts()), granted, balance: await store.balance(subject) };
+    },
     onStop: async () => {
       server.close();
+      await emitter.close();
       await store.close();
     },
   });
