@@ -24,8 +24,6 @@ export interface GatewayAppOptions {
   logger?: Logger;
 }
 
-const statusClass = (status: number) => `${Math.trunc(status / 100)}xx`;
-
 /**
  * The gateway: every request is charged by tollgate and proxied to the upstream, except
  * /healthz, /readyz and /metrics, which are registered first and answer before tollgate.
@@ -40,13 +38,8 @@ export const createGatewayApp = ({
   logger,
 }: GatewayAppOptions): ClosableApp => {
   const proxy = createUpstreamProxy({ upstreamUrl, timeoutMs: upstreamTimeoutMs });
-  const answered = new Map(['1xx', '2xx', '3xx', '4xx', '5xx'].map((k) => [k, metrics.httpRequests.labels('gateway', k)]));
   const app = new Hono();
 
-  app.use(async function countResponses(c, next) {
-    await next();
-    answered.get(statusClass(c.res.status))?.inc();
-  });
   app.onError((err, c) => {
     logger?.error('request failed', { path: c.req.path, error: String(err) });
     return problemResponse(err);

@@ -74,6 +74,9 @@ const setup = (configDoc: Record<string, unknown> = {}, options: Partial<Tollgat
 const decisionCount = async (decision: string) =>
   (await metrics.creditDecisions.get()).values.find((v) => v.labels.decision === decision && v.labels.component === 'gateway')?.value ?? 0;
 
+const answeredCount = async (status: string) =>
+  (await metrics.httpRequests.get()).values.find((v) => v.labels.service === 'gateway' && v.labels.status === status)?.value ?? 0;
+
 describe('tollgate middleware', () => {
   it('debits the cost, runs the handler, and sends RateLimit fields with the balance seen and left', async () => {
     const t = setup();
@@ -105,6 +108,17 @@ describe('tollgate middleware', () => {
     expect(Number.isInteger(event?.data?.response_time_ms)).toBe(true);
     expect(await t.store.realtimeBuckets(t.subject)).toEqual(new Map([[epochMinute(NOW), 1]]));
     expect(epochMinute(Date.parse(event?.time ?? ''))).toBe(epochMinute(NOW));
+  });
+
+  it('counts every answer by status class, those without a subject included', async () => {
+    const t = setup();
+    await t.grant(1);
+    const before = { ok: await answeredCount('2xx'), client: await answeredCount('4xx') };
+    await t.call('/accounts');
+    await t.call('/accounts');
+    await t.call('/accounts', {}, null);
+    expect(await answeredCount('2xx')).toBe(before.ok + 1);
+    expect(await answeredCount('4xx')).toBe(before.client + 2);
   });
 
   it('gives every request its own event id', async () => {

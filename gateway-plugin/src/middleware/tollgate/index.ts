@@ -84,6 +84,7 @@ export const tollgate = ({
   const m = gatewayMetrics();
 
   const emit = (subject: string, id: string, timeMs: number, c: Context, status: number, started: number, cost: number, decision: Decision) => {
+    m.answered[Math.trunc(status / 100)]?.inc();
     m.decision[decision === 'denied' && status === 503 ? 'unavailable' : decision].inc();
     try {
       emitter.emit(
@@ -113,7 +114,10 @@ export const tollgate = ({
     const started = performance.now();
     let resolved = resolveSubject(c);
     if (resolved instanceof Promise) resolved = await resolved;
-    if (resolved instanceof TollgateError) return problemResponse(resolved, resolved.status === 401 ? challenge : {});
+    if (resolved instanceof TollgateError) {
+      m.answered[Math.trunc(resolved.status / 100)]?.inc();
+      return problemResponse(resolved, resolved.status === 401 ? challenge : {});
+    }
     const subject = resolved;
 
     const { cost, chargeOn, onStoreError } = price(c.req.method, c.req.path);

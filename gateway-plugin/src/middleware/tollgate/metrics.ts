@@ -23,5 +23,7 @@ export const gatewayMetrics = () => {
     },
     refundErrors: metrics.storeErrors.labels('refund', 'error'),
     eventsEmitted: metrics.eventsEmitted,
+    // Indexed by status / 100: every request tollgate answers or passes on, counted once.
+    answered: ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((k) => metrics.httpRequests.labels('gateway', k)),
   };
 };
