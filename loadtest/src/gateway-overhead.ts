@@ -106,6 +106,8 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       run: wrk(gateway),
     };
 
+    // Sampling starts at rest (the first sample), before any load.
+    const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
     let warmupResponses = 0;
     if (options.warmupS > 0) {
       log(`warm-up ${options.warmupS}s each`);
@@ -113,7 +115,6 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       warmupResponses = (await system.run(options.warmupS)).requests;
     }
 
-    const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
     if (options.profile) {
       rmSync(profileDir, { recursive: true, force: true });
       mkdirSync(profileDir, { recursive: true });

@@ -29,7 +29,7 @@ export const readProcMemory = async (pid: number): Promise<ProcMemory> =>
   parseProcStatus(await readFile(`/proc/${pid}/status`, 'utf8'));
 
 export interface MemoryPeak {
-  /** The first sample: the process at rest, before the load. */
+  /** The first sample: the process as it was when sampling started (at rest, if started before the load). */
   first: ProcMemory | undefined;
   /** Highest VmRSS seen while sampling. */
   peakRssBytes: number;
