@@ -77,7 +77,8 @@ export const serveChdb = async ({ dataDir, port = 0, host = '127.0.0.1' }: { dat
     return session.queryAsync(sql, { format: params.get('default_format') ?? 'TabSeparated' });
   };
 
-  const server: Server = createServer((req, res) => {
+  // ClickHouse accepts URIs up to 1 MiB (query parameters travel there); so does this front.
+  const server: Server = createServer({ maxHeaderSize: 1024 * 1024 }, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://front');
     const queryId = url.searchParams.get('query_id') || randomUUID();
     if (url.pathname === '/ping' || (url.pathname === '/' && req.method === 'GET' && !url.searchParams.has('query'))) {

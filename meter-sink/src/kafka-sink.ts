@@ -17,6 +17,8 @@ export interface KafkaSinkOptions {
   logger: Logger;
   /** How often consumer lag is measured (and readiness refreshed). */
   lagIntervalMs?: number;
+  /** How soon the group gives a crashed member's partitions to another. */
+  sessionTimeoutMs?: number;
 }
 
 export const DEFAULT_SINK_GROUP = 'tollgate-meter-sink';
@@ -39,14 +41,14 @@ export class KafkaMeterSink {
   #lagTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, ...options };
+    this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, ...options };
     this.#consumer = options.kafka.consumer({
       groupId: this.#o.groupId,
       maxWaitTimeInMs: options.batchWaitMs,
       maxBytesPerPartition: 16 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.#o.sessionTimeoutMs,
+      heartbeatInterval: Math.max(500, Math.floor(this.#o.sessionTimeoutMs / 10)),
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
     this.#producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });

@@ -15,6 +15,7 @@ try {
     'CLICKHOUSE_DATA_DIR',
     'SINK_BATCH_SIZE',
     'SINK_BATCH_WAIT_MS',
+    'SINK_SESSION_TIMEOUT_MS',
     'LOG_LEVEL',
   ]);
   if (env.KAFKA_BROKERS.length === 0) {
@@ -34,6 +35,7 @@ const sink = new KafkaMeterSink({
   topic: env.KAFKA_TOPIC ?? 'api-calls',
   batchSize: env.SINK_BATCH_SIZE,
   batchWaitMs: env.SINK_BATCH_WAIT_MS,
+  sessionTimeoutMs: env.SINK_SESSION_TIMEOUT_MS,
   logger,
 });
 const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: env.PORT });

@@ -52,3 +52,11 @@ describe('writeEventsOnce', () => {
     expect(await writeEventsOnce(ch, [])).toEqual({ inserted: 0, alreadyPresent: 0 });
   });
 });
+
+describe('writeEventsOnce with large batches', () => {
+  it('recognises a repeated batch of 10,000 events across lookup slices', async () => {
+    const batch = Array.from({ length: 10_000 }, (_, i) => ({ ...event(`tpp-big-${i % 7}`, i), id: `big-${i}-${'x'.repeat(30)}` }));
+    expect(await writeEventsOnce(ch, batch)).toEqual({ inserted: 10_000, alreadyPresent: 0 });
+    expect(await writeEventsOnce(ch, batch.reverse())).toEqual({ inserted: 0, alreadyPresent: 10_000 });
+  });
+});

@@ -87,6 +87,8 @@ export const ENV = {
   SPOOL_FULL_POLICY: oneOf(['deny', 'serve'] as const, 'deny'),
   /** When spooled events reach the disk: `batch` (fsync after every append), `interval` (every second), `none` (the OS decides). */
   SPOOL_FSYNC: oneOf(['batch', 'interval', 'none'] as const, 'batch'),
+  /** Kafka session timeout of the meter-sink: how soon a crashed sink's partitions move to another. */
+  SINK_SESSION_TIMEOUT_MS: integer(30_000, 6_000, 300_000),
   /** ClickHouse HTTP endpoint; unset → embedded chDB in CLICKHOUSE_DATA_DIR. */
   CLICKHOUSE_URL: url(['http:', 'https:']),
   /** Data directory of the embedded ClickHouse engine. */
