@@ -16,9 +16,9 @@ export interface ClickHouseFront {
   stop(): Promise<void>;
 }
 
-export const startClickHouseFront = async ({ dataDir }: { dataDir?: string } = {}): Promise<ClickHouseFront> => {
+export const startClickHouseFront = async ({ dataDir, port = 0 }: { dataDir?: string; port?: number } = {}): Promise<ClickHouseFront> => {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'tollgate-chdb-'));
-  const child = spawn(process.execPath, [FRONT, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [FRONT, dir, String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 
 export interface ClickHouseOptions {
@@ -22,6 +22,8 @@ export const openClickHouse = ({ url, dataDir = '.data/chdb' }: ClickHouseOption
       password: decodeURIComponent(parsed.password),
       database: parsed.pathname.replace(/^\//, '') || 'default',
       clickhouse_settings: { date_time_input_format: 'best_effort' },
+      // Failures surface as rejected promises that the callers log with context.
+      log: { level: ClickHouseLogLevel.OFF },
     });
   }
   const path = resolve(dataDir);

@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
+import { KafkaMeterSink } from '@tollgate/meter-sink';
+import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
+import { freePort } from './harness/free-port.ts';
+import { startKafka, type KafkaBroker } from './harness/kafka.ts';
+import { waitFor } from './harness/wait-for.ts';
+
+let broker: KafkaBroker;
+let front: ClickHouseFront;
+let port: number;
+const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-chdown-'));
+beforeAll(async () => {
+  port = await freePort();
+  [broker, front] = await Promise.all([startKafka(), startClickHouseFront({ dataDir, port })]);
+}, 120_000);
+afterAll(async () => {
+  await broker?.close();
+  await front?.stop();
+});
+
+const event = (i: number) =>
+  JSON.stringify({
+    specversion: '1.0',
+    type: 'api.call',
+    source: 'ch-down-test',
+    id: `e-${i}`,
+    time: new Date(Date.UTC(2026, 0, 15, 10, 0, 0) + i).toISOString(),
+    subject: 'tpp-down',
+    data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
+  });
+
+describe('meter-sink while ClickHouse is unreachable', () => {
+  it('commits nothing past what was stored, is not ready, and catches up by itself', async () => {
+    const topic = `chdown-${randomUUID()}`;
+    const groupId = `g-${topic}`;
+    const kafka = openKafka([broker.brokers], 'ch-down-test');
+    await ensureTopics(kafka, topic, 1);
+    const clickhouse = openClickHouse({ url: front.url });
+    await migrate(clickhouse);
+    const count = async () => {
+      const r = await clickhouse.query({ query: "SELECT count() AS n FROM events WHERE source = 'ch-down-test'", format: 'JSONEachRow' });
+      return Number((await r.json<{ n: string | number }>())[0]?.n);
+    };
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = async () => {
+      const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      return Number(t?.partitions[0]?.offset ?? -1);
+    };
+    const producer = kafka.producer();
+    await producer.connect();
+    const send = (from: number, n: number) =>
+      producer.send({ topic, messages: Array.from({ length: n }, (_, k) => ({ key: 'tpp-down', value: event(from + k) })) });
+
+    const sinkClient = openClickHouse({ url: front.url });
+    const sink = new KafkaMeterSink({ kafka, clickhouse: sinkClient, topic, groupId, batchSize: 100, batchWaitMs: 50, lagIntervalMs: 200, logger: createLogger('sink', 'silent') });
+    await sink.start();
+    try {
+      await send(0, 500);
+      await waitFor(async () => (await count()) === 500 && (await committed()) === 500, { timeoutMs: 30_000, what: 'first 500 stored and committed' });
+      expect(sink.readiness.ready).toBe(true);
+
+      await front.stop();
+      await send(500, 500);
+      await waitFor(() => !sink.readiness.ready, { timeoutMs: 30_000, what: 'sink not ready while ClickHouse is down' });
+      expect(sink.readiness.reasons).toContain('ClickHouse is refusing writes');
+      // Down for a while: nothing is committed past what was stored.
+      const deadline = Date.now() + 3_000;
+      while (Date.now() < deadline) {
+        expect(await committed()).toBe(500);
+        await new Promise((r) => setTimeout(r, 250)); // observing a steady state over time, not waiting for one
+      }
+
+      front = await startClickHouseFront({ dataDir, port });
+      await waitFor(async () => (await count()) === 1_000 && (await committed()) === 1_000, { timeoutMs: 60_000, what: 'caught up after ClickHouse returned' });
+      await waitFor(() => sink.readiness.ready, { timeoutMs: 10_000, what: 'ready again' });
+      expect(await count()).toBe(1_000);
+    } finally {
+      await sink.stop();
+      await producer.disconnect();
+      await admin.disconnect();
+      await sinkClient.close();
+      await clickhouse.close();
+    }
+  }, 180_000);
+});
