@@ -19,15 +19,16 @@ export interface Contender {
   child: ServerChild;
   /** Processes whose CPU time is measured during this contender's runs, by role (`server`, `upstream`, `valkey`). */
   pids: Record<string, number>;
-  run: (durationS: number) => Promise<WrkRun>;
+  /** One wrk run against the server; `connections` overrides the scenario's. */
+  run: (durationS: number, connections?: number) => Promise<WrkRun>;
 }
 
 /** wrk once, with the CPU time of the contender's processes and of wrk itself (role `wrk`) during the run. */
-export const measured = async (c: Contender, durationS: number): Promise<MeasuredRun> => {
+export const measured = async (c: Contender, durationS: number, connections?: number): Promise<MeasuredRun> => {
   const stop = await measureCpu({ ...c.pids, wrk: REAPED_CHILDREN_PID });
   const server = c.pids.server;
   const ioBefore = server === undefined ? undefined : await readSyscalls(server);
-  const run = await c.run(durationS);
+  const run = await c.run(durationS, connections);
   const ioAfter = server === undefined ? undefined : await readSyscalls(server);
   const per = (n: number) => n / Math.max(run.requests, 1);
   return {
@@ -50,9 +51,25 @@ export const alternate = async (
     durationS,
     unit = 'req/s',
     profileDir,
-  }: { baseline: Contender; system: Contender; rounds: number; durationS: number; unit?: string; profileDir?: string | undefined },
+    lightConnections = 0,
+  }: {
+    baseline: Contender;
+    system: Contender;
+    rounds: number;
+    durationS: number;
+    unit?: string;
+    profileDir?: string | undefined;
+    /** After the rounds, one more baseline/system pair with this few connections (0: none). */
+    lightConnections?: number;
+  },
   log: (line: string) => void,
-): Promise<{ baseline: MeasuredRun[]; system: MeasuredRun[]; profile: ProfileComparison | undefined }> => {
+): Promise<{
+  baseline: MeasuredRun[];
+  system: MeasuredRun[];
+  profile: ProfileComparison | undefined;
+  /** The light-load pair: latency with (almost) no queueing in front of the server. */
+  light: { baseline: MeasuredRun; system: MeasuredRun } | undefined;
+}> => {
   const runs = { baseline: [] as MeasuredRun[], system: [] as MeasuredRun[] };
   // Both contenders are profiled over the same window, so the profiler's cost is shared alike.
   if (profileDir) await Promise.all([baseline.child.profileStart(), system.child.profileStart()]);
@@ -67,11 +84,23 @@ export const alternate = async (
       log(`round ${round}/${rounds} ${c.label.padEnd(width)}: ${formatCount(r.requestsPerSec)} ${unit}, p99 ${formatMs(r.percentiles?.p99Ms ?? Number.NaN)}${cpu}${sys}`);
     }
   }
-  if (!profileDir) return { ...runs, profile: undefined };
-  const profiled = async (c: Contender, measuredRuns: MeasuredRun[]) => {
-    const file = join(profileDir, `${c.child.name}.cpuprofile`);
-    await c.child.profileStop(file);
-    return { label: c.label, file, summary: summarizeProfileFile(file), requests: measuredRuns.reduce((n, r) => n + r.requests, 0) };
-  };
-  return { ...runs, profile: { baseline: await profiled(baseline, runs.baseline), system: await profiled(system, runs.system) } };
+  let profile: ProfileComparison | undefined;
+  if (profileDir) {
+    const profiled = async (c: Contender, measuredRuns: MeasuredRun[]) => {
+      const file = join(profileDir, `${c.child.name}.cpuprofile`);
+      await c.child.profileStop(file);
+      return { label: c.label, file, summary: summarizeProfileFile(file), requests: measuredRuns.reduce((n, r) => n + r.requests, 0) };
+    };
+    profile = { baseline: await profiled(baseline, runs.baseline), system: await profiled(system, runs.system) };
+  }
+  let light: { baseline: MeasuredRun; system: MeasuredRun } | undefined;
+  if (lightConnections > 0) {
+    const b = await measured(baseline, durationS, lightConnections);
+    const s = await measured(system, durationS, lightConnections);
+    for (const [c, r] of [[baseline, b], [system, s]] as const) {
+      log(`light load (${lightConnections} connections) ${c.label.padEnd(width)}: ${formatCount(r.requestsPerSec)} ${unit}, p50 ${formatMs(r.percentiles?.p50Ms ?? Number.NaN)}, p99 ${formatMs(r.percentiles?.p99Ms ?? Number.NaN)}`);
+    }
+    light = { baseline: b, system: s };
+  }
+  return { ...runs, profile, light };
 };

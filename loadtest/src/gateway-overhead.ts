@@ -46,6 +46,8 @@ export interface GatewayOverheadResult {
   processMemory: { gateway: Record<string, number>; bare: Record<string, number> };
   /** Problems that make the figures unreliable (failed requests, capped runs, accounting gaps). */
   problems: string[];
+  /** The light-load pair (BenchOptions.lightConnections): added latency without queueing. */
+  light: PairedComparison | undefined;
   /** CPU profiles of both contenders over the measured runs (with --profile). */
   profile: ProfileComparison | undefined;
 }
@@ -89,11 +91,11 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     await expectOk(`${gateway.url}${PATH}`, { 'x-tpp-id': 'tpp-without-credits' }, 429);
     const smokeResponses = 1;
 
-    const wrk = (target: ServerChild) => (durationS: number) =>
+    const wrk = (target: ServerChild) => (durationS: number, connections = options.connections) =>
       runWrk({
         url: `${target.url}${PATH}`,
         durationS,
-        connections: options.connections,
+        connections,
         threads: options.threads,
         maxRequests: options.maxRequestsPerRun,
         headers: header,
@@ -120,8 +122,15 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       mkdirSync(profileDir, { recursive: true });
     }
     const trafficBefore = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
-    const { baseline: bareRuns, system: gatewayRuns, profile } = await alternate(
-      { baseline, system, rounds: options.rounds, durationS: options.durationS, profileDir: options.profile ? profileDir : undefined },
+    const { baseline: bareRuns, system: gatewayRuns, profile, light } = await alternate(
+      {
+        baseline,
+        system,
+        rounds: options.rounds,
+        durationS: options.durationS,
+        profileDir: options.profile ? profileDir : undefined,
+        lightConnections: options.lightConnections,
+      },
       log,
     );
     const peaks = { gateway: await memory.gateway.stop(), bare: await memory.bare.stop() };
@@ -130,7 +139,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     const stats = await gateway.stats();
     const bareStats = await bare.stats();
     const pick = (s: Record<string, number>, prefix: string) => Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith(prefix)));
-    const responses = smokeResponses + warmupResponses + gatewayRuns.reduce((n, r) => n + r.requests, 0);
+    const responses = smokeResponses + warmupResponses + [...gatewayRuns, ...(light ? [light.system] : [])].reduce((n, r) => n + r.requests, 0);
     const accounting = {
       responses,
       debited: (stats.granted ?? 0) - (stats.balance ?? 0),
@@ -140,12 +149,13 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     const processMemory = { gateway: pick(stats, 'memory.'), bare: pick(bareStats, 'memory.') };
 
     const problems: string[] = [];
-    for (const r of [...bareRuns, ...gatewayRuns]) {
+    for (const r of [...bareRuns, ...gatewayRuns, ...(light ? [light.baseline, light.system] : [])]) {
       if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
       if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);
     }
     // wrk counts only completed responses; requests cut off at the end of a run were still debited.
-    const inFlight = (options.rounds + 1) * options.connections;
+    // Requests cut off at the end of each run (warm-up, rounds, light round) were debited but not counted by wrk.
+    const inFlight = (options.rounds + 1) * options.connections + options.lightConnections;
     if (accounting.debited < accounting.responses || accounting.debited > accounting.responses + inFlight) {
       problems.push(`the gateway debited ${accounting.debited} credits for ${accounting.responses} responses`);
     }
@@ -166,6 +176,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       processMemory,
       problems,
       profile,
+      light: light && comparePaired([light.baseline], [light.system]),
     };
   } finally {
     for (const child of started.reverse()) await child.stop().catch(() => {});
@@ -206,6 +217,19 @@ export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
       target: '—',
       verdict: '—',
     },
+    ...(r.light
+      ? [
+          {
+            scenario,
+            measure: `latency at light load (${r.options.lightConnections} connections)`,
+            baseline: `p50 ${formatMs(r.light.baseline.p50Ms)}, p99 ${formatMs(r.light.baseline.p99Ms)}`,
+            system: `p50 ${formatMs(r.light.system.p50Ms)}, p99 ${formatMs(r.light.system.p99Ms)}`,
+            comparison: `p50 ${formatDeltaMs(r.light.addedP50Ms)}, p99 ${formatDeltaMs(r.light.addedP99Ms)}`,
+            target: `p99 ≤ +${formatMs(TARGETS.addedP99Ms)}`,
+            verdict: verdict(r.light.addedP99Ms, TARGETS.addedP99Ms, 'atMost'),
+          },
+        ]
+      : []),
     {
       scenario,
       measure: 'CPU per request, every process',

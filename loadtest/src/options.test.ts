@@ -8,6 +8,7 @@ describe('parseBenchOptions', () => {
       warmupS: 3,
       rounds: 2,
       connections: 50,
+      lightConnections: 2,
       threads: 1,
       maxRequestsPerRun: 3_000_000,
       store: 'valkey',
@@ -55,6 +56,7 @@ describe('parseBenchOptions', () => {
 
 describe('wrkSecondsBound', () => {
   it('adds warm-up and measured runs of every target', () => {
-    expect(wrkSecondsBound(parseBenchOptions([], {}), 2)).toBe(2 * (3 + 2 * 15));
+    expect(wrkSecondsBound(parseBenchOptions([], {}), 2)).toBe(2 * (3 + 2 * 15 + 15));
+    expect(wrkSecondsBound(parseBenchOptions(['--light-connections', '0'], {}), 2)).toBe(2 * (3 + 2 * 15));
   });
 });

@@ -9,6 +9,8 @@ export interface BenchOptions {
   /** Alternating rounds: each round is one baseline run next to one system run. */
   rounds: number;
   connections: number;
+  /** Connections of the extra light-load round, where latency is not queueing (0: skip it). */
+  lightConnections: number;
   threads: number;
   /** Hard bound on the requests of one wrk run; a run that reaches it stops early and is flagged. */
   maxRequestsPerRun: number;
@@ -23,6 +25,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   warmupS: 3,
   rounds: 2,
   connections: 50,
+  lightConnections: 2,
   threads: 1,
   maxRequestsPerRun: 0, // 0: derived from the duration, see below
   store: 'valkey',
@@ -38,6 +41,7 @@ const FLAGS = {
   warmup: { env: 'BENCH_WARMUP', min: 0, max: 30 },
   rounds: { env: 'BENCH_ROUNDS', min: 1, max: 10 },
   connections: { env: 'BENCH_CONNECTIONS', min: 1, max: 1000 },
+  'light-connections': { env: 'BENCH_LIGHT_CONNECTIONS', min: 0, max: 1000 },
   threads: { env: 'BENCH_THREADS', min: 1, max: 8 },
   'max-requests': { env: 'BENCH_MAX_REQUESTS', min: 1, max: 100_000_000 },
 } as const;
@@ -47,6 +51,8 @@ export const USAGE = `options (flag, or environment variable):
   --warmup S          BENCH_WARMUP        seconds of warm-up per target (0-30, default 3)
   --rounds N          BENCH_ROUNDS        alternating baseline/system rounds (1-10, default 2)
   --connections N     BENCH_CONNECTIONS   wrk connections (default 50)
+  --light-connections N  BENCH_LIGHT_CONNECTIONS  connections of one extra light-load round
+                      for latency without queueing (default 2; 0 skips it)
   --threads N         BENCH_THREADS       wrk threads (default 1)
   --max-requests N    BENCH_MAX_REQUESTS  hard bound on requests per run (default duration x 200k)
   --store S           BENCH_STORE         valkey | memory (default valkey)
@@ -64,6 +70,7 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
       warmup: { type: 'string' },
       rounds: { type: 'string' },
       connections: { type: 'string' },
+      'light-connections': { type: 'string' },
       threads: { type: 'string' },
       'max-requests': { type: 'string' },
       store: { type: 'string' },
@@ -87,6 +94,8 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
   const durationS = int('duration', d.durationS);
   const threads = int('threads', d.threads);
   const connections = int('connections', d.connections);
+  const lightConnections = int('light-connections', d.lightConnections);
+  if (lightConnections > 0 && lightConnections < threads) problems.push(`--light-connections must be 0 or at least --threads`);
   if (connections < threads) problems.push(`--connections must be at least --threads (wrk gives each thread its own connections)`);
   const rawStore = values.store ?? env.BENCH_STORE ?? d.store;
   if (rawStore !== 'valkey' && rawStore !== 'memory') problems.push(`--store (BENCH_STORE) must be valkey or memory, got "${rawStore}"`);
@@ -95,6 +104,7 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
     warmupS: int('warmup', d.warmupS),
     rounds: int('rounds', d.rounds),
     connections,
+    lightConnections,
     threads,
     maxRequestsPerRun: int('max-requests', durationS * MAX_RATE_PER_SECOND),
     store: rawStore === 'memory' ? 'memory' : 'valkey',
@@ -105,4 +115,5 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
 };
 
 /** Upper bound of a scenario's wall time spent in wrk, for the "bounded" promise in the report. */
-export const wrkSecondsBound = (o: BenchOptions, targets: number): number => targets * (o.warmupS + o.rounds * o.durationS);
+export const wrkSecondsBound = (o: BenchOptions, targets: number): number =>
+  targets * (o.warmupS + o.rounds * o.durationS + (o.lightConnections > 0 ? o.durationS : 0));

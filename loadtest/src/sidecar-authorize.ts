@@ -53,6 +53,8 @@ export interface SidecarAuthorizeResult {
   /** Credits debited vs decisions wrk counted, and the sidecar's own decision and store-error counters. */
   accounting: { responses: number; debited: number; counters: Record<string, number> };
   problems: string[];
+  /** The light-load pair (BenchOptions.lightConnections): added latency without queueing. */
+  light: PairedComparison | undefined;
   /** CPU profiles of both contenders over the measured runs (with --profile). */
   profile: ProfileComparison | undefined;
 }
@@ -132,11 +134,11 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
     await expectStatus(`${sidecar.url}${path}`, 'tpp-without-credits', 429);
     const smokeResponses = 1;
 
-    const wrk = (target: ServerChild) => (durationS: number) =>
+    const wrk = (target: ServerChild) => (durationS: number, connections = options.connections) =>
       runWrk({
         url: `${target.url}${path}`,
         durationS,
-        connections: options.connections,
+        connections,
         threads: options.threads,
         maxRequests: options.maxRequestsPerRun,
         script: 'authorize',
@@ -162,25 +164,34 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       mkdirSync(profileDir, { recursive: true });
     }
     const trafficBefore = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
-    const { baseline: bareRuns, system: sidecarRuns, profile } = await alternate(
-      { baseline, system, rounds: options.rounds, durationS: options.durationS, profileDir: options.profile ? profileDir : undefined, unit: 'decisions/s' },
+    const { baseline: bareRuns, system: sidecarRuns, profile, light } = await alternate(
+      {
+        baseline,
+        system,
+        rounds: options.rounds,
+        durationS: options.durationS,
+        profileDir: options.profile ? profileDir : undefined,
+        lightConnections: options.lightConnections,
+        unit: 'decisions/s',
+      },
       log,
     );
 
     const trafficAfter = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
     const stats = await sidecar.stats();
     const accounting = {
-      responses: smokeResponses + warmupResponses + sidecarRuns.reduce((n, r) => n + r.requests, 0),
+      responses: smokeResponses + warmupResponses + [...sidecarRuns, ...(light ? [light.system] : [])].reduce((n, r) => n + r.requests, 0),
       debited: (stats.granted ?? 0) - (stats.balance ?? 0),
       counters: Object.fromEntries(
         Object.entries(stats).filter(([k]) => k.startsWith('events') || k.startsWith('decisions.') || k.startsWith('storeErrors.')),
       ),
     };
-    for (const r of [...bareRuns, ...sidecarRuns]) {
+    for (const r of [...bareRuns, ...sidecarRuns, ...(light ? [light.baseline, light.system] : [])]) {
       if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
       if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);
     }
-    const inFlight = (options.rounds + 1) * options.connections;
+    // Requests cut off at the end of each run (warm-up, rounds, light round) were debited but not counted by wrk.
+    const inFlight = (options.rounds + 1) * options.connections + options.lightConnections;
     if (accounting.debited < accounting.responses || accounting.debited > accounting.responses + inFlight) {
       problems.push(`the sidecar debited ${accounting.debited} credits for ${accounting.responses} decisions`);
     }
@@ -199,6 +210,7 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       accounting,
       problems,
       profile,
+      light: light && comparePaired([light.baseline], [light.system]),
     };
   } finally {
     for (const child of started.reverse()) await child.stop().catch(() => {});
@@ -239,6 +251,19 @@ export const sidecarAuthorizeRows = (r: SidecarAuthorizeResult): ReportRow[] => 
       target: '—',
       verdict: '—',
     },
+    ...(r.light
+      ? [
+          {
+            scenario,
+            measure: `latency at light load (${r.options.lightConnections} connections)`,
+            baseline: `p50 ${formatMs(r.light.baseline.p50Ms)}, p99 ${formatMs(r.light.baseline.p99Ms)}`,
+            system: `p50 ${formatMs(r.light.system.p50Ms)}, p99 ${formatMs(r.light.system.p99Ms)}`,
+            comparison: `p50 ${formatDeltaMs(r.light.addedP50Ms)}, p99 ${formatDeltaMs(r.light.addedP99Ms)}`,
+            target: '—',
+            verdict: '—',
+          },
+        ]
+      : []),
     {
       scenario,
       measure: 'CPU per decision, every process',
