@@ -1,5 +1,6 @@
 export { tollgate, type TollgateOptions, type SubjectFunction } from './middleware/tollgate/index.ts';
 export { createSubjectResolver, type SubjectResolver } from './middleware/tollgate/subject.ts';
+export { takeResponseFields } from './middleware/tollgate/response-fields.ts';
 export { createGatewayApp, type GatewayAppOptions } from './gateway-app.ts';
 export { createBareProxyApp, type ClosableApp } from './proxy/bare-proxy-app.ts';
 export { createUpstreamProxy, INTERACTION_ID_HEADER, type UpstreamProxy, type UpstreamProxyOptions } from './proxy/upstream-proxy.ts';
