@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { createRequire } from 'node:module';
 
 export interface ClickHouseOptions {
   /** A ClickHouse server's HTTP endpoint; without it, the embedded engine in `dataDir`. */
@@ -11,6 +11,10 @@ export interface ClickHouseOptions {
 
 // The embedded engine allows one data directory per process: share one client per directory.
 const embedded = new Map<string, ClickHouseClient>();
+
+// Loaded on first use: the engine is ~150 MB of native code that a service talking to a
+// ClickHouse server (or not at all) must not carry.
+const loadChdb = () => createRequire(import.meta.url)('chdb/connection') as typeof import('chdb/connection');
 
 /** One `@clickhouse/client` everywhere: against a server with a URL, against embedded chDB otherwise. */
 export const openClickHouse = ({ url, dataDir = '.data/chdb' }: ClickHouseOptions): ClickHouseClient => {
@@ -30,7 +34,7 @@ export const openClickHouse = ({ url, dataDir = '.data/chdb' }: ClickHouseOption
   let client = embedded.get(path);
   if (!client) {
     mkdirSync(path, { recursive: true });
-    client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
+    client = createClient({ connection: loadChdb().createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
     embedded.set(path, client);
   }
   return client;

@@ -8,6 +8,27 @@ import { CLOUDEVENTS_CONTENT_TYPE } from './messages.ts';
 
 export type SpoolFullPolicy = 'deny' | 'serve';
 
+/** Kafka's default message.max.bytes is 1 MiB; stay well under it per request. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+const byteSlices = (records: SpoolRecord[], maxBytes: number): SpoolRecord[][] => {
+  const slices: SpoolRecord[][] = [];
+  let current: SpoolRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = r.key.length + r.value.length + 64;
+    if (current.length > 0 && bytes + size > maxBytes) {
+      slices.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
+};
+
 export interface KafkaEmitterOptions {
   kafka: Kafka;
   topic: string;
@@ -30,7 +51,8 @@ export interface KafkaEmitterOptions {
  */
 export class KafkaEmitter implements EventEmitter {
   readonly #o: Required<Omit<KafkaEmitterOptions, 'kafka'>>;
-  readonly #producer: Producer;
+  readonly #kafka: Kafka;
+  #producer: Producer;
   #buffer: SpoolRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
   #tasks: Promise<void> = Promise.resolve();
@@ -42,17 +64,23 @@ export class KafkaEmitter implements EventEmitter {
 
   constructor({ kafka, ...options }: KafkaEmitterOptions) {
     this.#o = { lingerMs: 5, maxBatch: 5_000, spoolFullPolicy: 'deny', ...options };
-    this.#producer = kafka.producer({
+    this.#kafka = kafka;
+    this.#producer = this.#newProducer();
+    metrics.spoolDepth.set(this.#o.spool.size);
+  }
+
+  #newProducer(): Producer {
+    const producer = this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       // Fail fast to the spool rather than hold batches in memory while the broker is away.
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
     });
-    this.#producer.on(this.#producer.events.DISCONNECT, () => {
-      this.#connected = false;
+    producer.on(producer.events.DISCONNECT, () => {
+      if (producer === this.#producer) this.#connected = false;
     });
-    metrics.spoolDepth.set(this.#o.spool.size);
+    return producer;
   }
 
   /** Connects if it can; a broker that is down now is not an error, events spool meanwhile. */
@@ -174,12 +202,28 @@ export class KafkaEmitter implements EventEmitter {
     })();
   }
 
+  /**
+   * Sends in requests of at most MAX_REQUEST_BYTES, under the broker's message size limit.
+   * A failed request leaves the idempotent producer's sequence numbers unknown to us, so the
+   * producer is replaced (a new producer id) before anything is sent again; what was sent
+   * twice is dropped downstream by (source, id).
+   */
   async #send(batch: SpoolRecord[]): Promise<void> {
-    await this.#producer.send({
-      topic: this.#o.topic,
-      acks: -1,
-      messages: batch.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } })),
-    });
+    try {
+      for (const part of byteSlices(batch, MAX_REQUEST_BYTES)) {
+        await this.#producer.send({
+          topic: this.#o.topic,
+          acks: -1,
+          messages: part.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } })),
+        });
+      }
+    } catch (err) {
+      const old = this.#producer;
+      this.#producer = this.#newProducer();
+      this.#connected = false;
+      await old.disconnect().catch(() => undefined);
+      throw err;
+    }
   }
 
   async #connect(): Promise<void> {
