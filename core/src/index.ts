@@ -30,3 +30,4 @@ export * from './kafka/messages.ts';
 export * from './spool/disk-spool.ts';
 export * from './kafka/kafka-emitter.ts';
 export * from './events/bus-sink.ts';
+export * from './events/open-emitter.ts';

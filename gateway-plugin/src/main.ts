@@ -1,15 +1,34 @@
 import {
   ConfigError,
-  InProcessBus,
   createLogger,
   loadTollgateConfig,
+  openClickHouse,
   openCreditStore,
+  openEventPath,
   readEnv,
 } from '@tollgate/core';
 import { createGatewayApp } from './gateway-app.ts';
 import { serveApp } from './serve.ts';
 
-const NAMES = ['PORT', 'VALKEY_URL', 'UPSTREAM_URL', 'UPSTREAM_TIMEOUT_MS', 'TOLLGATE_CONFIG', 'JWT_SECRET', 'LOG_LEVEL'] as const;
+const NAMES = [
+  'PORT',
+  'VALKEY_URL',
+  'UPSTREAM_URL',
+  'UPSTREAM_TIMEOUT_MS',
+  'TOLLGATE_CONFIG',
+  'JWT_SECRET',
+  'KAFKA_BROKERS',
+  'KAFKA_TOPIC',
+  'KAFKA_TOPIC_PARTITIONS',
+  'KAFKA_LINGER_MS',
+  'SPOOL_DIR',
+  'SPOOL_MAX_BYTES',
+  'SPOOL_FULL_POLICY',
+  'SPOOL_FSYNC',
+  'CLICKHOUSE_URL',
+  'CLICKHOUSE_DATA_DIR',
+  'LOG_LEVEL',
+] as const;
 
 /** Reads the environment and the YAML configuration, collecting every problem before failing. */
 const readConfiguration = () => {
@@ -45,7 +64,17 @@ const main = async () => {
   const { env, config } = configuration;
   const logger = createLogger('gateway', env.LOG_LEVEL);
   const store = openCreditStore(env.VALKEY_URL);
-  const emitter = new InProcessBus();
+  // With Kafka, events are produced (and spooled while it is away); without, stored here.
+  const emitter = await openEventPath({
+    clientId: 'tollgate-gateway',
+    kafkaBrokers: env.KAFKA_BROKERS,
+    topic: env.KAFKA_TOPIC ?? 'api-calls',
+    partitions: env.KAFKA_TOPIC_PARTITIONS,
+    lingerMs: env.KAFKA_LINGER_MS,
+    spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
+    clickhouse: () => openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }),
+    logger,
+  });
   const app = createGatewayApp({
     store,
     emitter,

@@ -1,20 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import {
   ConfigError,
-  attachBusSink,
-  DiskSpool,
-  InProcessBus,
   GrantRepository,
-  KafkaEmitter,
   createLogger,
-  ensureTopics,
   loadTollgateConfig,
   migrate,
   openClickHouse,
   openCreditStore,
+  openEventPath,
   openKafka,
   readEnv,
-  type EventEmitter,
 } from '@tollgate/core';
 import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gateway-plugin';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
@@ -72,24 +67,29 @@ const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKH
 await migrate(clickhouse);
 const store = openCreditStore(env.VALKEY_URL);
 
-let emitter: EventEmitter;
-let stopSink: () => Promise<void>;
-if (env.KAFKA_BROKERS.length > 0) {
-  const kafka = openKafka(env.KAFKA_BROKERS, 'tollgate');
-  await ensureTopics(kafka, topic, env.KAFKA_TOPIC_PARTITIONS);
-  const spool = new DiskSpool({ dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC });
-  const kafkaEmitter = new KafkaEmitter({ kafka, topic, spool, logger, lingerMs: env.KAFKA_LINGER_MS, spoolFullPolicy: env.SPOOL_FULL_POLICY });
-  await kafkaEmitter.start();
-  const sink = new KafkaMeterSink({ kafka, clickhouse, topic, batchSize: env.SINK_BATCH_SIZE, batchWaitMs: env.SINK_BATCH_WAIT_MS, logger });
-  await sink.start();
-  emitter = kafkaEmitter;
-  stopSink = () => sink.stop();
-} else {
-  const bus = new InProcessBus();
-  const detach = attachBusSink(bus, clickhouse, logger);
-  emitter = bus;
-  stopSink = async () => detach();
-}
+const emitter = await openEventPath({
+  clientId: 'tollgate',
+  kafkaBrokers: env.KAFKA_BROKERS,
+  topic,
+  partitions: env.KAFKA_TOPIC_PARTITIONS,
+  lingerMs: env.KAFKA_LINGER_MS,
+  spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
+  clickhouse: () => clickhouse,
+  logger,
+});
+// With Kafka, this process also runs the sink that carries the topic into ClickHouse.
+const sink =
+  env.KAFKA_BROKERS.length > 0
+    ? new KafkaMeterSink({
+        kafka: openKafka(env.KAFKA_BROKERS, 'tollgate-meter-sink'),
+        clickhouse,
+        topic,
+        batchSize: env.SINK_BATCH_SIZE,
+        batchWaitMs: env.SINK_BATCH_WAIT_MS,
+        logger,
+      })
+    : undefined;
+await sink?.start();
 
 const listening = <T>(what: string, variable: string, port: number, server: Promise<T>): Promise<T> =>
   server.catch((err: unknown) => {
@@ -154,7 +154,7 @@ const shutdown = async (signal: string) => {
   await sidecar.close();
   await sample?.close();
   await emitter.close();
-  await stopSink();
+  await sink?.stop();
   await store.close();
   await clickhouse.close();
   process.exit(0);

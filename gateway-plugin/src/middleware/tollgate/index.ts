@@ -119,6 +119,11 @@ export const tollgate = ({
       return problemResponse(resolved, resolved.status === 401 ? challenge : {});
     }
     const subject = resolved;
+    if (emitter.accepting === false) {
+      // The event spool is full under the `deny` policy: a call that cannot be metered is not served.
+      m.answered[5]?.inc();
+      return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'Usage cannot be recorded right now; retry later.'));
+    }
 
     const { cost, chargeOn, onStoreError } = price(c.req.method, c.req.path);
     const id = randomUUID();

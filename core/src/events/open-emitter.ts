@@ -1,0 +1,43 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { migrate } from '../clickhouse/migrations.ts';
+import { ensureTopics, openKafka } from '../kafka/client.ts';
+import { KafkaEmitter, type SpoolFullPolicy } from '../kafka/kafka-emitter.ts';
+import type { Logger } from '../logger.ts';
+import { DiskSpool, type FsyncPolicy } from '../spool/disk-spool.ts';
+import { attachBusSink } from './bus-sink.ts';
+import type { EventEmitter } from './emitter.ts';
+import { InProcessBus } from './in-process-bus.ts';
+
+export interface EventPathOptions {
+  clientId: string;
+  kafkaBrokers: string[];
+  topic: string;
+  partitions: number;
+  lingerMs: number;
+  spool: { dir: string; maxBytes: number; fsync: FsyncPolicy; fullPolicy: SpoolFullPolicy };
+  /** Where events go without Kafka: stored in this process through the idempotent writer. */
+  clickhouse: () => ClickHouseClient;
+  logger: Logger;
+}
+
+/**
+ * The producer path of a service: with brokers, the Kafka emitter (spooling to disk while Kafka
+ * is away); without, an in-process bus whose events are written to ClickHouse by this process.
+ */
+export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> => {
+  if (o.kafkaBrokers.length > 0) {
+    const kafka = openKafka(o.kafkaBrokers, o.clientId);
+    await ensureTopics(kafka, o.topic, o.partitions).catch((err: unknown) => {
+      o.logger.warn('cannot check the events topic now; events spool until Kafka answers', { error: String(err) });
+    });
+    const spool = new DiskSpool({ dir: o.spool.dir, maxBytes: o.spool.maxBytes, fsync: o.spool.fsync });
+    const emitter = new KafkaEmitter({ kafka, topic: o.topic, spool, logger: o.logger, lingerMs: o.lingerMs, spoolFullPolicy: o.spool.fullPolicy });
+    await emitter.start();
+    return emitter;
+  }
+  const clickhouse = o.clickhouse();
+  await migrate(clickhouse);
+  const bus = new InProcessBus();
+  attachBusSink(bus, clickhouse, o.logger);
+  return bus;
+};
