@@ -1,19 +1,13 @@
 import { serve } from '@hono/node-server';
 import {
-  attachBusSink,
   ConfigError,
   createLogger,
-  DiskSpool,
-  ensureTopics,
   GrantRepository,
-  InProcessBus,
-  KafkaEmitter,
   migrate,
   openClickHouse,
   openCreditStore,
-  openKafka,
+  openEventPath,
   ValkeyCreditStore,
-  type EventEmitter,
 } from '@tollgate/core';
 import { readSidecarConfig } from './sidecar-config.ts';
 import { createSidecarApp } from './sidecar-app.ts';
@@ -45,26 +39,19 @@ try {
   process.exit(1);
 }
 
-// Decisions and ingested events take the gateway's producer path: Kafka when brokers are set,
-// otherwise the in-process bus with its sink, so they still reach ClickHouse.
-let emitter: EventEmitter;
-let detachSink = () => {};
+// Decisions and ingested events take the gateway's producer path: Kafka when brokers are set
+// (spooled to disk while Kafka is away), otherwise the in-process bus, stored in ClickHouse here.
 const topic = env.KAFKA_TOPIC ?? 'api-calls';
-if (env.KAFKA_BROKERS.length > 0) {
-  const kafka = openKafka(env.KAFKA_BROKERS, SERVICE);
-  // Not fatal: events spool to disk until Kafka and the topic are there (the meter-sink also creates it).
-  await ensureTopics(kafka, topic, env.KAFKA_TOPIC_PARTITIONS).catch((err: unknown) =>
-    logger.warn('the events topic could not be checked; events spool to disk until Kafka takes them', { topic, error: String(err) }),
-  );
-  const spool = new DiskSpool({ dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC });
-  const kafkaEmitter = new KafkaEmitter({ kafka, topic, spool, logger, lingerMs: env.KAFKA_LINGER_MS, spoolFullPolicy: env.SPOOL_FULL_POLICY });
-  await kafkaEmitter.start();
-  emitter = kafkaEmitter;
-} else {
-  const bus = new InProcessBus();
-  detachSink = attachBusSink(bus, clickhouse, logger);
-  emitter = bus;
-}
+const emitter = await openEventPath({
+  clientId: SERVICE,
+  kafkaBrokers: env.KAFKA_BROKERS,
+  topic,
+  partitions: env.KAFKA_TOPIC_PARTITIONS,
+  lingerMs: env.KAFKA_LINGER_MS,
+  spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
+  clickhouse: () => clickhouse,
+  logger,
+});
 
 const store = openCreditStore(env.VALKEY_URL);
 if (store instanceof ValkeyCreditStore) {
@@ -107,7 +94,6 @@ const shutdown = (signal: string) => {
     clearTimeout(force);
     // Answered requests' events are flushed (to Kafka or the spool, or stored by the bus's sink) before ClickHouse closes.
     await emitter.close().catch((err: unknown) => logger.error('events not flushed', { error: String(err) }));
-    detachSink();
     await Promise.allSettled([store.close(), clickhouse.close()]);
     logger.info('stopped');
     process.exit(0);
