@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { migrate } from '../clickhouse/migrations.ts';
 import { ensureTopics, openKafka } from '../kafka/client.ts';
@@ -30,7 +31,8 @@ export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> 
     await ensureTopics(kafka, o.topic, o.partitions).catch((err: unknown) => {
       o.logger.warn('cannot check the events topic now; events spool until Kafka answers', { error: String(err) });
     });
-    const spool = new DiskSpool({ dir: o.spool.dir, maxBytes: o.spool.maxBytes, fsync: o.spool.fsync });
+    // One spool per service, so a gateway and a sidecar on one host never share segments.
+    const spool = new DiskSpool({ dir: join(o.spool.dir, o.clientId), maxBytes: o.spool.maxBytes, fsync: o.spool.fsync });
     const emitter = new KafkaEmitter({ kafka, topic: o.topic, spool, logger: o.logger, lingerMs: o.lingerMs, spoolFullPolicy: o.spool.fullPolicy });
     await emitter.start();
     return emitter;

@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
+import { KafkaMeterSink } from '@tollgate/meter-sink';
+import type { Kafka } from 'kafkajs';
+import { startKafka } from '../../../test/harness/kafka.ts';
+import { waitFor } from '../../../test/harness/wait-for.ts';
+import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
+
+/**
+ * Sink throughput, Kafka → ClickHouse, over SINK_BENCH_EVENTS events (default 1,000,000),
+ * beside two ceilings measured in the same run on the same data: the raw consume rate of the
+ * Kafka client (messages counted, nothing else) and the raw insert rate into ClickHouse (the
+ * same rows, pre-built, inserted in the sink's batch size).
+ */
+export interface SinkThroughputResult {
+  events: number;
+  partitions: number;
+  batchSize: number;
+  produceRate: number;
+  consumeCeiling: number;
+  insertCeiling: number;
+  sinkRate: number;
+  stored: number;
+}
+
+const PARTITIONS = 6;
+const BATCH = 10_000;
+
+const eventJson = (i: number) =>
+  JSON.stringify({
+    specversion: '1.0',
+    type: 'api.call',
+    source: 'bench',
+    id: `bench-${i}`,
+    time: new Date(Date.UTC(2026, 0, 15) + i).toISOString(),
+    subject: `tpp-${i % 1_000}`,
+    datacontenttype: 'application/json',
+    data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 12, cost: 1, decision: 'debited' },
+  });
+
+const produce = async (kafka: Kafka, topic: string, total: number): Promise<number> => {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const started = performance.now();
+  for (let from = 0; from < total; from += 2_000) {
+    const n = Math.min(2_000, total - from);
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, k) => ({ key: `tpp-${(from + k) % 1_000}`, value: eventJson(from + k) })) });
+  }
+  const rate = total / ((performance.now() - started) / 1000);
+  await producer.disconnect();
+  return rate;
+};
+
+const consumeCeiling = async (kafka: Kafka, topic: string, total: number): Promise<number> => {
+  const consumer = kafka.consumer({ groupId: `ceiling-${topic}`, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 250 });
+  let seen = 0;
+  let started = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: 3,
+    eachBatchAutoResolve: true,
+    eachBatch: async ({ batch }) => {
+      if (started === 0) started = performance.now();
+      seen += batch.messages.length;
+    },
+  });
+  await waitFor(() => seen >= total, { timeoutMs: 600_000, intervalMs: 20, what: 'the consume ceiling run' });
+  const rate = total / ((performance.now() - started) / 1000);
+  await consumer.disconnect();
+  return rate;
+};
+
+const insertCeiling = async (total: number): Promise<number> => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-insert-'));
+  const ch = openClickHouse({ dataDir: dir });
+  await migrate(ch);
+  const rows = (from: number, n: number) =>
+    Array.from({ length: n }, (_, k) => {
+      const i = from + k;
+      return {
+        source: 'bench',
+        id: `bench-${i}`,
+        type: 'api.call',
+        subject: `tpp-${i % 1_000}`,
+        time: new Date(Date.UTC(2026, 0, 15) + i).toISOString().replace('T', ' ').replace('Z', ''),
+        data: '{"endpoint":"/accounts","method":"GET","status_code":200,"response_time_ms":12,"cost":1,"decision":"debited"}',
+        cost: 1,
+        decision: 'debited',
+      };
+    });
+  let elapsed = 0;
+  for (let from = 0; from < total; from += BATCH) {
+    const batch = rows(from, Math.min(BATCH, total - from)); // built outside the timed part
+    const t = performance.now();
+    await ch.insert({ table: 'events', format: 'JSONEachRow', values: batch });
+    elapsed += performance.now() - t;
+  }
+  await ch.close();
+  rmSync(dir, { recursive: true, force: true });
+  return total / (elapsed / 1000);
+};
+
+export const runSinkThroughput = async (total: number, log: (line: string) => void): Promise<SinkThroughputResult> => {
+  const broker = await startKafka({ numPartitions: PARTITIONS });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sink-'));
+  try {
+    const kafka = openKafka([broker.brokers], 'bench');
+    const topic = 'bench-api-calls';
+    await ensureTopics(kafka, topic, PARTITIONS);
+    log(`producing ${formatCount(total)} events to ${PARTITIONS} partitions`);
+    const produceRate = await produce(kafka, topic, total);
+    log(`consume ceiling (kafkajs, count only)`);
+    const consume = await consumeCeiling(kafka, topic, total);
+    log(`insert ceiling (ClickHouse, ${formatCount(BATCH)}-row JSONEachRow inserts)`);
+    const insert = await insertCeiling(total);
+
+    log('the sink');
+    const ch = openClickHouse({ dataDir: dir });
+    await migrate(ch);
+    const sink = new KafkaMeterSink({ kafka, clickhouse: ch, topic, groupId: 'bench-sink', batchSize: BATCH, batchWaitMs: 250, logger: createLogger('bench', 'warn') });
+    const count = async () => Number((await (await ch.query({ query: 'SELECT count() AS n FROM events', format: 'JSONEachRow' })).json<{ n: string | number }>())[0]?.n);
+    const started = performance.now();
+    await sink.start();
+    await waitFor(async () => (await count()) >= total, { timeoutMs: 900_000, intervalMs: 100, what: 'the sink to store every event' });
+    const sinkRate = total / ((performance.now() - started) / 1000);
+    await sink.stop();
+    const stored = await count();
+    await ch.close();
+    return { events: total, partitions: PARTITIONS, batchSize: BATCH, produceRate, consumeCeiling: consume, insertCeiling: insert, sinkRate, stored };
+  } finally {
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+export const sinkThroughputRows = (r: SinkThroughputResult): ReportRow[] => [
+  {
+    scenario: `sink throughput (${formatCount(r.events)} events)`,
+    measure: 'events/s, Kafka → ClickHouse',
+    baseline: `consume ceiling ${formatCount(r.consumeCeiling)}/s; insert ceiling ${formatCount(r.insertCeiling)}/s`,
+    system: `${formatCount(r.sinkRate)} events/s (${formatCount(r.stored)} stored)`,
+    comparison: `${formatRatio(r.sinkRate / r.consumeCeiling)} of consume, ${formatRatio(r.sinkRate / r.insertCeiling)} of insert`,
+    target: '≥ 50,000/s',
+    verdict: r.sinkRate >= 50_000 && r.stored === r.events ? 'pass' : 'MISS',
+  },
+];
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const total = Number(process.env.SINK_BENCH_EVENTS ?? 1_000_000);
+  const r = await runSinkThroughput(total, (l) => console.log(`  ${l}`));
+  console.log(`\n${reportTable(sinkThroughputRows(r))}`);
+  console.log(`produce rate ${formatCount(r.produceRate)}/s`);
+}
