@@ -12,11 +12,22 @@ export interface MachineNotes {
   node: string;
   valkey: string;
   wrk: string;
+  /** The commit measured, with "+ local changes" when the services' sources differ from it. */
+  commit: string;
 }
 
 const firstLine = (command: string, args: string[]): string => {
   const r = spawnSync(command, args, { encoding: 'utf8' });
   return `${r.stdout ?? ''}${r.stderr ?? ''}`.split('\n')[0]?.trim() || 'not installed';
+};
+
+const repoRoot = new URL('../../', import.meta.url).pathname;
+
+const measuredCommit = (): string => {
+  const head = spawnSync('git', ['-C', repoRoot, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout?.trim();
+  if (!head) return 'unknown';
+  const dirty = spawnSync('git', ['-C', repoRoot, 'status', '--porcelain', '--', 'core', 'gateway-plugin', 'quota-sidecar'], { encoding: 'utf8' }).stdout?.trim();
+  return dirty ? `${head} + local changes in the services` : head;
 };
 
 export const machineNotes = (): MachineNotes => ({
@@ -30,4 +41,5 @@ export const machineNotes = (): MachineNotes => ({
   valkey: /v=(\S+)/.exec(firstLine('valkey-server', ['--version']))?.[1] ?? 'not installed',
   // "wrk debian/4.1.0-3+b2 [epoll] Copyright …" → "debian/4.1.0-3+b2 [epoll]"
   wrk: firstLine('wrk', ['-v']).replace(/^wrk\s+/, '').replace(/\s+Copyright.*$/, ''),
+  commit: measuredCommit(),
 });

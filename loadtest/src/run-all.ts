@@ -86,8 +86,9 @@ const main = async () => {
   if (s.profile) sections.push({ title: 'CPU profile: sidecar (valkey)', body: profileComparisonReport(s.profile) });
 
   const loadParameters = [
-    `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} rounds alternating baseline/system, ${options.warmupS} s warm-up per target, at most ${formatCount(options.maxRequestsPerRun)} requests per run`,
-    `gateway: GET with header x-tpp-id, upstream is a node:http server answering ${'a small JSON body'}; sidecar: POST /v1/authorize {subject, method, path}`,
+    `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} rounds alternating baseline/system, ${options.warmupS} s warm-up per target, at most ${formatCount(options.maxRequestsPerRun)} requests per run` +
+      (options.lightConnections > 0 ? `; then one light-load pair with -c${options.lightConnections}` : ''),
+    'gateway: GET with header x-tpp-id, upstream is a node:http server answering a small JSON body; sidecar: POST /v1/authorize {subject, method, path}',
     'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
     options.profile ? 'both contenders were CPU-profiled during the measured runs (the profiler costs each a few %)' : 'no profiler attached',
   ];

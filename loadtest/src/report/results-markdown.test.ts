@@ -11,6 +11,7 @@ const doc: ResultsDocument = {
     node: 'v24.21.0',
     valkey: '8.0.1',
     wrk: 'debian/4.1.0-3+b2 [epoll]',
+    commit: 'abc1234',
   },
   loadParameters: ['wrk -t1 -c50 -d15s --latency, 2 rounds alternating, 3 s warm-up per target'],
   summary: [
@@ -40,6 +41,7 @@ describe('renderResultsMarkdown', () => {
     const md = renderResultsMarkdown(doc);
     expect(md).toContain('- nproc: 2 (Intel(R) Xeon(R) Processor), memory 24 GiB, load average at start 0.50');
     expect(md).toContain('- node v24.21.0, valkey 8.0.1, wrk debian/4.1.0-3+b2 [epoll]');
+    expect(md).toContain('- code measured: abc1234');
     expect(md).toContain('- wrk -t1 -c50 -d15s --latency, 2 rounds alternating, 3 s warm-up per target');
     expect(md).toContain('- wall time of the whole run: 181 s');
     expect(md).toMatch(/\| gateway +\| throughput +\| +8,000 req\/s \| +7,000 req\/s \| +0\.88× \|/);

@@ -48,6 +48,7 @@ export const renderResultsMarkdown = (d: ResultsDocument): string => {
     `- date: ${m.date}`,
     `- nproc: ${m.nproc} (${m.cpuModel}), memory ${m.memoryGiB} GiB, load average at start ${m.loadAverage.toFixed(2)}`,
     `- node ${m.node}, valkey ${m.valkey}, wrk ${m.wrk}`,
+    `- code measured: ${m.commit}`,
     ...d.loadParameters.map((p) => `- ${p}`),
     `- wall time of the whole run: ${d.elapsedS.toFixed(0)} s`,
     '',
