@@ -49,6 +49,17 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       expect(await store.realtimeBuckets(s)).toEqual(new Map([[7, 100]]));
     });
 
+    it('keeps concurrent debits of many subjects apart, each in its own bucket', async () => {
+      const subjects = Array.from({ length: 20 }, subject);
+      for (const [i, s] of subjects.entries()) await grant(s, i + 1);
+      const results = await Promise.all(subjects.flatMap((s) => Array.from({ length: 25 }, () => store.debit(s, 1, 9))));
+      expect(results.filter((r) => r.allowed)).toHaveLength((20 * 21) / 2);
+      for (const [i, s] of subjects.entries()) {
+        expect(await store.balance(s)).toBe(0);
+        expect(await store.realtimeBuckets(s)).toEqual(new Map([[9, i + 1]]));
+      }
+    });
+
     it('treats cost 0 as a check: allowed at zero, denied when negative, nothing recorded', async () => {
       const s = subject();
       expect(await store.debit(s, 0, 5)).toEqual({ allowed: true, balance: 0 });

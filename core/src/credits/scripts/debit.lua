@@ -1,15 +1,25 @@
--- Debit: atomic check-and-subtract. The real-time path never takes a balance below zero.
--- KEYS[1] balance  KEYS[2] real-time buckets (hash: epoch minute -> cost debited)
--- ARGV[1] cost (integer >= 0)  ARGV[2] epoch minute of the request
--- Returns {allowed (1|0), balance after}
-local cost = tonumber(ARGV[1])
-local balance = tonumber(redis.call('GET', KEYS[1]) or '0')
-if cost == 0 then
-  -- check only: a negative balance (possible after reconciliation) still denies
-  if balance >= 0 then return {1, balance} end
-  return {0, balance}
+-- Debit: for each call, in order and all in one atomic step: if the balance covers the cost,
+-- subtract it and record it in the subject's bucket for the call's minute; otherwise change
+-- nothing and deny. The real-time path never takes a balance below zero. Cost 0 is a check
+-- only: allowed unless the balance is negative (possible after reconciliation).
+-- Callers batch the debits that arrive together, so a busy gateway sends one command per
+-- batch instead of one per request; a single call is a batch of one.
+-- KEYS[2i-1] balance of call i, KEYS[2i] its real-time buckets
+-- ARGV[2i-1] cost of call i, ARGV[2i] its epoch minute
+-- Returns {allowed_1, balance_1, allowed_2, balance_2, ...}
+local out = {}
+for i = 1, #KEYS, 2 do
+  local cost = tonumber(ARGV[i])
+  local balance = tonumber(redis.call('GET', KEYS[i]) or '0')
+  local allowed = 0
+  if cost == 0 then
+    if balance >= 0 then allowed = 1 end
+  elseif balance >= cost then
+    balance = redis.call('DECRBY', KEYS[i], cost)
+    redis.call('HINCRBY', KEYS[i + 1], ARGV[i + 1], cost)
+    allowed = 1
+  end
+  out[#out + 1] = allowed
+  out[#out + 1] = balance
 end
-if balance < cost then return {0, balance} end
-balance = redis.call('DECRBY', KEYS[1], cost)
-redis.call('HINCRBY', KEYS[2], ARGV[2], cost)
-return {1, balance}
+return out
