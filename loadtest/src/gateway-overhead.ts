@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { startKafka, type KafkaBroker } from '../../test/harness/kafka.ts';
 import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
@@ -63,11 +64,17 @@ const expectOk = async (url: string, headers: Record<string, string>, status: nu
 export const runGatewayOverhead = async (options: BenchOptions, log: (line: string) => void = console.log): Promise<GatewayOverheadResult> => {
   const started: ServerChild[] = [];
   let valkey: ValkeyServer | undefined;
+  let kafka: KafkaBroker | undefined;
   const profileDir = join(scratchDir, `profile-gateway-${options.store}`);
   try {
     if (options.store === 'valkey') {
       valkey = await startValkey();
       log(`valkey on ${valkey.url}`);
+    }
+    // BENCH_EMITTER=kafka: the gateway produces its events to a real broker (the metering path).
+    if (process.env.BENCH_EMITTER === 'kafka') {
+      kafka = await startKafka({ numPartitions: 6 });
+      log(`kafka on ${kafka.brokers}`);
     }
     const start = async (name: string, entry: string, env: Record<string, string>) => {
       const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env });
@@ -80,7 +87,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     const gateway = await start(
       `gateway-${options.store}`,
       'gateway.ts',
-      { UPSTREAM_URL: upstream.url, VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
+      { UPSTREAM_URL: upstream.url, VALKEY_URL: valkey?.url ?? '', KAFKA_BROKERS: kafka?.brokers ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
     );
 
     // Both proxies must really proxy, and the gateway must really enforce, before anything is measured.
@@ -181,13 +188,14 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
   } finally {
     for (const child of started.reverse()) await child.stop().catch(() => {});
     await valkey?.stop();
+    await kafka?.close();
   }
 };
 
 /** The scenario's lines of the summary table. */
 export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
   const c = r.comparison;
-  const scenario = `gateway overhead (${r.store} store)`;
+  const scenario = `gateway overhead (${r.store} store${process.env.BENCH_EMITTER === 'kafka' ? ', Kafka emitter' : ''})`;
   const invalid = r.problems.length > 0 ? ' (see problems)' : '';
   return [
     {

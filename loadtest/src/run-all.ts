@@ -7,6 +7,8 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { profileComparisonReport } from './profile/profile-dir.ts';
 import { formatCount, formatMs, formatUs, reportTable, type ReportRow } from './report/format.ts';
 import { renderResultsMarkdown, type RoundRow } from './report/results-markdown.ts';
+import { freshnessRows, runFreshness } from './metering/freshness.ts';
+import { runSinkThroughput, sinkThroughputRows } from './metering/sink-throughput.ts';
 import { runSidecarAuthorize, sidecarAuthorizeRows } from './sidecar-authorize.ts';
 import { describeFailures } from './wrk/parse-wrk-output.ts';
 
@@ -85,11 +87,34 @@ const main = async () => {
   problems.push(...s.problems.map((p) => `sidecar: ${p}`));
   if (s.profile) sections.push({ title: 'CPU profile: sidecar (valkey)', body: profileComparisonReport(s.profile) });
 
+  // The metering path: the gateway again with the Kafka emitter, then the sink and freshness.
+  if (!storeChosen || options.store === 'valkey') {
+    console.log('\n# gateway overhead, valkey store, Kafka emitter');
+    process.env.BENCH_EMITTER = 'kafka';
+    try {
+      const r = await runGatewayOverhead({ ...options, store: 'valkey' }, log);
+      summary.push(...gatewayOverheadRows(r));
+      rounds.push(...roundRows('gateway (valkey, Kafka)', 'bare proxy', r.bare), ...roundRows('gateway (valkey, Kafka)', 'gateway (valkey, Kafka)', r.gateway));
+      problems.push(...r.problems.map((p) => `gateway (valkey, Kafka): ${p}`));
+    } finally {
+      delete process.env.BENCH_EMITTER;
+    }
+  }
+  const sinkEvents = Number(process.env.SINK_BENCH_EVENTS ?? 1_000_000);
+  console.log(`\n# sink throughput, ${formatCount(sinkEvents)} events`);
+  const sinkResult = await runSinkThroughput(sinkEvents, log);
+  summary.push(...sinkThroughputRows(sinkResult));
+  checks.push(`sink: produced at ${formatCount(sinkResult.produceRate)}/s; ${formatCount(sinkResult.stored)} of ${formatCount(sinkResult.events)} stored, each once`);
+  console.log('\n# freshness, 5,000 events/s');
+  const fresh = await runFreshness(5_000, 20, log);
+  summary.push(...freshnessRows(fresh));
+
   const loadParameters = [
     `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} rounds alternating baseline/system, ${options.warmupS} s warm-up per target, at most ${formatCount(options.maxRequestsPerRun)} requests per run` +
       (options.lightConnections > 0 ? `; then one light-load pair with -c${options.lightConnections}` : ''),
     'gateway: GET with header x-tpp-id, upstream is a node:http server answering a small JSON body; sidecar: POST /v1/authorize {subject, method, path}',
     'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
+    'metering: a single-node KRaft Kafka on the same machine, 6 partitions; the sink and the embedded ClickHouse engine in one process; sink batches of 10,000, fetch wait 250 ms',
     options.profile ? 'both contenders were CPU-profiled during the measured runs (the profiler costs each a few %)' : 'no profiler attached',
   ];
   const elapsedS = (performance.now() - began) / 1000;

@@ -1,7 +1,7 @@
 import { DEFAULT_CONFIG } from '@tollgate/core';
 import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
 import { announce, listenPort } from './announce.ts';
-import { countingBus } from './counting-bus.ts';
+import { benchEmitter } from './counting-bus.ts';
 import { grantBenchSubject, openBenchStore } from './bench-store.ts';
 import { decisionCounts } from './decision-counts.ts';
 import { requiredEnv } from './required-env.ts';
@@ -13,7 +13,7 @@ import { requiredEnv } from './required-env.ts';
  */
 const store = await openBenchStore();
 const { subject, granted } = await grantBenchSubject(store);
-const { bus: emitter, counts } = countingBus();
+const { emitter, counts } = await benchEmitter();
 
 const app = createGatewayApp({ store, emitter, config: DEFAULT_CONFIG, upstreamUrl: requiredEnv('UPSTREAM_URL'), upstreamTimeoutMs: 30_000 });
 const server = await serveApp(app, { port: listenPort() });
