@@ -11,17 +11,6 @@ export interface ValkeyStoreOptions {
 
 type Reply = number[] | string;
 
-interface PendingDebit {
-  subject: string;
-  cost: number;
-  minute: number;
-  resolve: (r: DebitResult) => void;
-  reject: (e: unknown) => void;
-}
-
-/** Most debits in one batched script call. */
-const MAX_BATCH = 256;
-
 /**
  * Credit store on Valkey. Scripts are loaded once and called by SHA; a server that lost
  * them (restart, SCRIPT FLUSH, failover) answers NOSCRIPT and the script is loaded again.
@@ -34,8 +23,6 @@ export class ValkeyCreditStore implements CreditStore {
   readonly kind = 'valkey' as const;
   readonly client: Redis;
   readonly #markerTtl: number;
-  #pending: PendingDebit[] = [];
-  #flushScheduled = false;
 
   constructor({ url, refundMarkerTtlSeconds = 3600 }: ValkeyStoreOptions) {
     this.#markerTtl = refundMarkerTtlSeconds;
@@ -79,43 +66,11 @@ export class ValkeyCreditStore implements CreditStore {
     }
   }
 
-  /**
-   * Debits that arrive in the same turn of the event loop go to Valkey together, as one call
-   * of debit.lua (atomic, applied in arrival order): one command per batch instead of one
-   * per request. A lone debit waits for nothing but the end of the current turn.
-   */
-  debit(subject: string, cost: number, minute: number): Promise<DebitResult> {
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ subject, cost, minute, resolve, reject });
-      if (this.#pending.length >= MAX_BATCH) this.#flushDebits();
-      else if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flushDebits());
-      }
-    });
-  }
-
-  #flushDebits(): void {
-    this.#flushScheduled = false;
-    const batch = this.#pending;
-    this.#pending = [];
-    if (batch.length === 0) return;
-    const keys: string[] = [];
-    const args: number[] = [];
-    for (const d of batch) {
-      const k = creditKeys(d.subject);
-      keys.push(k.balance, k.buckets);
-      args.push(d.cost, d.minute);
-    }
-    this.#run(scripts.debit, keys, args).then(
-      (reply) => {
-        const flat = reply as number[];
-        batch.forEach((d, i) => d.resolve({ allowed: flat[2 * i] === 1, balance: Number(flat[2 * i + 1]) }));
-      },
-      (err: unknown) => {
-        for (const d of batch) d.reject(err);
-      },
-    );
+  /** One call of debit.lua (a batch of one); the client pipelines the calls of one tick into one write. */
+  async debit(subject: string, cost: number, minute: number): Promise<DebitResult> {
+    const k = creditKeys(subject);
+    const [allowed = 0, balance = 0] = (await this.#run(scripts.debit, [k.balance, k.buckets], [cost, minute])) as number[];
+    return { allowed: allowed === 1, balance };
   }
 
   async refund(subject: string, cost: number, minute: number, requestId: string): Promise<RefundResult> {

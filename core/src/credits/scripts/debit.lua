@@ -2,8 +2,8 @@
 -- subtract it and record it in the subject's bucket for the call's minute; otherwise change
 -- nothing and deny. The real-time path never takes a balance below zero. Cost 0 is a check
 -- only: allowed unless the balance is negative (possible after reconciliation).
--- Callers batch the debits that arrive together, so a busy gateway sends one command per
--- batch instead of one per request; a single call is a batch of one.
+-- A call may carry several debits (applied in order, atomically); the store sends one per
+-- request and lets the client pipeline them.
 -- KEYS[2i-1] balance of call i, KEYS[2i] its real-time buckets
 -- ARGV[2i-1] cost of call i, ARGV[2i] its epoch minute
 -- Returns {allowed_1, balance_1, allowed_2, balance_2, ...}
