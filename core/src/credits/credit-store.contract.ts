@@ -107,6 +107,86 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       expect(await store.balance(a)).toBe(3);
     });
 
+    it('reconciles: balance = target - debits at or after the watermark; settled buckets dropped', async () => {
+      const s = subject();
+      await grant(s, 100);
+      await store.debit(s, 5, 10);
+      await store.debit(s, 7, 11);
+      await store.debit(s, 3, 12);
+      // Metered before minute 12: 5 + 7 + 4 (an unverified call never debited) -> target 84.
+      const r = await store.reconcile(s, 84, 12);
+      expect(r).toEqual({
+        applied: true,
+        before: 85,
+        after: 81,
+        drift: -4,
+        realtimeAtOrAfter: 3,
+        previousWatermark: undefined,
+        droppedBuckets: new Map([[10, 5], [11, 7]]),
+      });
+      expect(await store.balance(s)).toBe(81);
+      expect(await store.realtimeBuckets(s)).toEqual(new Map([[12, 3]]));
+    });
+
+    it('reconciles idempotently: the same watermark and target again changes nothing', async () => {
+      const s = subject();
+      await grant(s, 50);
+      await store.debit(s, 10, 20);
+      await store.debit(s, 1, 21);
+      const first = await store.reconcile(s, 40, 21);
+      const again = await store.reconcile(s, 40, 21);
+      expect(first).toMatchObject({ applied: true, after: 39, drift: 0 });
+      expect(again).toEqual({
+        applied: true,
+        before: 39,
+        after: 39,
+        drift: 0,
+        realtimeAtOrAfter: 1,
+        previousWatermark: 21,
+        droppedBuckets: new Map(),
+      });
+    });
+
+    it('refuses a watermark older than the one applied, changing nothing', async () => {
+      const s = subject();
+      await grant(s, 30);
+      await store.debit(s, 2, 40);
+      await store.reconcile(s, 30, 40);
+      await store.debit(s, 4, 39);
+      const stale = await store.reconcile(s, 0, 39);
+      expect(stale).toEqual({
+        applied: false,
+        before: 24,
+        after: 24,
+        drift: 0,
+        // Reported against the watermark asked for.
+        realtimeAtOrAfter: 6,
+        previousWatermark: 40,
+        droppedBuckets: new Map(),
+      });
+      expect(await store.balance(s)).toBe(24);
+      expect(await store.realtimeBuckets(s)).toEqual(new Map([[39, 4], [40, 2]]));
+    });
+
+    it('rebuilds a subject the store has never seen (a wiped store) from the target', async () => {
+      const s = subject();
+      expect(await store.reconcile(s, 17, 5)).toMatchObject({ applied: true, before: 0, after: 17, drift: 17 });
+      expect(await store.balance(s)).toBe(17);
+    });
+
+    it('loses no debit racing reconciliations: each lands before (counted in its bucket) or after', async () => {
+      const s = subject();
+      await grant(s, 1_000);
+      const debits = Array.from({ length: 300 }, (_, i) => store.debit(s, 1, 60 + (i % 3)));
+      // Nothing metered yet: the target stays the grants, each run keeps every bucket (watermark 60).
+      const runs = Array.from({ length: 10 }, () => store.reconcile(s, 1_000, 60));
+      await Promise.all([...debits, ...runs]);
+      expect(await store.balance(s)).toBe(700);
+      expect(await store.realtimeBuckets(s)).toEqual(new Map([[60, 100], [61, 100], [62, 100]]));
+      // Minutes 60 and 61 metered exactly as debited: settling them leaves the balance as it is.
+      expect(await store.reconcile(s, 800, 62)).toMatchObject({ applied: true, before: 700, after: 700, drift: 0 });
+    });
+
     it('answers ping', async () => {
       expect(await store.ping()).toBe(true);
     });

@@ -19,6 +19,21 @@ export interface ApplyGrantResult {
   balance: number;
 }
 
+export interface ReconcileResult {
+  /** False when a newer watermark was applied already: nothing changed (another worker is ahead). */
+  applied: boolean;
+  before: number;
+  after: number;
+  /** after - before: what the real-time balance missed (0 when not applied). */
+  drift: number;
+  /** Real-time debits at or after the watermark, kept and subtracted from the target. */
+  realtimeAtOrAfter: number;
+  /** The watermark applied before this call, or undefined for none. */
+  previousWatermark: number | undefined;
+  /** Real-time buckets before the watermark, now settled and dropped (epoch minute -> cost). */
+  droppedBuckets: Map<number, number>;
+}
+
 export interface CreditStore {
   readonly kind: 'valkey' | 'memory';
   /** If balance >= cost, subtract it and add it to the subject's bucket for `minute`; otherwise change nothing. */
@@ -30,6 +45,12 @@ export interface CreditStore {
   /** Add a durable grant to the balance, once per key. */
   applyGrant(subject: string, key: string, bodyHash: string, amount: number): Promise<ApplyGrantResult>;
   balance(subject: string): Promise<number>;
+  /**
+   * One atomic step: balance = target - real-time debits at or after `watermarkMinute`, where
+   * target = grants - metered cost before it; buckets before it are dropped. A watermark older
+   * than the one applied changes nothing; the same one again is idempotent.
+   */
+  reconcile(subject: string, target: number, watermarkMinute: number): Promise<ReconcileResult>;
   /** Real-time debits per epoch minute not yet reconciled. */
   realtimeBuckets(subject: string): Promise<Map<number, number>>;
   ping(): Promise<boolean>;

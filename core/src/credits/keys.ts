@@ -9,6 +9,8 @@ export const creditKeys = (subject: string) => {
     balance: `${tag}:balance`,
     buckets: `${tag}:rt`,
     grants: `${tag}:grants`,
+    /** The last reconciliation watermark applied (epoch minute); it only moves forward. */
+    watermark: `${tag}:wm`,
     refund: (requestId: string) => `${tag}:refund:${requestId}`,
   };
 };

@@ -1,10 +1,11 @@
-import type { ApplyGrantResult, CreditStore, DebitResult, GrantClaim, RefundResult } from './credit-store.ts';
+import type { ApplyGrantResult, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
 
 interface Account {
   balance: number;
   buckets: Map<number, number>;
   grants: Map<string, { hash: string; applied: boolean }>;
   refunds: Set<string>;
+  watermark: number | undefined;
 }
 
 /**
@@ -19,7 +20,7 @@ export class MemoryCreditStore implements CreditStore {
   #account(subject: string): Account {
     let account = this.#accounts.get(subject);
     if (!account) {
-      account = { balance: 0, buckets: new Map(), grants: new Map(), refunds: new Set() };
+      account = { balance: 0, buckets: new Map(), grants: new Map(), refunds: new Set(), watermark: undefined };
       this.#accounts.set(subject, account);
     }
     return account;
@@ -67,6 +68,27 @@ export class MemoryCreditStore implements CreditStore {
 
   async balance(subject: string): Promise<number> {
     return this.#accounts.get(subject)?.balance ?? 0;
+  }
+
+  async reconcile(subject: string, target: number, watermarkMinute: number): Promise<ReconcileResult> {
+    const a = this.#account(subject);
+    const previousWatermark = a.watermark;
+    let realtimeAtOrAfter = 0;
+    for (const [minute, cost] of a.buckets) if (minute >= watermarkMinute) realtimeAtOrAfter += cost;
+    const before = a.balance;
+    const droppedBuckets = new Map<number, number>();
+    if (previousWatermark !== undefined && watermarkMinute < previousWatermark) {
+      return { applied: false, before, after: before, drift: 0, realtimeAtOrAfter, previousWatermark, droppedBuckets };
+    }
+    for (const [minute, cost] of a.buckets) {
+      if (minute < watermarkMinute) {
+        droppedBuckets.set(minute, cost);
+        a.buckets.delete(minute);
+      }
+    }
+    a.balance = target - realtimeAtOrAfter;
+    a.watermark = watermarkMinute;
+    return { applied: true, before, after: a.balance, drift: a.balance - before, realtimeAtOrAfter, previousWatermark, droppedBuckets };
   }
 
   async realtimeBuckets(subject: string): Promise<Map<number, number>> {

@@ -18,4 +18,5 @@ export const scripts = {
   refund: load('refund'),
   claimGrant: load('claim-grant'),
   applyGrant: load('apply-grant'),
+  reconcile: load('reconcile'),
 } as const;

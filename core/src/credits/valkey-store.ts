@@ -1,5 +1,5 @@
 import { Redis } from 'iovalkey';
-import type { ApplyGrantResult, CreditStore, DebitResult, GrantClaim, RefundResult } from './credit-store.ts';
+import type { ApplyGrantResult, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
 import { creditKeys } from './keys.ts';
 import { scripts, type Script } from './scripts.ts';
 
@@ -95,6 +95,24 @@ export class ValkeyCreditStore implements CreditStore {
 
   async balance(subject: string): Promise<number> {
     return Number((await this.client.get(creditKeys(subject).balance)) ?? 0);
+  }
+
+  /** Calls made together share one write (auto-pipelining), so a batch of subjects costs one round trip. */
+  async reconcile(subject: string, target: number, watermarkMinute: number): Promise<ReconcileResult> {
+    const k = creditKeys(subject);
+    const reply = (await this.#run(scripts.reconcile, [k.balance, k.buckets, k.watermark], [target, watermarkMinute])) as number[];
+    const [applied = 0, before = 0, after = 0, realtimeAtOrAfter = 0, previous = -1] = reply.map(Number);
+    const droppedBuckets = new Map<number, number>();
+    for (let i = 5; i + 1 < reply.length; i += 2) droppedBuckets.set(Number(reply[i]), Number(reply[i + 1]));
+    return {
+      applied: applied === 1,
+      before,
+      after,
+      drift: after - before,
+      realtimeAtOrAfter,
+      previousWatermark: previous < 0 ? undefined : previous,
+      droppedBuckets,
+    };
   }
 
   async realtimeBuckets(subject: string): Promise<Map<number, number>> {

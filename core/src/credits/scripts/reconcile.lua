@@ -1,0 +1,36 @@
+-- Reconcile: set a subject's balance from the billing truth, atomically, so a debit racing
+-- the sync is either before it (its bucket is counted) or after it (it applies to the new balance).
+--   balance = target - sum(real-time buckets with minute >= watermark)
+-- where target = grants - metered cost before the watermark (computed by the caller from
+-- ClickHouse); buckets before the watermark are settled and dropped. The watermark applied
+-- per subject only moves forward: an older one (a slow replica) changes nothing, so two
+-- workers never fight; the same one again is idempotent (absolute assignment).
+-- KEYS[1] balance  KEYS[2] real-time buckets  KEYS[3] applied watermark
+-- ARGV[1] target  ARGV[2] watermark (epoch minute)
+-- Returns {applied (1|0), before, after, realtime at or after W, previous watermark (-1: none), minute_1, cost_1, ...dropped}
+local target = tonumber(ARGV[1])
+local w = tonumber(ARGV[2])
+local previous = tonumber(redis.call('GET', KEYS[3]) or '-1')
+local before = tonumber(redis.call('GET', KEYS[1]) or '0')
+local raw = redis.call('HGETALL', KEYS[2])
+local kept = 0
+local out = {0, before, before, 0, previous}
+for i = 1, #raw, 2 do
+  local cost = tonumber(raw[i + 1])
+  if tonumber(raw[i]) >= w then kept = kept + cost end
+end
+out[4] = kept
+if w < previous then return out end
+for i = 1, #raw, 2 do
+  if tonumber(raw[i]) < w then
+    redis.call('HDEL', KEYS[2], raw[i])
+    out[#out + 1] = tonumber(raw[i])
+    out[#out + 1] = tonumber(raw[i + 1])
+  end
+end
+local after = target - kept
+redis.call('SET', KEYS[1], after)
+redis.call('SET', KEYS[3], w)
+out[1] = 1
+out[3] = after
+return out
