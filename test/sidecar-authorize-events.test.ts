@@ -50,6 +50,7 @@ const failingFor = (inner: CreditStore, down: Set<string>): CreditStore => ({
   applyGrant: (subject, key, bodyHash, amount) => inner.applyGrant(subject, key, bodyHash, amount),
   balance: (subject) => inner.balance(subject),
   realtimeBuckets: (subject) => inner.realtimeBuckets(subject),
+  reconcile: (subject, target, watermarkMinute) => inner.reconcile(subject, target, watermarkMinute),
   ping: () => inner.ping(),
   close: () => inner.close(),
 });
