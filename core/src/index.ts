@@ -31,3 +31,6 @@ export * from './spool/disk-spool.ts';
 export * from './kafka/kafka-emitter.ts';
 export * from './events/bus-sink.ts';
 export * from './events/open-emitter.ts';
+export * from './reconcile/reconcile-sql.ts';
+export * from './reconcile/drift-cause.ts';
+export * from './reconcile/reconcile-subjects.ts';

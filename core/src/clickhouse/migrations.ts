@@ -64,6 +64,22 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     FROM events
     GROUP BY subject, type, window_start`,
   },
+  {
+    version: 5,
+    name: 'ledger_adjustments',
+    // Drift found by reconciliation: one entry per (subject, watermark). Only the run that
+    // changed the balance writes one, and the Replacing engine folds a retried write.
+    sql: `CREATE TABLE IF NOT EXISTS ledger_adjustments (
+      subject String,
+      watermark DateTime('UTC'),
+      previous_watermark Nullable(DateTime('UTC')),
+      amount Int64,
+      cause LowCardinality(String),
+      details String,
+      created_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree
+    ORDER BY (subject, watermark)`,
+  },
 ];
 
 export const migrate = async (client: ClickHouseClient): Promise<void> => {

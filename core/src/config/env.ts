@@ -103,6 +103,14 @@ export const ENV = {
   TOLLGATE_CONFIG: text(undefined),
   /** Shared secret (HS256) for bearer JWTs when subject extraction uses a JWT without a JWKS URL. */
   JWT_SECRET: text(undefined),
+  /** How often the sync worker reconciles the subjects with recent activity. */
+  SYNC_INTERVAL_MS: integer(10_000, 100, 3_600_000),
+  /** How far behind now the reconciliation watermark stays: covers producer linger and sink flush. */
+  SYNC_SETTLE_LAG_MS: integer(120_000, 0, 86_400_000),
+  /** Subjects per ClickHouse query and Valkey round trip of the sync worker. */
+  SYNC_BATCH_SIZE: integer(1_000, 1, 100_000),
+  /** How often the sync worker reconciles every subject, not only those with recent activity. */
+  SYNC_FULL_SWEEP_MS: integer(3_600_000, 1_000, 604_800_000),
   /** Log level. */
   LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
 } satisfies Record<string, Parser<unknown>>;

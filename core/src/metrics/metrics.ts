@@ -107,6 +107,31 @@ export const metrics = {
     help: 'Events that could not be recorded because the spool was full (policy: serve)',
     registers: [registry],
   }),
+  reconcileDrift: new Counter({
+    name: 'tollgate_reconcile_drift_total',
+    help: 'Credits by which reconciliation moved balances (absolute), by cause',
+    labelNames: ['cause'] as const,
+    registers: [registry],
+  }),
+  reconcileRuns: new Counter({
+    name: 'tollgate_reconcile_runs_total',
+    help: 'Reconciliation runs by kind (incremental, full) and outcome',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  }),
+  reconcileDuration: new Histogram({
+    name: 'tollgate_reconcile_duration_seconds',
+    help: 'Time of one reconciliation run, failures included',
+    labelNames: ['kind', 'outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  }),
+  reconcileSubjects: new Counter({
+    name: 'tollgate_reconcile_subjects_total',
+    help: 'Subjects reconciled, by result (applied, stale: a newer watermark was applied already)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
   storeUp: new Gauge({
     name: 'tollgate_credit_store_up',
     help: '1 when the credit store answered its last health check',

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { activeSubjectsSql, adjustmentsSql, minuteToDateTime, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
+import { driftCause } from './drift-cause.ts';
+
+// 2026-01-15 10:30 UTC as an epoch minute.
+const W = Date.UTC(2026, 0, 15, 10, 30) / 60_000;
+
+describe('reconciliation SQL', () => {
+  it('formats a watermark minute as a ClickHouse DateTime', () => {
+    expect(minuteToDateTime(W)).toBe('2026-01-15 10:30:00');
+  });
+
+  it('targets: grants deduped by idempotency key, metered cost before W, one query per batch', () => {
+    const q = targetsSql(['a', 'b'], W);
+    expect(q.query).toMatchInlineSnapshot(`
+      "SELECT subject, sum(granted) AS granted, sum(metered) AS metered FROM (
+        SELECT subject, argMin(amount, created_at) AS granted, toInt64(0) AS metered
+        FROM credit_grants WHERE subject IN {subjects:Array(String)}
+        GROUP BY subject, idempotency_key
+        UNION ALL
+        SELECT subject, toInt64(0) AS granted, sum(cost) AS metered
+        FROM usage_1m WHERE subject IN {subjects:Array(String)} AND window_start < {watermark:DateTime('UTC')}
+        GROUP BY subject
+      ) GROUP BY subject"
+    `);
+    expect(q.params).toEqual({ subjects: ['a', 'b'], watermark: '2026-01-15 10:30:00' });
+  });
+
+  it('active subjects: since a time (incremental) or all (full sweep)', () => {
+    const since = activeSubjectsSql(Date.UTC(2026, 0, 15, 10, 28, 30, 5));
+    expect(since.query).toMatchInlineSnapshot(`
+      "SELECT DISTINCT subject FROM (
+        SELECT subject FROM usage_1m WHERE window_start >= toStartOfMinute({since:DateTime64(3, 'UTC')})
+        UNION ALL
+        SELECT subject FROM credit_grants WHERE created_at >= {since:DateTime64(3, 'UTC')}
+      ) ORDER BY subject"
+    `);
+    expect(since.params).toEqual({ since: '2026-01-15 10:28:30.005' });
+    const all = activeSubjectsSql();
+    expect(all.query).toMatchInlineSnapshot(`
+      "SELECT DISTINCT subject FROM (
+        SELECT subject FROM usage_1m
+        UNION ALL
+        SELECT subject FROM credit_grants
+      ) ORDER BY subject"
+    `);
+    expect(all.params).toEqual({});
+  });
+
+  it('settled usage: metered and unverified cost in [previous, W)', () => {
+    const q = settledUsageSql(['a'], W - 5, W);
+    expect(q.query).toMatchInlineSnapshot(`
+      "SELECT subject, sum(cost) AS metered, sum(unverified_cost) AS unverified
+      FROM usage_1m
+      WHERE subject IN {subjects:Array(String)} AND window_start >= {from:DateTime('UTC')} AND window_start < {watermark:DateTime('UTC')}
+      GROUP BY subject"
+    `);
+    expect(q.params).toEqual({ subjects: ['a'], from: '2026-01-15 10:25:00', watermark: '2026-01-15 10:30:00' });
+  });
+
+  it('report windows of one subject', () => {
+    const q = usageWindowsSql('tpp-1', W - 120, W, 'HOUR');
+    expect(q.query).toMatchInlineSnapshot(`
+      "SELECT toUnixTimestamp(toStartOfInterval(window_start, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute,
+        sum(cost) AS metered, sum(unverified_cost) AS unverified, sum(events) AS events
+      FROM usage_1m
+      WHERE subject = {subject:String} AND window_start >= {from:DateTime('UTC')} AND window_start < {to:DateTime('UTC')}
+      GROUP BY window_minute ORDER BY window_minute"
+    `);
+    expect(q.params).toEqual({ subject: 'tpp-1', size: 60, from: '2026-01-15 08:30:00', to: '2026-01-15 10:30:00' });
+  });
+
+  it('adjustments of one subject, optionally bounded', () => {
+    expect(adjustmentsSql('tpp-1').params).toEqual({ subject: 'tpp-1' });
+    const q = adjustmentsSql('tpp-1', W - 60, W);
+    expect(q.query).toMatchInlineSnapshot(`
+      "SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
+        toUnixTimestamp(argMax(previous_watermark, created_at)) DIV 60 AS previous_minute,
+        argMax(amount, created_at) AS amount, argMax(cause, created_at) AS cause, argMax(details, created_at) AS details,
+        max(created_at) AS created_at
+      FROM ledger_adjustments
+      WHERE subject = {subject:String} AND watermark >= {from:DateTime('UTC')} AND watermark < {to:DateTime('UTC')}
+      GROUP BY watermark
+      ORDER BY watermark"
+    `);
+    expect(q.params).toEqual({ subject: 'tpp-1', from: '2026-01-15 09:30:00', to: '2026-01-15 10:30:00' });
+  });
+});
+
+describe('drift cause', () => {
+  it('names the cause the evidence supports', () => {
+    expect(driftCause({ drift: -3, debited: 2, metered: 5, unverified: 3 })).toBe('unverified');
+    expect(driftCause({ drift: -3, debited: 2, metered: 5, unverified: 0 })).toBe('events_without_debit');
+    expect(driftCause({ drift: 4, debited: 6, metered: 2, unverified: 0 })).toBe('missing_events');
+    expect(driftCause({ drift: 40, debited: 0, metered: 0, unverified: 0 })).toBe('unknown');
+  });
+});

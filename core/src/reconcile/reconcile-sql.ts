@@ -1,0 +1,99 @@
+/**
+ * The SQL of reconciliation, as pure functions: each returns the statement and its
+ * parameters (never string-built values), so tests pin both exactly.
+ */
+import type { WindowSize } from '../meters/meter.ts';
+
+export interface SqlQuery {
+  query: string;
+  params: Record<string, unknown>;
+}
+
+/** ClickHouse `DateTime('UTC')` text of an epoch minute. */
+export const minuteToDateTime = (minute: number): string => new Date(minute * 60_000).toISOString().slice(0, 19).replace('T', ' ');
+const msToDateTime64 = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
+/**
+ * Per subject of the batch: Σ grants (one per idempotency key — the earliest row, as readers
+ * of credit_grants take it) and Σ metered cost in the one-minute windows before the watermark.
+ * One query per batch; a subject with neither has no row.
+ */
+export const targetsSql = (subjects: readonly string[], watermarkMinute: number): SqlQuery => ({
+  query: `SELECT subject, sum(granted) AS granted, sum(metered) AS metered FROM (
+  SELECT subject, argMin(amount, created_at) AS granted, toInt64(0) AS metered
+  FROM credit_grants WHERE subject IN {subjects:Array(String)}
+  GROUP BY subject, idempotency_key
+  UNION ALL
+  SELECT subject, toInt64(0) AS granted, sum(cost) AS metered
+  FROM usage_1m WHERE subject IN {subjects:Array(String)} AND window_start < {watermark:DateTime('UTC')}
+  GROUP BY subject
+) GROUP BY subject`,
+  params: { subjects: [...subjects], watermark: minuteToDateTime(watermarkMinute) },
+});
+
+/**
+ * Subjects to reconcile: with `sinceMs`, those with usage windows or grants since then
+ * (incremental); without, every subject that has either (full sweep). Sorted, so batches
+ * are stable.
+ */
+export const activeSubjectsSql = (sinceMs?: number): SqlQuery =>
+  sinceMs === undefined
+    ? {
+        query: `SELECT DISTINCT subject FROM (
+  SELECT subject FROM usage_1m
+  UNION ALL
+  SELECT subject FROM credit_grants
+) ORDER BY subject`,
+        params: {},
+      }
+    : {
+        query: `SELECT DISTINCT subject FROM (
+  SELECT subject FROM usage_1m WHERE window_start >= toStartOfMinute({since:DateTime64(3, 'UTC')})
+  UNION ALL
+  SELECT subject FROM credit_grants WHERE created_at >= {since:DateTime64(3, 'UTC')}
+) ORDER BY subject`,
+        params: { since: msToDateTime64(sinceMs) },
+      };
+
+/**
+ * Metered and unverified cost of each subject in the windows a run settled, [previous, W):
+ * the evidence for a drift's cause. Without a previous watermark, from the beginning.
+ */
+export const settledUsageSql = (subjects: readonly string[], fromMinute: number, watermarkMinute: number): SqlQuery => ({
+  query: `SELECT subject, sum(cost) AS metered, sum(unverified_cost) AS unverified
+FROM usage_1m
+WHERE subject IN {subjects:Array(String)} AND window_start >= {from:DateTime('UTC')} AND window_start < {watermark:DateTime('UTC')}
+GROUP BY subject`,
+  params: { subjects: [...subjects], from: minuteToDateTime(fromMinute), watermark: minuteToDateTime(watermarkMinute) },
+});
+
+export const REPORT_WINDOW_MINUTES: Record<WindowSize, number> = { MINUTE: 1, HOUR: 60, DAY: 1_440 };
+
+/** Per window of one subject in [from, to): metered cost, unverified cost and event count (UTC windows). */
+export const usageWindowsSql = (subject: string, fromMinute: number, toMinute: number, windowSize: WindowSize): SqlQuery => ({
+  query: `SELECT toUnixTimestamp(toStartOfInterval(window_start, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute,
+  sum(cost) AS metered, sum(unverified_cost) AS unverified, sum(events) AS events
+FROM usage_1m
+WHERE subject = {subject:String} AND window_start >= {from:DateTime('UTC')} AND window_start < {to:DateTime('UTC')}
+GROUP BY window_minute ORDER BY window_minute`,
+  params: { subject, size: REPORT_WINDOW_MINUTES[windowSize], from: minuteToDateTime(fromMinute), to: minuteToDateTime(toMinute) },
+});
+
+/** Drift entries of one subject whose watermark falls in [from, to), oldest first. */
+export const adjustmentsSql = (subject: string, fromMinute?: number, toMinute?: number): SqlQuery => ({
+  query: `SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
+  toUnixTimestamp(argMax(previous_watermark, created_at)) DIV 60 AS previous_minute,
+  argMax(amount, created_at) AS amount, argMax(cause, created_at) AS cause, argMax(details, created_at) AS details,
+  max(created_at) AS created_at
+FROM ledger_adjustments
+WHERE subject = {subject:String}${fromMinute === undefined ? '' : ` AND watermark >= {from:DateTime('UTC')}`}${
+    toMinute === undefined ? '' : ` AND watermark < {to:DateTime('UTC')}`
+  }
+GROUP BY watermark
+ORDER BY watermark`,
+  params: {
+    subject,
+    ...(fromMinute === undefined ? {} : { from: minuteToDateTime(fromMinute) }),
+    ...(toMinute === undefined ? {} : { to: minuteToDateTime(toMinute) }),
+  },
+});
