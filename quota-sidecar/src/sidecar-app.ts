@@ -15,6 +15,7 @@ import { createDecide } from './authorize/decide.ts';
 import { countResponses } from './http/count-responses.ts';
 import { notFound, onError } from './http/errors.ts';
 import { adminCreditsRoutes } from './routes/admin-credits.ts';
+import { adminReconciliationRoutes } from './routes/admin-reconciliation.ts';
 import { adminSubjectsRoutes } from './routes/admin-subjects.ts';
 import { authorizeForwardRoutes } from './routes/authorize-forward.ts';
 import { authorizeJsonRoutes } from './routes/authorize-json.ts';
@@ -79,7 +80,8 @@ export const createSidecarApp = ({
   app.route('/', authorizeJsonRoutes({ decide, config }));
   app.route('/', authorizeForwardRoutes({ decide, config }));
   app.route('/', adminCreditsRoutes({ store, grants, config, logger }));
-  app.route('/', adminSubjectsRoutes({ store, grants, logger }));
+  app.route('/', adminSubjectsRoutes({ store, grants, clickhouse, logger }));
+  if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
   return app;

@@ -1,6 +1,8 @@
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { TollgateError, type CreditStore, type GrantRepository, type Logger } from '@tollgate/core';
+import { adjustmentsSql, TollgateError, type CreditStore, type GrantRepository, type Logger } from '@tollgate/core';
 import { parseSubject } from '../admin/top-up-request.ts';
+import { readRows, type AdjustmentRow } from './admin-reconciliation.ts';
 
 const unavailable = (logger: Logger, what: string) => (err: unknown) => {
   logger.error(`${what} failed`, { error: err instanceof Error ? err.message : String(err) });
@@ -8,7 +10,27 @@ const unavailable = (logger: Logger, what: string) => (err: unknown) => {
 };
 
 /** `GET /admin/v1/subjects/{subject}/balance` and `…/ledger`: the real-time balance and the durable grants behind it. */
-export const adminSubjectsRoutes = ({ store, grants, logger }: { store: CreditStore; grants: GrantRepository; logger: Logger }) =>
+const toAdjustment = (a: AdjustmentRow) => ({
+  watermark: new Date(Number(a.watermark_minute) * 60_000).toISOString(),
+  settledFrom: a.previous_minute === null ? null : new Date(Number(a.previous_minute) * 60_000).toISOString(),
+  amount: Number(a.amount),
+  cause: a.cause,
+  details: JSON.parse(a.details) as unknown,
+  createdAt: `${a.created_at.replace(' ', 'T')}Z`,
+});
+
+export const adminSubjectsRoutes = ({
+  store,
+  grants,
+  clickhouse,
+  logger,
+}: {
+  store: CreditStore;
+  grants: GrantRepository;
+  /** Where reconciliation writes drift adjustments; without it the ledger lists none. */
+  clickhouse?: ClickHouseClient | undefined;
+  logger: Logger;
+}) =>
   new Hono()
     .get('/admin/v1/subjects/:subject/balance', async (c) => {
       const subject = parseSubject(c.req.param('subject'));
@@ -17,15 +39,16 @@ export const adminSubjectsRoutes = ({ store, grants, logger }: { store: CreditSt
     })
     .get('/admin/v1/subjects/:subject/ledger', async (c) => {
       const subject = parseSubject(c.req.param('subject'));
-      const [balance, list] = await Promise.all([
+      const [balance, list, adjustments] = await Promise.all([
         store.balance(subject).catch(unavailable(logger, 'balance')),
         grants.list(subject).catch(unavailable(logger, 'ledger')),
+        clickhouse ? readRows<AdjustmentRow>(clickhouse, adjustmentsSql(subject)).catch(unavailable(logger, 'ledger')) : Promise.resolve([]),
       ]);
       return c.json({
         subject,
         balance,
         grants: list.map((g) => ({ idempotencyKey: g.idempotencyKey, amount: g.amount, reason: g.reason, createdAt: g.createdAt })),
-        // Drift adjustments written by reconciliation are not recorded yet; until then the list is empty.
-        adjustments: [],
+        // Drift found by reconciliation: balance after − before, per settled watermark.
+        adjustments: adjustments.map(toAdjustment),
       });
     });

@@ -1,0 +1,2 @@
+export * from './sync-worker.ts';
+export * from './health-server.ts';

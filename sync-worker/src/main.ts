@@ -1,0 +1,59 @@
+import { ConfigError, createLogger, migrate, openClickHouse, readEnv, ValkeyCreditStore } from '@tollgate/core';
+import { serveHealth } from './health-server.ts';
+import { SyncWorker } from './sync-worker.ts';
+
+/** The sync worker on its own: reconciles Valkey balances with ClickHouse on an interval. */
+const boot = () => {
+  const env = readEnv([
+    'PORT',
+    'VALKEY_URL',
+    'CLICKHOUSE_URL',
+    'CLICKHOUSE_DATA_DIR',
+    'SYNC_INTERVAL_MS',
+    'SYNC_SETTLE_LAG_MS',
+    'SYNC_BATCH_SIZE',
+    'SYNC_FULL_SWEEP_MS',
+    'LOG_LEVEL',
+  ]);
+  // An in-memory store lives in one process: a separate worker can only reconcile a shared Valkey.
+  if (!env.VALKEY_URL) throw new ConfigError(['VALKEY_URL is required: the sync worker reconciles a shared Valkey']);
+  return { ...env, VALKEY_URL: env.VALKEY_URL };
+};
+
+let env: ReturnType<typeof boot>;
+try {
+  env = boot();
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : String(err));
+  process.exit(1);
+}
+const logger = createLogger('sync-worker', env.LOG_LEVEL);
+const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
+await migrate(clickhouse);
+const store = new ValkeyCreditStore({ url: env.VALKEY_URL });
+const worker = new SyncWorker({
+  clickhouse,
+  store,
+  intervalMs: env.SYNC_INTERVAL_MS,
+  settleLagMs: env.SYNC_SETTLE_LAG_MS,
+  batchSize: env.SYNC_BATCH_SIZE,
+  fullSweepMs: env.SYNC_FULL_SWEEP_MS,
+  logger,
+});
+const health = await serveHealth({
+  port: env.PORT,
+  ready: async () => (await store.ping()) && (await clickhouse.ping()).success,
+});
+worker.start();
+logger.info('started', { health: health.url, intervalMs: env.SYNC_INTERVAL_MS, settleLagMs: env.SYNC_SETTLE_LAG_MS });
+
+const shutdown = async (signal: string) => {
+  logger.info('shutting down', { signal });
+  await worker.stop();
+  await health.close();
+  await store.close();
+  await clickhouse.close();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,128 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  activeSubjectsSql,
+  epochMinute,
+  metrics,
+  reconcileSubjects,
+  type CreditStore,
+  type Logger,
+  type ReconcileSummary,
+} from '@tollgate/core';
+
+export interface SyncWorkerOptions {
+  clickhouse: ClickHouseClient;
+  store: CreditStore;
+  /** Between the end of one run and the start of the next. */
+  intervalMs?: number;
+  /** The watermark stays this far behind now: producer linger plus sink flush. */
+  settleLagMs?: number;
+  batchSize?: number;
+  /** How often a run reconciles every subject instead of those with recent activity. */
+  fullSweepMs?: number;
+  now?: () => number;
+  logger?: Logger | undefined;
+}
+
+export interface SyncRun extends ReconcileSummary {
+  kind: 'incremental' | 'full';
+  watermarkMinute: number;
+}
+
+/**
+ * The reconciliation loop. Each run picks W = the minute of (now - settle lag) and
+ * reconciles, as of W, the subjects with usage or grants since the previous run's W (minus
+ * the lag, for late events) — or every subject, on the first run and every full-sweep period.
+ * Runs never overlap in one worker; across workers, the store applies a subject's watermark
+ * only forward and assigns the balance absolutely, so replicas never double-apply.
+ */
+export class SyncWorker {
+  readonly #o: Required<Omit<SyncWorkerOptions, 'logger'>> & { logger: Logger | undefined };
+  #lastWatermarkMinute: number | undefined;
+  #lastFullSweepMs = -Infinity;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+  #stopped = true;
+  /** The last run that completed, for readiness and tests. */
+  lastRun: SyncRun | undefined;
+  lastError: unknown;
+
+  constructor({
+    clickhouse,
+    store,
+    intervalMs = 10_000,
+    settleLagMs = 120_000,
+    batchSize = 1_000,
+    fullSweepMs = 3_600_000,
+    now = Date.now,
+    logger,
+  }: SyncWorkerOptions) {
+    this.#o = { clickhouse, store, intervalMs, settleLagMs, batchSize, fullSweepMs, now, logger };
+  }
+
+  /** One run; `full` forces a full sweep, `watermarkMinute` overrides now - lag. */
+  async runOnce({ full = false, watermarkMinute }: { full?: boolean; watermarkMinute?: number } = {}): Promise<SyncRun> {
+    const now = this.#o.now();
+    const w = watermarkMinute ?? epochMinute(now - this.#o.settleLagMs);
+    const kind = full || this.#lastWatermarkMinute === undefined || now - this.#lastFullSweepMs >= this.#o.fullSweepMs ? 'full' : 'incremental';
+    const end = metrics.reconcileDuration.startTimer({ kind });
+    let outcome = 'error';
+    try {
+      const since = kind === 'full' || this.#lastWatermarkMinute === undefined ? undefined : this.#lastWatermarkMinute * 60_000 - this.#o.settleLagMs;
+      const { query, params } = activeSubjectsSql(since);
+      const subjects = (await (await this.#o.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ subject: string }>()).map(
+        (r) => r.subject,
+      );
+      const summary = await reconcileSubjects({
+        clickhouse: this.#o.clickhouse,
+        store: this.#o.store,
+        subjects,
+        watermarkMinute: w,
+        batchSize: this.#o.batchSize,
+        logger: this.#o.logger,
+      });
+      if (kind === 'full') this.#lastFullSweepMs = now;
+      this.#lastWatermarkMinute = Math.max(w, this.#lastWatermarkMinute ?? w);
+      this.lastRun = { kind, watermarkMinute: w, ...summary };
+      this.lastError = undefined;
+      outcome = 'ok';
+      this.#o.logger?.info('reconciled', {
+        kind,
+        watermark: new Date(w * 60_000).toISOString(),
+        subjects: summary.subjects,
+        stale: summary.stale,
+        adjustments: summary.adjustments.length,
+        clickhouseMs: Math.round(summary.clickhouseMs),
+        storeMs: Math.round(summary.storeMs),
+      });
+      return this.lastRun;
+    } catch (err) {
+      this.lastError = err;
+      throw err;
+    } finally {
+      metrics.reconcileRuns.inc({ kind, outcome });
+      end({ outcome });
+    }
+  }
+
+  /** Runs now, then `intervalMs` after each run ends; a failed run is logged and the loop goes on. */
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    const tick = () => {
+      this.#running = this.runOnce()
+        .catch((err: unknown) => this.#o.logger?.error('reconciliation failed', { error: err instanceof Error ? err.message : String(err) }))
+        .finally(() => {
+          this.#running = undefined;
+          if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.intervalMs);
+        });
+    };
+    tick();
+  }
+
+  /** Stops the loop and waits for a run in progress to finish. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+}
