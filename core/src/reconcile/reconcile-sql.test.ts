@@ -77,7 +77,7 @@ describe('reconciliation SQL', () => {
       "SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
         toUnixTimestamp(argMax(previous_watermark, created_at)) DIV 60 AS previous_minute,
         argMax(amount, created_at) AS amount, argMax(cause, created_at) AS cause, argMax(details, created_at) AS details,
-        max(created_at) AS created_at
+        max(created_at) AS recorded_at
       FROM ledger_adjustments
       WHERE subject = {subject:String} AND watermark >= {from:DateTime('UTC')} AND watermark < {to:DateTime('UTC')}
       GROUP BY watermark

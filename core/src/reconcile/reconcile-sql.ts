@@ -84,7 +84,7 @@ export const adjustmentsSql = (subject: string, fromMinute?: number, toMinute?: 
   query: `SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
   toUnixTimestamp(argMax(previous_watermark, created_at)) DIV 60 AS previous_minute,
   argMax(amount, created_at) AS amount, argMax(cause, created_at) AS cause, argMax(details, created_at) AS details,
-  max(created_at) AS created_at
+  max(created_at) AS recorded_at
 FROM ledger_adjustments
 WHERE subject = {subject:String}${fromMinute === undefined ? '' : ` AND watermark >= {from:DateTime('UTC')}`}${
     toMinute === undefined ? '' : ` AND watermark < {to:DateTime('UTC')}`

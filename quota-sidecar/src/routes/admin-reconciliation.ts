@@ -25,7 +25,7 @@ export interface AdjustmentRow {
   amount: string | number;
   cause: string;
   details: string;
-  created_at: string;
+  recorded_at: string;
 }
 
 export const readRows = async <T>(ch: ClickHouseClient, { query, params }: SqlQuery): Promise<T[]> =>

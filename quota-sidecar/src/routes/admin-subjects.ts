@@ -16,7 +16,7 @@ const toAdjustment = (a: AdjustmentRow) => ({
   amount: Number(a.amount),
   cause: a.cause,
   details: JSON.parse(a.details) as unknown,
-  createdAt: `${a.created_at.replace(' ', 'T')}Z`,
+  createdAt: `${a.recorded_at.replace(' ', 'T')}Z`,
 });
 
 export const adminSubjectsRoutes = ({
