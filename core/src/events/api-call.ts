@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CloudEvent } from 'cloudevents';
+import type { CloudEventV1 } from 'cloudevents';
 
 export const API_CALL_TYPE = 'api.call';
 
@@ -16,7 +16,7 @@ export interface ApiCallData {
   decision: Decision;
 }
 
-export type ApiCallEvent = CloudEvent<ApiCallData>;
+export type ApiCallEvent = Readonly<CloudEventV1<ApiCallData>>;
 
 export interface ApiCallInput {
   source: string;
@@ -28,21 +28,20 @@ export interface ApiCallInput {
 }
 
 /**
- * One `api.call` CloudEvent 1.0 with millisecond time and a unique id. The SDK's schema
- * validation is skipped (it costs more per request than the rest of the event): every
- * attribute here is set by this function, and the sink and ingest API validate what they take.
+ * One `api.call` CloudEvent 1.0 with millisecond time and a unique id, as a frozen plain
+ * object: this runs once per request, and the SDK's constructor (property copying, the
+ * extension scan) cost as much again as the rest of the event. Attributes are set in the
+ * order of the SDK's `CloudEvent`, so `JSON.stringify` gives the bytes it gives; every
+ * attribute is set here, and the sink and ingest API validate what they take.
  */
 export const buildApiCallEvent = ({ source, subject, timeMs, data, id = randomUUID() }: ApiCallInput): ApiCallEvent =>
-  new CloudEvent<ApiCallData>(
-    {
-      specversion: '1.0',
-      type: API_CALL_TYPE,
-      source,
-      id,
-      time: new Date(timeMs).toISOString(),
-      subject,
-      datacontenttype: 'application/json',
-      data,
-    },
-    false,
-  );
+  Object.freeze({
+    id,
+    time: new Date(timeMs).toISOString(),
+    type: API_CALL_TYPE,
+    source,
+    specversion: '1.0',
+    datacontenttype: 'application/json',
+    subject,
+    data,
+  });
