@@ -10,7 +10,7 @@ import {
   type Logger,
   type TollgateConfig,
 } from '@tollgate/core';
-import { tollgate } from './middleware/tollgate/index.ts';
+import { chargedHandler } from './middleware/tollgate/index.ts';
 import type { ClosableApp } from './proxy/bare-proxy-app.ts';
 import { createUpstreamProxy } from './proxy/upstream-proxy.ts';
 
@@ -54,7 +54,8 @@ export const createGatewayApp = ({
   });
   app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 
-  app.use(tollgate({ store, emitter, config, ...(jwtSecret ? { jwtSecret } : {}), ...(logger ? { logger } : {}) }));
-  app.all('*', proxy.handler);
+  // tollgate wraps the proxy rather than running as middleware before it: one handler per
+  // request, which Hono calls without composing a chain (the same behaviour, fewer frames).
+  app.all('*', chargedHandler({ store, emitter, config, ...(jwtSecret ? { jwtSecret } : {}), ...(logger ? { logger } : {}) }, proxy.handler));
   return Object.assign(app, { close: proxy.close });
 };

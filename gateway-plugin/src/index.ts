@@ -1,4 +1,4 @@
-export { tollgate, type TollgateOptions, type SubjectFunction } from './middleware/tollgate/index.ts';
+export { tollgate, chargedHandler, type TollgateOptions, type SubjectFunction } from './middleware/tollgate/index.ts';
 export { createSubjectResolver, type SubjectResolver } from './middleware/tollgate/subject.ts';
 export { takeResponseFields } from './middleware/tollgate/response-fields.ts';
 export { createGatewayApp, type GatewayAppOptions } from './gateway-app.ts';

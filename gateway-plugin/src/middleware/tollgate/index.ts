@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Context, MiddlewareHandler, Next } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import {
   BudgetExceededError,
   TollgateError,
@@ -51,23 +51,17 @@ const setHeaders = (c: Context, fields: Record<string, string>) => {
   }
 };
 
-/** Runs the rest of the chain; a throw is a 500 for pricing and the event, and is rethrown after. */
-const runHandler = async (c: Context, next: Next): Promise<{ status: number; thrown?: { error: unknown } }> => {
-  try {
-    await next();
-    return { status: c.res.status };
-  } catch (error) {
-    return { status: 500, thrown: { error } };
-  }
-};
+/** Runs the rest of the chain: the handler behind tollgate, which leaves its answer in `c.res`. */
+export type RunHandler = (c: Context) => Promise<void>;
 
 /**
- * Prepaid-credit enforcement. Per request: find the subject, price the route, debit the
- * store in one atomic step within the timeout budget, run the handler only if credits
- * covered the cost, refund a failed call under `chargeOn: success`, and emit one api.call
- * event with the outcome (never awaited).
+ * Prepaid-credit enforcement, shared by the middleware and the gateway's charged handler.
+ * Per request: find the subject, price the route, debit the store in one atomic step within
+ * the timeout budget, run the handler only if credits covered the cost, refund a failed
+ * call under `chargeOn: success`, and emit one api.call event with the outcome (never
+ * awaited). Resolves to tollgate's own answer, or undefined when the handler's stands.
  */
-export const tollgate = ({
+const createCharge = ({
   store,
   emitter,
   config,
@@ -76,7 +70,7 @@ export const tollgate = ({
   source = 'open-banking-api',
   now = Date.now,
   logger = createLogger('gateway'),
-}: TollgateOptions): MiddlewareHandler => {
+}: TollgateOptions) => {
   const resolveSubject = createSubjectResolver(config.subject, { custom: subjectFunction, jwtSecret });
   const challenge: Record<string, string> = config.subject.jwt && !subjectFunction ? { 'www-authenticate': 'Bearer' } : {};
   const price = createPricer(config);
@@ -110,7 +104,7 @@ export const tollgate = ({
     }
   };
 
-  return async function tollgate(c, next) {
+  return async function charge(c: Context, run: RunHandler): Promise<Response | undefined> {
     const started = performance.now();
     let resolved = resolveSubject(c);
     if (resolved instanceof Promise) resolved = await resolved;
@@ -146,10 +140,17 @@ export const tollgate = ({
         return problemResponse(new TollgateError('STORE_UNAVAILABLE', STORE_UNAVAILABLE));
       }
       // Fail open: the call passes now and owes its cost; reconciliation charges it later.
-      const { status, thrown } = await runHandler(c, next);
+      let status: number;
+      try {
+        await run(c);
+        status = c.res.status;
+      } catch (err) {
+        // A throw is a 500 for pricing and the event, and is rethrown after.
+        emit(subject, id, timeMs, c, 500, started, chargeOn === 'success' ? 0 : cost, 'unverified');
+        throw err;
+      }
       emit(subject, id, timeMs, c, status, started, chargeOn === 'success' && status >= 500 ? 0 : cost, 'unverified');
-      if (thrown) throw thrown.error;
-      return;
+      return undefined;
     }
 
     if (!debit.allowed) {
@@ -162,7 +163,15 @@ export const tollgate = ({
     let remaining = debit.balance;
     const fields = rateLimitHeaders(quota, remaining);
     offerResponseFields(c, fields);
-    const { status, thrown } = await runHandler(c, next);
+    // A throw is a 500 for pricing and the event, and is rethrown after.
+    let status = 500;
+    let thrown: { error: unknown } | undefined;
+    try {
+      await run(c);
+      status = c.res.status;
+    } catch (error) {
+      thrown = { error };
+    }
     let decision: Decision = cost === 0 ? 'free' : 'debited';
     let owed = cost;
     if (cost > 0 && chargeOn === 'success' && status >= 500) {
@@ -184,5 +193,28 @@ export const tollgate = ({
     }
     emit(subject, id, timeMs, c, status, started, owed, decision);
     if (thrown) throw thrown.error;
+    return undefined;
+  };
+};
+
+/** Prepaid-credit enforcement as Hono middleware, in front of any handler: see createCharge. */
+export const tollgate = (options: TollgateOptions): MiddlewareHandler => {
+  const charge = createCharge(options);
+  return async function tollgate(c, next) {
+    return charge(c, next);
+  };
+};
+
+/**
+ * The same enforcement wrapped around one handler, as a single Hono handler: the gateway's
+ * route then has one handler, which Hono dispatches without composing a middleware chain.
+ */
+export const chargedHandler = (options: TollgateOptions, handler: (c: Context) => Promise<Response>): ((c: Context) => Promise<Response>) => {
+  const charge = createCharge(options);
+  const run: RunHandler = async (c) => {
+    c.res = await handler(c);
+  };
+  return async function tollgate(c) {
+    return (await charge(c, run)) ?? c.res;
   };
 };
