@@ -14,8 +14,12 @@ export interface UpstreamRequest {
 export interface UpstreamResponse {
   status: number;
   headers: UpstreamHeaders;
-  /** The upstream body as it arrives; null when the status or method has none. */
-  body: ReadableStream<Uint8Array> | null;
+  /**
+   * The upstream body: whole when it arrived with the response head (the common small
+   * answer, sent to the client in one write with the head), else a stream fed as it
+   * arrives; null when the status or method has none.
+   */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
 }
 
 const NO_BODY_STATUS = new Set([101, 204, 205, 304]);
@@ -31,6 +35,9 @@ export const forward = (dispatcher: Dispatcher, request: UpstreamRequest): Promi
     let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
     let control: Dispatcher.DispatchController | undefined;
     let settled = false;
+    // The body chunks received before the first microtask after the response head.
+    let buffered: Buffer[] | undefined;
+    let head: { status: number; headers: UpstreamHeaders } | undefined;
     const onAbort = () => control?.abort(request.signal.reason instanceof Error ? request.signal.reason : new Error('client went away'));
     const done = () => request.signal.removeEventListener('abort', onAbort);
 
@@ -48,26 +55,49 @@ export const forward = (dispatcher: Dispatcher, request: UpstreamRequest): Promi
           resolve({ status: statusCode, headers, body: null });
           return;
         }
-        const body = new ReadableStream<Uint8Array>({
-          start(c) {
-            stream = c;
-          },
-          pull() {
-            if (controller.paused) controller.resume();
-          },
-          cancel(reason) {
-            controller.abort(reason instanceof Error ? reason : new Error('response body cancelled'));
-          },
+        // The parser reports the head, the body and the end of a response that came in one
+        // socket read synchronously, before any microtask: hold the chunks until then, and
+        // answer with the whole body when it is complete, else with a stream of it.
+        buffered = [];
+        queueMicrotask(() => {
+          if (!buffered) return;
+          const held = buffered;
+          buffered = undefined;
+          const body = new ReadableStream<Uint8Array>({
+            start(c) {
+              stream = c;
+              for (const chunk of held) c.enqueue(chunk);
+            },
+            pull() {
+              if (controller.paused) controller.resume();
+            },
+            cancel(reason) {
+              controller.abort(reason instanceof Error ? reason : new Error('response body cancelled'));
+            },
+          });
+          if ((stream?.desiredSize ?? 0) <= 0) controller.pause();
+          resolve({ status: statusCode, headers, body });
         });
-        resolve({ status: statusCode, headers, body });
+        head = { status: statusCode, headers };
       },
       onResponseData(controller, chunk) {
+        if (buffered) {
+          buffered.push(chunk);
+          return;
+        }
         if (!stream) return;
         stream.enqueue(chunk);
         if ((stream.desiredSize ?? 0) <= 0) controller.pause();
       },
       onResponseEnd() {
         done();
+        if (buffered && head) {
+          const chunks = buffered;
+          buffered = undefined;
+          const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
+          resolve({ status: head.status, headers: head.headers, body });
+          return;
+        }
         try {
           stream?.close();
         } catch {
@@ -76,6 +106,12 @@ export const forward = (dispatcher: Dispatcher, request: UpstreamRequest): Promi
       },
       onResponseError(_controller, err) {
         done();
+        if (buffered) {
+          // Failed before the body was handed on: the client gets the error, as without a head.
+          buffered = undefined;
+          reject(err);
+          return;
+        }
         if (!settled) {
           settled = true;
           reject(err);
