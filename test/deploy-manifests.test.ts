@@ -1,0 +1,507 @@
+/**
+ * The deployment manifests against the code: every environment variable a service reads
+ * (the names its main.ts passes to `readEnv`, followed through its own modules, plus any
+ * `process.env.X`) is set in its Kubernetes Deployment and its compose service, and nothing
+ * else is; probes and healthchecks hit /healthz and /readyz on the port the service listens
+ * on; the kustomization lists every resource file. A service is checked as soon as its
+ * main.ts exists.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { parse, parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { ENV } from '@tollgate/core';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BASE = join(ROOT, 'deploy/kubernetes/base');
+const COMPOSE = join(ROOT, 'deploy/compose/compose.yaml');
+
+/** Deployment / compose service name → workspace folder. */
+const SERVICES = [
+  { name: 'gateway', workspace: 'gateway-plugin' },
+  { name: 'quota-sidecar', workspace: 'quota-sidecar' },
+  { name: 'meter-sink', workspace: 'meter-sink' },
+  { name: 'sync-worker', workspace: 'sync-worker' },
+] as const;
+const mainOf = (workspace: string) => join(ROOT, workspace, 'src/main.ts');
+const PRESENT = SERVICES.filter((s) => existsSync(mainOf(s.workspace)));
+
+// ---------------------------------------------------------------------------------------------
+// What a service reads, from its source.
+
+interface Module {
+  path: string;
+  source: ts.SourceFile;
+  /** Top-level `const NAME = …` initializers. */
+  consts: Map<string, ts.Expression>;
+  /** Local name → the relative module and the name it is exported under. */
+  imports: Map<string, { path: string; name: string }>;
+}
+
+const modules = new Map<string, Module>();
+
+const loadModule = (path: string): Module => {
+  const cached = modules.get(path);
+  if (cached) return cached;
+  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const consts = new Map<string, ts.Expression>();
+  const imports = new Map<string, { path: string; name: string }>();
+  for (const statement of source.statements) {
+    if (ts.isVariableStatement(statement)) {
+      for (const declaration of statement.declarationList.declarations) {
+        if (ts.isIdentifier(declaration.name) && declaration.initializer) consts.set(declaration.name.text, declaration.initializer);
+      }
+    }
+    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const specifier = statement.moduleSpecifier.text;
+      const bindings = statement.importClause?.namedBindings;
+      if (specifier.startsWith('.') && bindings && ts.isNamedImports(bindings)) {
+        for (const element of bindings.elements) {
+          imports.set(element.name.text, { path: resolve(dirname(path), specifier), name: (element.propertyName ?? element.name).text });
+        }
+      }
+    }
+  }
+  const module = { path, source, consts, imports };
+  modules.set(path, module);
+  return module;
+};
+
+/** Relative modules reachable from `entry` (tests excluded), entry first. */
+const reachable = (entry: string): Module[] => {
+  const seen = new Set<string>();
+  const queue = [entry];
+  const out: Module[] = [];
+  while (queue.length > 0) {
+    const path = queue.shift();
+    if (path === undefined || seen.has(path)) continue;
+    seen.add(path);
+    const module = loadModule(path);
+    out.push(module);
+    for (const statement of module.source.statements) {
+      const specifier =
+        (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
+        statement.moduleSpecifier &&
+        ts.isStringLiteral(statement.moduleSpecifier)
+          ? statement.moduleSpecifier.text
+          : undefined;
+      if (specifier?.startsWith('.') && !specifier.endsWith('.test.ts')) queue.push(resolve(dirname(path), specifier));
+    }
+  }
+  return out;
+};
+
+const where = (module: Module, node: ts.Node) =>
+  `${module.path.slice(ROOT.length + 1)}:${module.source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
+
+/** The string names an expression stands for: an array of string literals, spreads, consts, imported consts. */
+const namesOf = (expression: ts.Expression, module: Module): string[] => {
+  if (ts.isAsExpression(expression) || ts.isSatisfiesExpression(expression) || ts.isParenthesizedExpression(expression)) {
+    return namesOf(expression.expression, module);
+  }
+  if (ts.isArrayLiteralExpression(expression)) {
+    return expression.elements.flatMap((element) => {
+      if (ts.isStringLiteralLike(element)) return [element.text];
+      if (ts.isSpreadElement(element)) return namesOf(element.expression, module);
+      throw new Error(`${where(module, element)}: cannot read an environment name from \`${element.getText()}\``);
+    });
+  }
+  if (ts.isIdentifier(expression)) {
+    const local = module.consts.get(expression.text);
+    if (local) return namesOf(local, module);
+    const imported = module.imports.get(expression.text);
+    if (imported) {
+      const target = loadModule(imported.path);
+      const exported = target.consts.get(imported.name);
+      if (exported) return namesOf(exported, target);
+    }
+  }
+  throw new Error(`${where(module, expression)}: cannot resolve the environment names in \`${expression.getText()}\``);
+};
+
+const isProcessEnv = (node: ts.Expression) =>
+  ts.isPropertyAccessExpression(node) && node.name.text === 'env' && ts.isIdentifier(node.expression) && node.expression.text === 'process';
+
+/** Every environment variable the service started by `main` reads. */
+const envReadBy = (main: string): string[] => {
+  const names = new Set<string>();
+  let readEnvCalls = 0;
+  for (const module of reachable(main)) {
+    const visit = (node: ts.Node): void => {
+      if (ts.isCallExpression(node)) {
+        const callee = node.expression;
+        const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
+        if (name === 'readEnv') {
+          const first = node.arguments[0];
+          if (!first) throw new Error(`${where(module, node)}: readEnv without names`);
+          for (const n of namesOf(first, module)) names.add(n);
+          readEnvCalls++;
+        }
+      }
+      if (ts.isPropertyAccessExpression(node) && isProcessEnv(node.expression)) names.add(node.name.text);
+      if (ts.isElementAccessExpression(node) && isProcessEnv(node.expression)) {
+        if (!ts.isStringLiteralLike(node.argumentExpression)) {
+          throw new Error(`${where(module, node)}: process.env read with a computed name`);
+        }
+        names.add(node.argumentExpression.text);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(module.source);
+  }
+  if (readEnvCalls === 0) throw new Error(`${main}: no readEnv call found from main.ts; the manifest check cannot see what it reads`);
+  return [...names].sort();
+};
+
+// ---------------------------------------------------------------------------------------------
+// The kustomize base, resolved the way kustomize would for what these checks need.
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const obj = (v: unknown, what: string): Obj => {
+  if (!isObj(v)) throw new Error(`${what}: expected a mapping`);
+  return v;
+};
+const arr = (v: unknown, what: string): unknown[] => {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new Error(`${what}: expected a list`);
+  return v;
+};
+const str = (v: unknown, what: string): string => {
+  if (typeof v !== 'string') throw new Error(`${what}: expected a string, got ${JSON.stringify(v)}`);
+  return v;
+};
+
+const kustomization = obj(parse(readFileSync(join(BASE, 'kustomization.yaml'), 'utf8')), 'kustomization.yaml');
+const resourceFiles = arr(kustomization.resources, 'resources').map((r) => str(r, 'resources[]'));
+const resources: Obj[] = resourceFiles.flatMap((file) =>
+  parseAllDocuments(readFileSync(join(BASE, file), 'utf8'))
+    .map((doc) => doc.toJS() as unknown)
+    .filter((v) => v !== null)
+    .map((v) => obj(v, file)),
+);
+
+/** ConfigMap and Secret keys (and values) by name, from the resources and the generators. */
+const configData = new Map<string, Map<string, string>>();
+const generatorFiles = new Set<string>();
+const addData = (kind: string, name: string, key: string, value: string) => {
+  const id = `${kind}/${name}`;
+  const data = configData.get(id) ?? new Map<string, string>();
+  data.set(key, value);
+  configData.set(id, data);
+};
+for (const resource of resources) {
+  const kind = resource.kind;
+  if (kind !== 'ConfigMap' && kind !== 'Secret') continue;
+  const name = str(obj(resource.metadata, 'metadata').name, `${kind}.metadata.name`);
+  for (const field of ['data', 'stringData']) {
+    const data = resource[field];
+    if (data === undefined) continue;
+    for (const [key, value] of Object.entries(obj(data, `${kind}/${name}.${field}`))) {
+      addData(kind, name, key, field === 'data' && kind === 'Secret' ? Buffer.from(str(value, key), 'base64').toString() : String(value));
+    }
+  }
+}
+for (const [field, kind] of [['configMapGenerator', 'ConfigMap'], ['secretGenerator', 'Secret']] as const) {
+  for (const entry of arr(kustomization[field], field)) {
+    const generator = obj(entry, field);
+    const name = str(generator.name, `${field}[].name`);
+    for (const literal of arr(generator.literals, `${name}.literals`)) {
+      const [key = '', ...rest] = str(literal, `${name}.literals[]`).split('=');
+      addData(kind, name, key, rest.join('='));
+    }
+    for (const file of arr(generator.files, `${name}.files`)) {
+      const spec = str(file, `${name}.files[]`);
+      const [key, path] = spec.includes('=') ? (spec.split('=', 2) as [string, string]) : [basename(spec), spec];
+      generatorFiles.add(path);
+      addData(kind, name, key, readFileSync(join(BASE, path), 'utf8'));
+    }
+    for (const file of arr(generator.envs, `${name}.envs`)) {
+      const path = str(file, `${name}.envs[]`);
+      generatorFiles.add(path);
+      for (const line of readFileSync(join(BASE, path), 'utf8').split('\n')) {
+        const match = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+        if (match?.[1] !== undefined) addData(kind, name, match[1], match[2] ?? '');
+      }
+    }
+  }
+}
+const dataOf = (kind: 'ConfigMap' | 'Secret', name: string): Map<string, string> => {
+  const data = configData.get(`${kind}/${name}`);
+  if (!data) throw new Error(`${kind} ${name} is not in the kustomize base`);
+  return data;
+};
+
+interface Container {
+  name: string;
+  command: string[];
+  env: Map<string, string | undefined>;
+  ports: Map<string, number>;
+  probes: { liveness: Obj | undefined; readiness: Obj | undefined };
+  resources: Obj;
+  volumeMounts: { name: string; mountPath: string; subPath?: string; readOnly: boolean }[];
+  volumes: Map<string, Obj>;
+  podLabels: Obj;
+}
+
+/** The service's container: its env resolved to names and, where known, values. */
+const containerOf = (service: string): Container => {
+  const deployments = resources.filter((r) => r.kind === 'Deployment' && obj(r.metadata, 'metadata').name === service);
+  expect(deployments, `one Deployment named ${service}`).toHaveLength(1);
+  const [deployment] = deployments;
+  const template = obj(obj(obj(deployment, service).spec, `${service}.spec`).template, `${service}.spec.template`);
+  const pod = obj(template.spec, `${service} pod spec`);
+  const containers = arr(pod.containers, `${service} containers`).map((c) => obj(c, `${service} container`));
+  const container = containers.find((c) => c.name === service);
+  if (!container) throw new Error(`Deployment ${service} has no container named ${service}`);
+  const env = new Map<string, string | undefined>();
+  const set = (name: string, value: string | undefined) => {
+    if (env.has(name)) throw new Error(`${service}: ${name} is set twice`);
+    env.set(name, value);
+  };
+  for (const from of arr(container.envFrom, `${service}.envFrom`).map((e) => obj(e, 'envFrom[]'))) {
+    const prefix = typeof from.prefix === 'string' ? from.prefix : '';
+    const [kind, ref] = from.configMapRef ? (['ConfigMap', from.configMapRef] as const) : (['Secret', from.secretRef] as const);
+    for (const [key, value] of dataOf(kind, str(obj(ref, 'envFrom ref').name, 'envFrom ref name'))) set(prefix + key, value);
+  }
+  for (const entry of arr(container.env, `${service}.env`).map((e) => obj(e, 'env[]'))) {
+    const name = str(entry.name, `${service} env name`);
+    if (entry.valueFrom === undefined) {
+      set(name, str(entry.value ?? '', `${service} ${name}`));
+      continue;
+    }
+    const from = obj(entry.valueFrom, `${service} ${name}.valueFrom`);
+    const [kind, ref] = from.configMapKeyRef ? (['ConfigMap', from.configMapKeyRef] as const) : (['Secret', from.secretKeyRef] as const);
+    const keyRef = obj(ref, `${service} ${name}: valueFrom must be a configMapKeyRef or secretKeyRef`);
+    const data = dataOf(kind, str(keyRef.name, `${service} ${name} ref name`));
+    const key = str(keyRef.key, `${service} ${name} ref key`);
+    expect(data.has(key), `${service}: ${name} refers to ${kind} ${String(keyRef.name)} key ${key}, which the base does not define`).toBe(true);
+    set(name, data.get(key));
+  }
+  const ports = new Map<string, number>();
+  for (const port of arr(container.ports, `${service}.ports`).map((p) => obj(p, 'ports[]'))) {
+    const number = Number(port.containerPort);
+    ports.set(String(number), number);
+    if (typeof port.name === 'string') ports.set(port.name, number);
+  }
+  const volumes = new Map<string, Obj>();
+  for (const volume of arr(pod.volumes, `${service} volumes`).map((v) => obj(v, 'volumes[]'))) volumes.set(str(volume.name, 'volume name'), volume);
+  return {
+    name: service,
+    command: arr(container.command, `${service}.command`).map((c) => str(c, 'command[]')),
+    env,
+    ports,
+    probes: {
+      liveness: isObj(container.livenessProbe) ? container.livenessProbe : undefined,
+      readiness: isObj(container.readinessProbe) ? container.readinessProbe : undefined,
+    },
+    resources: obj(container.resources ?? {}, `${service}.resources`),
+    volumeMounts: arr(container.volumeMounts, `${service}.volumeMounts`).map((m) => {
+      const mount = obj(m, 'volumeMounts[]');
+      return {
+        name: str(mount.name, 'mount name'),
+        mountPath: str(mount.mountPath, 'mountPath'),
+        ...(typeof mount.subPath === 'string' ? { subPath: mount.subPath } : {}),
+        readOnly: mount.readOnly === true,
+      };
+    }),
+    volumes,
+    podLabels: obj(obj(template.metadata, 'template metadata').labels, 'pod labels'),
+  };
+};
+
+const portOf = (container: Container): number => {
+  const port = Number(container.env.get('PORT'));
+  expect(Number.isInteger(port) && port > 0, `${container.name}: PORT is a literal port number`).toBe(true);
+  return port;
+};
+
+/** Directories written at the env paths lie on a writable volume (the root filesystem is read-only). */
+const WRITABLE_PATHS = ['SPOOL_DIR', 'CLICKHOUSE_DATA_DIR'] as const;
+const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir.replace(/\/$/, '')}/`);
+
+// ---------------------------------------------------------------------------------------------
+// The compose file.
+
+const compose = obj(parse(readFileSync(COMPOSE, 'utf8')), 'compose.yaml');
+const composeServices = obj(compose.services, 'compose services');
+const composeService = (name: string): Obj => obj(composeServices[name], `compose service ${name}`);
+const composeEnv = (service: Obj, name: string): Map<string, string> => {
+  const environment = service.environment;
+  if (Array.isArray(environment)) {
+    return new Map(
+      environment.map((line) => {
+        const [key = '', ...rest] = str(line, `${name} environment[]`).split('=');
+        return [key, rest.join('=')] as const;
+      }),
+    );
+  }
+  return new Map(Object.entries(obj(environment ?? {}, `${name} environment`)).map(([k, v]) => [k, v === null ? '' : String(v)]));
+};
+const healthcheckText = (service: Obj, name: string): string =>
+  arr(obj(service.healthcheck, `${name} healthcheck`).test, `${name} healthcheck.test`)
+    .map((part) => str(part, 'healthcheck part'))
+    .join(' ');
+
+// ---------------------------------------------------------------------------------------------
+
+describe('service sources', () => {
+  it('the gateway, the sidecar and the meter-sink have a main.ts (the sync worker is checked once it has one)', () => {
+    expect(PRESENT.map((s) => s.name)).toEqual(expect.arrayContaining(['gateway', 'quota-sidecar', 'meter-sink']));
+  });
+
+  it.each(PRESENT)('$name reads only variables defined in core/src/config/env.ts', ({ workspace }) => {
+    const unknown = envReadBy(mainOf(workspace)).filter((n) => !(n in ENV));
+    expect(unknown).toEqual([]);
+  });
+});
+
+describe('kustomize base', () => {
+  it('lists every resource file in the folder, and every listed file exists', () => {
+    const yamlFiles = readdirSync(BASE).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
+    const used = new Set([...resourceFiles, ...generatorFiles]);
+    expect(yamlFiles.filter((f) => !used.has(f)).sort(), 'YAML files in the base that the kustomization does not use').toEqual([]);
+    for (const file of used) expect(existsSync(join(BASE, file)), `${file} exists`).toBe(true);
+    for (const file of resourceFiles) expect(generatorFiles.has(file), `${file} is a resource, not generator input`).toBe(false);
+  });
+
+  it('has a Deployment for each of the four services, running its main.ts from the tollgate image', () => {
+    for (const { name, workspace } of SERVICES) {
+      const container = containerOf(name);
+      expect(container.command).toEqual(['node', `${workspace}/src/main.ts`]);
+    }
+    for (const deployment of resources.filter((r) => r.kind === 'Deployment')) {
+      const pod = obj(obj(obj(deployment.spec, 'spec').template, 'template').spec, 'pod');
+      for (const c of arr(pod.containers, 'containers')) expect(obj(c, 'container').image).toBe('tollgate:latest');
+    }
+  });
+
+  it('the TOLLGATE_CONFIG ConfigMap holds deploy/config/tollgate.yaml (meters and cost rules included)', () => {
+    const shipped: unknown = parse(readFileSync(join(ROOT, 'deploy/config/tollgate.yaml'), 'utf8'));
+    const inBase: unknown = parse(dataOf('ConfigMap', 'tollgate-config').get('tollgate.yaml') ?? '');
+    expect(inBase).toEqual(shipped);
+    expect(obj(inBase, 'config')).toHaveProperty('meters');
+    expect(obj(inBase, 'config')).toHaveProperty('routes');
+  });
+
+  it('admin tokens and connection URLs come from Secrets, not literals', () => {
+    for (const { name, workspace } of PRESENT) {
+      const read = envReadBy(mainOf(workspace));
+      const deployment = resources.find((r) => r.kind === 'Deployment' && obj(r.metadata, 'metadata').name === name);
+      const pod = obj(obj(obj(obj(deployment, name).spec, 'spec').template, 'template').spec, 'pod');
+      const container = arr(pod.containers, 'containers').map((c) => obj(c, 'container')).find((c) => c.name === name);
+      const env = arr(obj(container, name).env, 'env').map((e) => obj(e, 'env[]'));
+      for (const secret of ['ADMIN_TOKENS', 'JWT_SECRET', 'VALKEY_URL', 'KAFKA_BROKERS', 'CLICKHOUSE_URL'].filter((n) => read.includes(n))) {
+        const entry = env.find((e) => e.name === secret);
+        expect(isObj(entry?.valueFrom) && isObj(entry.valueFrom.secretKeyRef), `${name}: ${secret} from a Secret`).toBe(true);
+      }
+    }
+  });
+
+  describe.each(PRESENT)('$name', ({ name, workspace }) => {
+    it('sets every variable the service reads, and nothing else', () => {
+      const container = containerOf(name);
+      expect([...container.env.keys()].sort()).toEqual(envReadBy(mainOf(workspace)));
+    });
+
+    it('probes GET /healthz (liveness) and GET /readyz (readiness) on the port it listens on', () => {
+      const container = containerOf(name);
+      const port = portOf(container);
+      expect([...container.ports.values()], 'the container port is PORT').toContain(port);
+      for (const [probe, path] of [['liveness', '/healthz'], ['readiness', '/readyz']] as const) {
+        const httpGet = obj(container.probes[probe]?.httpGet, `${name} ${probe}Probe.httpGet`);
+        expect(httpGet.path, `${name} ${probe} path`).toBe(path);
+        expect(container.ports.get(String(httpGet.port)), `${name} ${probe} port`).toBe(port);
+      }
+    });
+
+    it('has CPU and memory requests and limits', () => {
+      const { resources: r } = containerOf(name);
+      for (const section of ['requests', 'limits']) {
+        const values = obj(r[section], `${name} resources.${section}`);
+        expect(values.cpu, `${name} ${section}.cpu`).toBeDefined();
+        expect(values.memory, `${name} ${section}.memory`).toBeDefined();
+      }
+    });
+
+    it('mounts TOLLGATE_CONFIG from the ConfigMap and keeps the paths it writes on a writable volume', () => {
+      const container = containerOf(name);
+      const configPath = container.env.get('TOLLGATE_CONFIG');
+      if (container.env.has('TOLLGATE_CONFIG')) {
+        const mount = container.volumeMounts.find((m) => {
+          const volume = container.volumes.get(m.name);
+          const configMap = isObj(volume?.configMap) ? volume.configMap : undefined;
+          if (configMap?.name !== 'tollgate-config') return false;
+          return m.subPath ? m.mountPath === configPath : `${m.mountPath.replace(/\/$/, '')}/tollgate.yaml` === configPath;
+        });
+        expect(mount, `${name}: ${String(configPath)} is the tollgate-config ConfigMap's tollgate.yaml`).toBeDefined();
+      }
+      for (const variable of WRITABLE_PATHS.filter((v) => container.env.has(v))) {
+        const path = str(container.env.get(variable), `${name} ${variable}`);
+        const writable = container.volumeMounts.some((m) => !m.readOnly && under(path, m.mountPath));
+        expect(writable, `${name}: ${variable}=${path} is on a writable volume`).toBe(true);
+      }
+    });
+  });
+
+  it.each(['gateway', 'quota-sidecar'])('Service %s selects its pods and targets the container port', (name) => {
+    const service = resources.find((r) => r.kind === 'Service' && obj(r.metadata, 'metadata').name === name);
+    const spec = obj(obj(service, `Service ${name}`).spec, `Service ${name}.spec`);
+    const container = containerOf(name);
+    for (const [key, value] of Object.entries(obj(spec.selector, 'selector'))) expect(container.podLabels[key], `selector ${key}`).toBe(value);
+    const ports = arr(spec.ports, 'ports').map((p) => obj(p, 'port'));
+    expect(ports.length).toBeGreaterThan(0);
+    for (const port of ports) expect(container.ports.get(String(port.targetPort ?? port.port))).toBe(portOf(container));
+  });
+});
+
+describe('compose file', () => {
+  it('runs Valkey 8, Kafka in KRaft mode, ClickHouse and the four services, each service built from the Dockerfile', () => {
+    expect(str(composeService('valkey').image, 'valkey image')).toMatch(/^valkey\/valkey:8(\.|$|-)/);
+    const kafka = composeEnv(composeService('kafka'), 'kafka');
+    expect(str(composeService('kafka').image, 'kafka image')).toMatch(/^apache\/kafka:/);
+    expect(kafka.get('KAFKA_PROCESS_ROLES')).toBe('broker,controller');
+    expect(kafka.get('KAFKA_CONTROLLER_QUORUM_VOTERS')).toBeDefined();
+    expect(str(composeService('clickhouse').image, 'clickhouse image')).toMatch(/^clickhouse\/clickhouse-server:/);
+    for (const { name, workspace } of SERVICES) {
+      const service = composeService(name);
+      expect(service.command, name).toEqual(['node', `${workspace}/src/main.ts`]);
+      const build = obj(service.build, `${name} build`);
+      expect(existsSync(resolve(dirname(COMPOSE), str(build.context, 'context'), str(build.dockerfile, 'dockerfile')))).toBe(true);
+    }
+  });
+
+  it('every depends_on waits for a service with a healthcheck', () => {
+    for (const [name, value] of Object.entries(composeServices)) {
+      const dependsOn = obj(value, name).depends_on;
+      if (dependsOn === undefined) continue;
+      for (const [target, condition] of Object.entries(obj(dependsOn, `${name}.depends_on`))) {
+        expect(obj(condition, `${name} → ${target}`).condition, `${name} → ${target}`).toBe('service_healthy');
+        expect(composeService(target).healthcheck, `${target} has a healthcheck`).toBeDefined();
+      }
+    }
+  });
+
+  describe.each(PRESENT)('$name', ({ name, workspace }) => {
+    it('sets every variable the service reads, and nothing else', () => {
+      expect([...composeEnv(composeService(name), name).keys()].sort()).toEqual(envReadBy(mainOf(workspace)));
+    });
+
+    it('its healthcheck asks /readyz on the port it listens on', () => {
+      const service = composeService(name);
+      const port = Number(composeEnv(service, name).get('PORT'));
+      expect(Number.isInteger(port) && port > 0, `${name}: PORT is a literal port number`).toBe(true);
+      expect(healthcheckText(service, name)).toContain(`:${port}/readyz`);
+    });
+
+    it('mounts deploy/config/tollgate.yaml at TOLLGATE_CONFIG when it reads it', () => {
+      const service = composeService(name);
+      const configPath = composeEnv(service, name).get('TOLLGATE_CONFIG');
+      if (configPath === undefined) return;
+      const mounts = arr(service.volumes, `${name} volumes`).map((v) => str(v, 'volume'));
+      expect(mounts).toContain(`../config/tollgate.yaml:${configPath}:ro`);
+    });
+  });
+});
