@@ -45,6 +45,7 @@ export class SyncWorker {
   /** The last run that completed, for readiness and tests. */
   lastRun: SyncRun | undefined;
   lastError: unknown;
+  completedRuns = 0;
 
   constructor({
     clickhouse,
@@ -84,6 +85,7 @@ export class SyncWorker {
       this.#lastWatermarkMinute = Math.max(w, this.#lastWatermarkMinute ?? w);
       this.lastRun = { kind, watermarkMinute: w, ...summary };
       this.lastError = undefined;
+      this.completedRuns += 1;
       outcome = 'ok';
       this.#o.logger?.info('reconciled', {
         kind,
