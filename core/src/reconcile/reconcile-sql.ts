@@ -79,7 +79,7 @@ GROUP BY window_minute ORDER BY window_minute`,
   params: { subject, size: REPORT_WINDOW_MINUTES[windowSize], from: minuteToDateTime(fromMinute), to: minuteToDateTime(toMinute) },
 });
 
-/** Drift entries of one subject whose watermark falls in [from, to), oldest first. */
+/** Drift entries of one subject whose watermark falls in [from, to), oldest first; a retried write counts once. */
 export const adjustmentsSql = (subject: string, fromMinute?: number, toMinute?: number): SqlQuery => ({
   query: `SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
   toUnixTimestamp(argMax(previous_watermark, created_at)) DIV 60 AS previous_minute,
@@ -89,8 +89,8 @@ FROM ledger_adjustments
 WHERE subject = {subject:String}${fromMinute === undefined ? '' : ` AND watermark >= {from:DateTime('UTC')}`}${
     toMinute === undefined ? '' : ` AND watermark < {to:DateTime('UTC')}`
   }
-GROUP BY watermark
-ORDER BY watermark`,
+GROUP BY watermark, balance_before, balance_after
+ORDER BY watermark, recorded_at`,
   params: {
     subject,
     ...(fromMinute === undefined ? {} : { from: minuteToDateTime(fromMinute) }),

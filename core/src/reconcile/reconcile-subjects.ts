@@ -74,9 +74,9 @@ const explain = async (ch: ClickHouseClient, watermarkMinute: number, drifted: [
  * Reconciles subjects in batches; per batch:
  * 1. One ClickHouse query: Σ grants and Σ metered cost before W per subject.
  * 2. Per subject, one atomic store call (reconcile.lua); the calls of a batch go out together.
- * 3. Non-zero drift of an applied run → a ledger entry, idempotent per (subject, watermark):
- *    a re-run at the same watermark finds nothing to change and writes nothing, and the
- *    table's Replacing engine folds a retried insert.
+ * 3. Non-zero drift of an applied run → a ledger entry, one per balance change: a re-run at
+ *    the same watermark with the same truth finds nothing to change and writes nothing, and
+ *    the table's Replacing engine folds a retried insert of the same change.
  * A failure stops the run; every step is safe to run again.
  */
 export const reconcileSubjects = async ({ clickhouse, store, subjects, watermarkMinute, batchSize = 1_000, logger }: ReconcileOptions): Promise<ReconcileSummary> => {
@@ -109,6 +109,8 @@ export const reconcileSubjects = async ({ clickhouse, store, subjects, watermark
         subject: a.subject,
         watermark: minuteToDateTime(a.watermarkMinute),
         previous_watermark: a.previousWatermarkMinute === undefined ? null : minuteToDateTime(a.previousWatermarkMinute),
+        balance_before: a.details.before,
+        balance_after: a.details.after,
         amount: a.amount,
         cause: a.cause,
         details: JSON.stringify(a.details),
