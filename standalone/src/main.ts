@@ -14,6 +14,7 @@ import {
 import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gateway-plugin';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
+import { SyncWorker } from '@tollgate/sync-worker';
 
 /**
  * `npm start`: the whole system in one process. Embedded defaults — memory credit store,
@@ -46,6 +47,10 @@ const boot = () => {
     'UPSTREAM_TIMEOUT_MS',
     'TOLLGATE_CONFIG',
     'JWT_SECRET',
+    'SYNC_INTERVAL_MS',
+    'SYNC_SETTLE_LAG_MS',
+    'SYNC_BATCH_SIZE',
+    'SYNC_FULL_SWEEP_MS',
     'LOG_LEVEL',
   ]);
   return { env, config: loadTollgateConfig(env.TOLLGATE_CONFIG ?? DEFAULT_CONFIG_FILE) };
@@ -122,6 +127,17 @@ const sidecarApp = createSidecarApp({
   logger,
   ready: () => clickhouse.ping().then((r) => r.success),
 });
+// The sync worker keeps balances on the metered truth (in memory too: the store is this process's).
+const syncWorker = new SyncWorker({
+  clickhouse,
+  store,
+  intervalMs: env.SYNC_INTERVAL_MS,
+  settleLagMs: env.SYNC_SETTLE_LAG_MS,
+  batchSize: env.SYNC_BATCH_SIZE,
+  fullSweepMs: env.SYNC_FULL_SWEEP_MS,
+  logger,
+});
+syncWorker.start();
 const gateway = await listening('gateway', 'PORT', env.PORT, serveApp(gatewayApp, { port: env.PORT }));
 const sidecar = await listening('sidecar', 'SIDECAR_PORT', env.SIDECAR_PORT, serveApp(sidecarApp, { port: env.SIDECAR_PORT }));
 
@@ -130,6 +146,7 @@ console.log(`
 Tollgate is running.
   gateway   ${gateway.url}   (proxying to ${upstreamUrl}${sample ? ', the built-in sample Open Banking API' : ''})
   sidecar   ${sidecar.url}   (authorize, admin, OpenMeter ingest and meter query, metrics)
+  sync      balances reconciled with ClickHouse every ${env.SYNC_INTERVAL_MS / 1000} s, ${env.SYNC_SETTLE_LAG_MS / 1000} s behind now
   stores    credits: ${store.kind === 'valkey' ? 'Valkey' : 'in memory'}; events: ${env.KAFKA_BROKERS.length > 0 ? `Kafka topic ${topic}` : 'in-process bus'}; ClickHouse: ${env.CLICKHOUSE_URL ?? `embedded (${env.CLICKHOUSE_DATA_DIR})`}
 ${env.ADMIN_TOKENS.length > 0 ? '' : `  admin token (generated for this run; set ADMIN_TOKENS to choose): ${token}\n`}
 Top up TPP tpp-123 with 100 credits:
@@ -144,6 +161,9 @@ Balance and ledger:
   curl -s ${sidecar.url}/admin/v1/subjects/tpp-123/balance -H 'authorization: Bearer ${token}'
   curl -s ${sidecar.url}/admin/v1/subjects/tpp-123/ledger -H 'authorization: Bearer ${token}'
 
+Real-time debits against metered usage, per minute (drift is what reconciliation corrected):
+  curl -s '${sidecar.url}/admin/v1/subjects/tpp-123/reconciliation?windowSize=MINUTE' -H 'authorization: Bearer ${token}'
+
 Metered calls per endpoint (OpenMeter API; meters from the configuration):
   curl -s '${sidecar.url}/api/v1/meters/api_calls/query?subject=tpp-123&groupBy=endpoint' -H 'authorization: Bearer ${token}'
 `);
@@ -152,6 +172,7 @@ const shutdown = async (signal: string) => {
   logger.info('shutting down', { signal });
   await gateway.close();
   await sidecar.close();
+  await syncWorker.stop();
   await sample?.close();
   await emitter.close();
   await sink?.stop();
