@@ -34,3 +34,6 @@ export * from './events/open-emitter.ts';
 export * from './reconcile/reconcile-sql.ts';
 export * from './reconcile/drift-cause.ts';
 export * from './reconcile/reconcile-subjects.ts';
+export * from './replay/replay.ts';
+export * from './replay/replay-registry.ts';
+export * from './replay/reconcile-replayed.ts';

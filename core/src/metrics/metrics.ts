@@ -132,6 +132,18 @@ export const metrics = {
     labelNames: ['result'] as const,
     registers: [registry],
   }),
+  replayEvents: new Counter({
+    name: 'tollgate_replay_events_total',
+    help: 'Events a replay stored again (inserted) or found stored already (duplicate)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  replays: new Counter({
+    name: 'tollgate_replays_total',
+    help: 'Replays finished, by result (done, failed)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  }),
   storeUp: new Gauge({
     name: 'tollgate_credit_store_up',
     help: '1 when the credit store answered its last health check',

@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import { TollgateError } from '../errors.ts';
+import { startReplay, type Replay, type ReplayOptions, type ReplayProgress, type ReplayRequest } from './replay.ts';
+
+export type ReplayDefaults = Omit<ReplayOptions, keyof ReplayRequest | 'id'>;
+
+/**
+ * The replays of a process, one at a time: starting one while another runs is a CONFLICT (409).
+ * Finished replays stay readable (the most recent `keep` of them).
+ */
+export class ReplayRegistry {
+  readonly #defaults: ReplayDefaults;
+  readonly #keep: number;
+  readonly #replays = new Map<string, Replay>();
+  #current: Replay | undefined;
+
+  constructor(defaults: ReplayDefaults, { keep = 100 }: { keep?: number } = {}) {
+    this.#defaults = defaults;
+    this.#keep = keep;
+  }
+
+  /** Starts a replay; throws CONFLICT while another one runs. */
+  start(request: ReplayRequest): Replay {
+    const running = this.#current;
+    if (running && running.progress().state === 'running') {
+      throw new TollgateError('CONFLICT', `Replay ${running.id} is still running; one replay runs at a time.`, { running: running.id });
+    }
+    const replay = startReplay({ ...this.#defaults, ...request, id: randomUUID() });
+    this.#current = replay;
+    this.#replays.set(replay.id, replay);
+    for (const old of this.#replays.keys()) {
+      if (this.#replays.size <= this.#keep) break;
+      this.#replays.delete(old);
+    }
+    return replay;
+  }
+
+  get(id: string): ReplayProgress | undefined {
+    return this.#replays.get(id)?.progress();
+  }
+
+  /** Settles when the running replay (if any) has finished. */
+  async idle(): Promise<void> {
+    await this.#current?.done;
+  }
+}

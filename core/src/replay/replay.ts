@@ -1,0 +1,270 @@
+import { randomUUID } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
+import { writeEventsOnce } from '../clickhouse/event-writer.ts';
+import { parseEvent, type StoredEvent } from '../events/validate-event.ts';
+import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics/metrics.ts';
+
+/** The meter-sink's consumer group (its default): a replay waits until it has stored up to the stop offsets. */
+export const SINK_GROUP_ID = 'tollgate-meter-sink';
+
+export type ReplayState = 'running' | 'done' | 'failed';
+
+export interface ReplayRequest {
+  /** Epoch ms: events at or after it (and the Kafka offsets of this timestamp). */
+  from: number;
+  /** Epoch ms, exclusive; unset → up to the end offsets at the time of the request. */
+  to?: number | undefined;
+  /** Only these subjects; unset → every subject. */
+  subjects?: readonly string[] | undefined;
+}
+
+/** What reconciling the affected subjects did. */
+export interface ReplayReconciled {
+  subjects: number;
+  applied: number;
+  stale: number;
+  adjustments: number;
+}
+
+export interface ReplayProgress {
+  id: string;
+  state: ReplayState;
+  from: string;
+  to: string | null;
+  subjects: string[] | null;
+  /** Messages read between the start and the stop offsets. */
+  read: number;
+  inserted: number;
+  alreadyPresent: number;
+  /** Outside `from`/`to` or of another subject, or not an event (the sink dead-lettered those already). */
+  skipped: number;
+  invalid: number;
+  partitions: number;
+  partitionsDone: number;
+  /** True while the replay waits for the meter-sink to store up to the stop offsets. */
+  waitingForSink: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  reconciled: ReplayReconciled | null;
+  error?: string;
+}
+
+export interface ReplayOptions extends ReplayRequest {
+  kafka: Kafka;
+  clickhouse: ClickHouseClient;
+  topic: string;
+  id?: string;
+  /** Most events per ClickHouse insert. */
+  batchSize?: number;
+  /**
+   * The sink's consumer group: reading starts once it has committed up to the stop offsets, so the
+   * sink and the replay never write the same event at once (the writer's check-then-insert needs
+   * one writer per subject). `null`: do not wait (the caller knows the sink is not running).
+   */
+  sinkGroupId?: string | null;
+  /** Longest the wait for the sink lasts before the replay fails. */
+  sinkWaitMs?: number;
+  /** Called when the events are stored, with every subject the replay saw in range. */
+  reconcile?: ((subjects: string[]) => Promise<ReplayReconciled>) | undefined;
+  logger?: Logger | undefined;
+  now?: () => number;
+}
+
+export interface Replay {
+  readonly id: string;
+  progress(): ReplayProgress;
+  /** Settles with the final progress (state done or failed); never rejects. */
+  readonly done: Promise<ReplayProgress>;
+}
+
+interface PartitionRange {
+  partition: number;
+  start: bigint;
+  /** Exclusive: the end offset at the time of the request. */
+  end: bigint;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Start (offsets of `from`) and stop (end offsets now) of each partition. */
+const resolveRanges = async (admin: Admin, topic: string, from: number): Promise<PartitionRange[]> => {
+  const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, from), admin.fetchTopicOffsets(topic)]);
+  const startOf = new Map(starts.map((s) => [s.partition, BigInt(s.offset)]));
+  return ends
+    .map((e) => {
+      const end = BigInt(e.high);
+      const low = BigInt(e.low);
+      const s = startOf.get(e.partition) ?? end;
+      return { partition: e.partition, start: s < low ? low : s, end };
+    })
+    .sort((a, b) => a.partition - b.partition);
+};
+
+/** Waits until `groupId` has committed at least each range's end (where there is anything to read). */
+const waitForGroup = async (admin: Admin, topic: string, groupId: string, ranges: PartitionRange[], deadline: number, now: () => number) => {
+  for (;;) {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    const behind = ranges.filter((r) => r.start < r.end && (at.get(r.partition) ?? -1n) < r.end);
+    if (behind.length === 0) return;
+    if (now() > deadline) {
+      throw new Error(
+        `the meter-sink (consumer group ${groupId}) has not stored up to the replay's stop offsets on partitions ${behind.map((r) => r.partition).join(', ')}; start the sink, or retry once it has caught up`,
+      );
+    }
+    await pause(250);
+  }
+};
+
+/**
+ * Re-reads the events topic from the offsets of `from` up to the end offsets at the time of the
+ * request, in a consumer group of its own, and stores each event in range through the sink's
+ * idempotent writer (what is stored already is counted, not written again). Then reconciles the
+ * subjects it saw. Running the same replay twice changes nothing the second time.
+ */
+export const startReplay = (o: ReplayOptions): Replay => {
+  const id = o.id ?? randomUUID();
+  const now = o.now ?? Date.now;
+  const batchSize = o.batchSize ?? 10_000;
+  const wanted = o.subjects && o.subjects.length > 0 ? new Set(o.subjects) : undefined;
+  const p: ReplayProgress = {
+    id,
+    state: 'running',
+    from: iso(o.from),
+    to: o.to === undefined ? null : iso(o.to),
+    subjects: wanted ? [...wanted] : null,
+    read: 0,
+    inserted: 0,
+    alreadyPresent: 0,
+    skipped: 0,
+    invalid: 0,
+    partitions: 0,
+    partitionsDone: 0,
+    waitingForSink: false,
+    startedAt: iso(now()),
+    finishedAt: null,
+    reconciled: null,
+  };
+  const affected = new Set<string>();
+  const inRange = (e: StoredEvent) => e.timeMs >= o.from && (o.to === undefined || e.timeMs < o.to) && (!wanted || wanted.has(e.subject));
+
+  const store = async (events: StoredEvent[]) => {
+    if (events.length === 0) return;
+    const { inserted, alreadyPresent } = await writeEventsOnce(o.clickhouse, events);
+    p.inserted += inserted;
+    p.alreadyPresent += alreadyPresent;
+    metrics.replayEvents.inc({ outcome: 'inserted' }, inserted);
+    metrics.replayEvents.inc({ outcome: 'duplicate' }, alreadyPresent);
+  };
+
+  const consume = async (ranges: PartitionRange[]) => {
+    const groupId = `tollgate-replay-${id}`;
+    const pending = new Map(ranges.filter((r) => r.start < r.end).map((r) => [r.partition, r]));
+    p.partitionsDone = ranges.length - pending.size;
+    if (pending.size === 0) return;
+    const admin = o.kafka.admin();
+    await admin.connect();
+    try {
+      await admin.setOffsets({ groupId, topic: o.topic, partitions: [...pending.values()].map((r) => ({ partition: r.partition, offset: r.start.toString() })) });
+    } finally {
+      await admin.disconnect();
+    }
+    const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+    let finish: () => void = () => undefined;
+    let fail: (err: unknown) => void = () => undefined;
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) fail(payload.error);
+    });
+    const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      const range = pending.get(batch.partition);
+      if (!range) return;
+      for (let i = 0; i < batch.messages.length; i += batchSize) {
+        if (!isRunning() || isStale()) return;
+        const events: StoredEvent[] = [];
+        let last: string | undefined;
+        for (const m of batch.messages.slice(i, i + batchSize)) {
+          if (BigInt(m.offset) >= range.end) break;
+          last = m.offset;
+          p.read += 1;
+          const parsed = parseEvent(m.value);
+          if (!parsed.ok) {
+            p.invalid += 1;
+            p.skipped += 1;
+          } else if (!inRange(parsed.event)) {
+            p.skipped += 1;
+          } else {
+            events.push(parsed.event);
+            affected.add(parsed.event.subject);
+          }
+        }
+        await store(events);
+        if (last !== undefined) resolveOffset(last);
+        await heartbeat();
+        if (last === undefined || BigInt(last) + 1n >= range.end) {
+          pending.delete(batch.partition);
+          p.partitionsDone += 1;
+          if (pending.size === 0) finish();
+          return;
+        }
+      }
+    };
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [o.topic] });
+      await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 3, eachBatch });
+      await finished;
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      const cleanup = o.kafka.admin();
+      await cleanup
+        .connect()
+        .then(() => cleanup.deleteGroups([groupId]))
+        .catch((err: unknown) => o.logger?.debug('replay group not deleted', { groupId, error: String(err) }))
+        .finally(() => cleanup.disconnect().catch(() => undefined));
+    }
+  };
+
+  const run = async (): Promise<ReplayProgress> => {
+    try {
+      const admin = o.kafka.admin();
+      await admin.connect();
+      let ranges: PartitionRange[];
+      try {
+        ranges = await resolveRanges(admin, o.topic, o.from);
+        p.partitions = ranges.length;
+        const sinkGroup = o.sinkGroupId === undefined ? SINK_GROUP_ID : o.sinkGroupId;
+        if (sinkGroup !== null) {
+          p.waitingForSink = true;
+          await waitForGroup(admin, o.topic, sinkGroup, ranges, now() + (o.sinkWaitMs ?? 300_000), now);
+          p.waitingForSink = false;
+        }
+      } finally {
+        await admin.disconnect();
+      }
+      o.logger?.info('replay reading', { id, topic: o.topic, ranges: ranges.map((r) => ({ partition: r.partition, start: String(r.start), end: String(r.end) })) });
+      await consume(ranges);
+      if (o.reconcile && affected.size > 0) p.reconciled = await o.reconcile([...affected].sort());
+      p.state = 'done';
+      metrics.replays.inc({ result: 'done' });
+      o.logger?.info('replay done', { ...p });
+    } catch (err) {
+      p.state = 'failed';
+      p.error = err instanceof Error ? err.message : String(err);
+      metrics.replays.inc({ result: 'failed' });
+      o.logger?.error('replay failed', { ...p });
+    } finally {
+      p.waitingForSink = false;
+      p.finishedAt = iso(now());
+    }
+    return { ...p };
+  };
+
+  return { id, progress: () => ({ ...p }), done: run() };
+};
