@@ -7,6 +7,9 @@ import {
   openClickHouse,
   openCreditStore,
   openEventPath,
+  openKafka,
+  reconcileReplayed,
+  ReplayRegistry,
   ValkeyCreditStore,
 } from '@tollgate/core';
 import { readSidecarConfig } from './sidecar-config.ts';
@@ -59,6 +62,18 @@ if (store instanceof ValkeyCreditStore) {
   await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
 }
 
+// Replay re-reads the events topic: only with Kafka. It reconciles what it restored at the sync worker's watermark.
+const replays =
+  env.KAFKA_BROKERS.length > 0
+    ? new ReplayRegistry({
+        kafka: openKafka(env.KAFKA_BROKERS, `${SERVICE}-replay`),
+        clickhouse,
+        topic,
+        reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
+        logger,
+      })
+    : undefined;
+
 const app = createSidecarApp({
   store,
   grants: new GrantRepository(clickhouse),
@@ -66,6 +81,7 @@ const app = createSidecarApp({
   adminTokens: env.ADMIN_TOKENS,
   emitter,
   clickhouse,
+  replays,
   meters,
   ready: async () => (await clickhouse.ping()).success,
   logger,

@@ -8,6 +8,7 @@ import {
   type GrantRepository,
   type Logger,
   type Meter,
+  type ReplayRegistry,
   type TollgateConfig,
 } from '@tollgate/core';
 import { bearerAuth } from './admin/bearer-auth.ts';
@@ -16,6 +17,7 @@ import { countResponses } from './http/count-responses.ts';
 import { notFound, onError } from './http/errors.ts';
 import { adminCreditsRoutes } from './routes/admin-credits.ts';
 import { adminReconciliationRoutes } from './routes/admin-reconciliation.ts';
+import { adminReplayRoutes } from './routes/admin-replay.ts';
 import { adminSubjectsRoutes } from './routes/admin-subjects.ts';
 import { authorizeForwardRoutes } from './routes/authorize-forward.ts';
 import { authorizeJsonRoutes } from './routes/authorize-json.ts';
@@ -36,6 +38,8 @@ export interface SidecarOptions {
    * is not served.
    */
   emitter?: EventEmitter | undefined;
+  /** Replays of the Kafka events topic; without it (no Kafka), the replay routes answer 503. */
+  replays?: ReplayRegistry | undefined;
   /** ClickHouse for meter queries; without it, `GET /api/v1/meters/{meter}/query` is not served. */
   clickhouse?: ClickHouseClient | undefined;
   /** The meters of the OpenMeter API; by default, those of `config.meters`. */
@@ -60,6 +64,7 @@ export const createSidecarApp = ({
   adminTokens,
   emitter,
   clickhouse,
+  replays,
   meters = parseMeters(config.meters),
   source = 'quota-sidecar',
   now = Date.now,
@@ -82,6 +87,7 @@ export const createSidecarApp = ({
   app.route('/', adminCreditsRoutes({ store, grants, config, logger }));
   app.route('/', adminSubjectsRoutes({ store, grants, clickhouse, logger }));
   if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
+  app.route('/', adminReplayRoutes({ replays }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
   return app;

@@ -14,6 +14,7 @@ export const SIDECAR_ENV = [
   'CLICKHOUSE_URL',
   'CLICKHOUSE_DATA_DIR',
   'ADMIN_TOKENS',
+  'SYNC_SETTLE_LAG_MS',
   'TOLLGATE_CONFIG',
   'LOG_LEVEL',
 ] as const;
