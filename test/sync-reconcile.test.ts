@@ -214,6 +214,16 @@ describe('sync worker reconciliation', () => {
     expect(sum('debitedUnsettled')).toBe(0);
   });
 
+  it('counts a grant once when the sync runs between its durable write and its apply', async () => {
+    const s = uniqueSubject();
+    await live.claimGrant(s, 'top-up-1', 'hash-1');
+    await sidecar.grants.insert({ subject: s, idempotencyKey: 'top-up-1', amount: 70, reason: 'test', bodyHash: 'hash-1', createdAt: new Date().toISOString() });
+    const worker = new SyncWorker({ clickhouse: await testClickHouse(), store: live, settleLagMs: 0, now });
+    await worker.runOnce({ full: true });
+    expect(await live.balance(s)).toBe(70);
+    expect(await live.applyGrant(s, 'top-up-1', 'hash-1', 70)).toEqual({ status: 'already', balance: 70 });
+  });
+
   it('guards the reconciliation report like every admin route, and validates its parameters', async () => {
     const s = uniqueSubject();
     expect((await sidecar.app.request(`http://sidecar/admin/v1/subjects/${s}/reconciliation`)).status).toBe(401);

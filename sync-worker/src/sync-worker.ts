@@ -9,6 +9,8 @@ import {
   type ReconcileSummary,
 } from '@tollgate/core';
 
+const CLOCK_SKEW_MS = 60_000;
+
 export interface SyncWorkerOptions {
   clickhouse: ClickHouseClient;
   store: CreditStore;
@@ -30,14 +32,16 @@ export interface SyncRun extends ReconcileSummary {
 
 /**
  * The reconciliation loop. Each run picks W = the minute of (now - settle lag) and
- * reconciles, as of W, the subjects with usage or grants since the previous run's W (minus
- * the lag, for late events) — or every subject, on the first run and every full-sweep period.
+ * reconciles, as of W, the subjects whose events or grants arrived since the previous run
+ * started (minus the lag and a clock-skew margin) — or every subject, on the first run and
+ * every full-sweep period.
  * Runs never overlap in one worker; across workers, the store applies a subject's watermark
  * only forward and assigns the balance absolutely, so replicas never double-apply.
  */
 export class SyncWorker {
   readonly #o: Required<Omit<SyncWorkerOptions, 'logger'>> & { logger: Logger | undefined };
-  #lastWatermarkMinute: number | undefined;
+  /** When the previous successful run started: the incremental run looks at what arrived since. */
+  #lastRunStartMs: number | undefined;
   #lastFullSweepMs = -Infinity;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
@@ -64,11 +68,13 @@ export class SyncWorker {
   async runOnce({ full = false, watermarkMinute }: { full?: boolean; watermarkMinute?: number } = {}): Promise<SyncRun> {
     const now = this.#o.now();
     const w = watermarkMinute ?? epochMinute(now - this.#o.settleLagMs);
-    const kind = full || this.#lastWatermarkMinute === undefined || now - this.#lastFullSweepMs >= this.#o.fullSweepMs ? 'full' : 'incremental';
+    const kind = full || this.#lastRunStartMs === undefined || now - this.#lastFullSweepMs >= this.#o.fullSweepMs ? 'full' : 'incremental';
     const end = metrics.reconcileDuration.startTimer({ kind });
     let outcome = 'error';
     try {
-      const since = kind === 'full' || this.#lastWatermarkMinute === undefined ? undefined : this.#lastWatermarkMinute * 60_000 - this.#o.settleLagMs;
+      // What arrived since the previous run started, with a margin for clock skew between this
+      // worker and ClickHouse (ingested_at is ClickHouse's clock) and for the settle lag.
+      const since = kind === 'full' || this.#lastRunStartMs === undefined ? undefined : this.#lastRunStartMs - this.#o.settleLagMs - CLOCK_SKEW_MS;
       const { query, params } = activeSubjectsSql(since);
       const subjects = (await (await this.#o.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ subject: string }>()).map(
         (r) => r.subject,
@@ -79,10 +85,11 @@ export class SyncWorker {
         subjects,
         watermarkMinute: w,
         batchSize: this.#o.batchSize,
+        now: this.#o.now,
         logger: this.#o.logger,
       });
       if (kind === 'full') this.#lastFullSweepMs = now;
-      this.#lastWatermarkMinute = Math.max(w, this.#lastWatermarkMinute ?? w);
+      this.#lastRunStartMs = now;
       this.lastRun = { kind, watermarkMinute: w, ...summary };
       this.lastError = undefined;
       this.completedRuns += 1;

@@ -174,6 +174,19 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       expect(await store.balance(s)).toBe(17);
     });
 
+    it('marks the grants a target counts as applied, so a top-up in flight does not add them twice', async () => {
+      const s = subject();
+      expect(await store.claimGrant(s, 'in-flight', 'h')).toBe('new');
+      // The grant is durable and the sync counts it before the top-up applies it.
+      await store.reconcile(s, 25, 3, [{ key: 'in-flight', bodyHash: 'h' }]);
+      expect(await store.applyGrant(s, 'in-flight', 'h', 25)).toEqual({ status: 'already', balance: 25 });
+      // A wiped store: the key is marked from the durable grant alone; another body still conflicts.
+      const wiped = subject();
+      await store.reconcile(wiped, 9, 3, [{ key: 'k', bodyHash: 'h' }]);
+      expect(await store.applyGrant(wiped, 'k', 'h', 9)).toEqual({ status: 'already', balance: 9 });
+      expect(await store.applyGrant(wiped, 'k', 'other', 9)).toEqual({ status: 'conflict', balance: 9 });
+    });
+
     it('loses no debit racing reconciliations: each lands before (counted in its bucket) or after', async () => {
       const s = subject();
       await grant(s, 1_000);

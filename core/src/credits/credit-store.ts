@@ -34,6 +34,12 @@ export interface ReconcileResult {
   droppedBuckets: Map<number, number>;
 }
 
+/** A durable grant that a reconciliation target counts. */
+export interface CountedGrant {
+  key: string;
+  bodyHash: string;
+}
+
 export interface CreditStore {
   readonly kind: 'valkey' | 'memory';
   /** If balance >= cost, subtract it and add it to the subject's bucket for `minute`; otherwise change nothing. */
@@ -48,9 +54,10 @@ export interface CreditStore {
   /**
    * One atomic step: balance = target - real-time debits at or after `watermarkMinute`, where
    * target = grants - metered cost before it; buckets before it are dropped. A watermark older
-   * than the one applied changes nothing; the same one again is idempotent.
+   * than the one applied changes nothing; the same one again is idempotent. `counted`: the
+   * recent grants in the target, marked applied so a top-up in flight does not add them again.
    */
-  reconcile(subject: string, target: number, watermarkMinute: number): Promise<ReconcileResult>;
+  reconcile(subject: string, target: number, watermarkMinute: number, counted?: readonly CountedGrant[]): Promise<ReconcileResult>;
   /** Real-time debits per epoch minute not yet reconciled. */
   realtimeBuckets(subject: string): Promise<Map<number, number>>;
   ping(): Promise<boolean>;

@@ -1,4 +1,4 @@
-import type { ApplyGrantResult, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
+import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
 
 interface Account {
   balance: number;
@@ -70,7 +70,7 @@ export class MemoryCreditStore implements CreditStore {
     return this.#accounts.get(subject)?.balance ?? 0;
   }
 
-  async reconcile(subject: string, target: number, watermarkMinute: number): Promise<ReconcileResult> {
+  async reconcile(subject: string, target: number, watermarkMinute: number, counted: readonly CountedGrant[] = []): Promise<ReconcileResult> {
     const a = this.#account(subject);
     const previousWatermark = a.watermark;
     let realtimeAtOrAfter = 0;
@@ -85,6 +85,10 @@ export class MemoryCreditStore implements CreditStore {
         droppedBuckets.set(minute, cost);
         a.buckets.delete(minute);
       }
+    }
+    for (const g of counted) {
+      const current = a.grants.get(g.key);
+      if (!current || (current.hash === g.bodyHash && !current.applied)) a.grants.set(g.key, { hash: g.bodyHash, applied: true });
     }
     a.balance = target - realtimeAtOrAfter;
     a.watermark = watermarkMinute;

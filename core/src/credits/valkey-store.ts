@@ -1,5 +1,5 @@
 import { Redis } from 'iovalkey';
-import type { ApplyGrantResult, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
+import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
 import { creditKeys } from './keys.ts';
 import { scripts, type Script } from './scripts.ts';
 
@@ -98,9 +98,10 @@ export class ValkeyCreditStore implements CreditStore {
   }
 
   /** Calls made together share one write (auto-pipelining), so a batch of subjects costs one round trip. */
-  async reconcile(subject: string, target: number, watermarkMinute: number): Promise<ReconcileResult> {
+  async reconcile(subject: string, target: number, watermarkMinute: number, counted: readonly CountedGrant[] = []): Promise<ReconcileResult> {
     const k = creditKeys(subject);
-    const reply = (await this.#run(scripts.reconcile, [k.balance, k.buckets, k.watermark], [target, watermarkMinute])) as number[];
+    const args = [target, watermarkMinute, ...counted.flatMap((g) => [g.key, g.bodyHash])];
+    const reply = (await this.#run(scripts.reconcile, [k.balance, k.buckets, k.watermark, k.grants], args)) as number[];
     const [applied = 0, before = 0, after = 0, realtimeAtOrAfter = 0, previous = -1] = reply.map(Number);
     const droppedBuckets = new Map<number, number>();
     for (let i = 5; i + 1 < reply.length; i += 2) droppedBuckets.set(Number(reply[i]), Number(reply[i + 1]));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activeSubjectsSql, adjustmentsSql, minuteToDateTime, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
+import { activeSubjectsSql, adjustmentsSql, minuteToDateTime, recentGrantsSql, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
 import { driftCause } from './drift-cause.ts';
 
 // 2026-01-15 10:30 UTC as an epoch minute.
@@ -26,16 +26,27 @@ describe('reconciliation SQL', () => {
     expect(q.params).toEqual({ subjects: ['a', 'b'], watermark: '2026-01-15 10:30:00' });
   });
 
+  it('recent grants: one per key with its earliest body hash', () => {
+    const q = recentGrantsSql(['a'], Date.UTC(2026, 0, 14, 10, 30));
+    expect(q.query).toMatchInlineSnapshot(`
+      "SELECT subject, idempotency_key, argMin(body_hash, created_at) AS body_hash
+      FROM credit_grants
+      WHERE subject IN {subjects:Array(String)} AND created_at >= {since:DateTime64(3, 'UTC')}
+      GROUP BY subject, idempotency_key"
+    `);
+    expect(q.params).toEqual({ subjects: ['a'], since: '2026-01-14 10:30:00.000' });
+  });
+
   it('active subjects: since a time (incremental) or all (full sweep)', () => {
     const since = activeSubjectsSql(Date.UTC(2026, 0, 15, 10, 28, 30, 5));
     expect(since.query).toMatchInlineSnapshot(`
       "SELECT DISTINCT subject FROM (
-        SELECT subject FROM usage_1m WHERE window_start >= toStartOfMinute({since:DateTime64(3, 'UTC')})
+        SELECT subject FROM events WHERE time >= {earliest:DateTime64(3, 'UTC')} AND ingested_at >= {since:DateTime64(3, 'UTC')}
         UNION ALL
         SELECT subject FROM credit_grants WHERE created_at >= {since:DateTime64(3, 'UTC')}
       ) ORDER BY subject"
     `);
-    expect(since.params).toEqual({ since: '2026-01-15 10:28:30.005' });
+    expect(since.params).toEqual({ since: '2026-01-15 10:28:30.005', earliest: '2026-01-14 10:28:30.005' });
     const all = activeSubjectsSql();
     expect(all.query).toMatchInlineSnapshot(`
       "SELECT DISTINCT subject FROM (

@@ -32,9 +32,26 @@ export const targetsSql = (subjects: readonly string[], watermarkMinute: number)
 });
 
 /**
- * Subjects to reconcile: with `sinceMs`, those with usage windows or grants since then
- * (incremental); without, every subject that has either (full sweep). Sorted, so batches
- * are stable.
+ * The grants of the batch created since a time, one per idempotency key with the body hash
+ * of its earliest row: the store marks them applied as it counts them, so a top-up between
+ * its durable write and its apply does not add one twice.
+ */
+export const recentGrantsSql = (subjects: readonly string[], sinceMs: number): SqlQuery => ({
+  query: `SELECT subject, idempotency_key, argMin(body_hash, created_at) AS body_hash
+FROM credit_grants
+WHERE subject IN {subjects:Array(String)} AND created_at >= {since:DateTime64(3, 'UTC')}
+GROUP BY subject, idempotency_key`,
+  params: { subjects: [...subjects], since: msToDateTime64(sinceMs) },
+});
+
+/** Late events older than this before `since` are left to the full sweep; it bounds the incremental scan. */
+export const INCREMENTAL_LATENESS_MS = 86_400_000;
+
+/**
+ * Subjects to reconcile: with `sinceMs`, those with events stored (ingested) or grants
+ * created since then — by arrival, not event time, so an event that arrives late for a
+ * settled minute still brings its subject back (incremental); without, every subject with
+ * usage or grants (full sweep). Sorted, so batches are stable.
  */
 export const activeSubjectsSql = (sinceMs?: number): SqlQuery =>
   sinceMs === undefined
@@ -48,11 +65,11 @@ export const activeSubjectsSql = (sinceMs?: number): SqlQuery =>
       }
     : {
         query: `SELECT DISTINCT subject FROM (
-  SELECT subject FROM usage_1m WHERE window_start >= toStartOfMinute({since:DateTime64(3, 'UTC')})
+  SELECT subject FROM events WHERE time >= {earliest:DateTime64(3, 'UTC')} AND ingested_at >= {since:DateTime64(3, 'UTC')}
   UNION ALL
   SELECT subject FROM credit_grants WHERE created_at >= {since:DateTime64(3, 'UTC')}
 ) ORDER BY subject`,
-        params: { since: msToDateTime64(sinceMs) },
+        params: { since: msToDateTime64(sinceMs), earliest: msToDateTime64(sinceMs - INCREMENTAL_LATENESS_MS) },
       };
 
 /**

@@ -1,9 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { CreditStore, ReconcileResult } from '../credits/credit-store.ts';
+import type { CountedGrant, CreditStore, ReconcileResult } from '../credits/credit-store.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { driftCause, type DriftCause } from './drift-cause.ts';
-import { minuteToDateTime, settledUsageSql, targetsSql, type SqlQuery } from './reconcile-sql.ts';
+import { minuteToDateTime, recentGrantsSql, settledUsageSql, targetsSql, type SqlQuery } from './reconcile-sql.ts';
 
 export interface ReconcileOptions {
   clickhouse: ClickHouseClient;
@@ -13,6 +13,9 @@ export interface ReconcileOptions {
   watermarkMinute: number;
   /** Subjects per ClickHouse query and per round of store calls. */
   batchSize?: number;
+  /** Grants created this recently are marked applied as they are counted (a top-up may still be applying them). */
+  inFlightGrantsMs?: number;
+  now?: () => number;
   logger?: Logger | undefined;
 }
 
@@ -72,24 +75,39 @@ const explain = async (ch: ClickHouseClient, watermarkMinute: number, drifted: [
 
 /**
  * Reconciles subjects in batches; per batch:
- * 1. One ClickHouse query: Σ grants and Σ metered cost before W per subject.
+ * 1. ClickHouse, one round: Σ grants and Σ metered cost before W per subject, and the recent
+ *    grants (marked applied by the store as it counts them).
  * 2. Per subject, one atomic store call (reconcile.lua); the calls of a batch go out together.
  * 3. Non-zero drift of an applied run → a ledger entry, one per balance change: a re-run at
  *    the same watermark with the same truth finds nothing to change and writes nothing, and
  *    the table's Replacing engine folds a retried insert of the same change.
  * A failure stops the run; every step is safe to run again.
  */
-export const reconcileSubjects = async ({ clickhouse, store, subjects, watermarkMinute, batchSize = 1_000, logger }: ReconcileOptions): Promise<ReconcileSummary> => {
+export const reconcileSubjects = async ({
+  clickhouse,
+  store,
+  subjects,
+  watermarkMinute,
+  batchSize = 1_000,
+  inFlightGrantsMs = 86_400_000,
+  now = Date.now,
+  logger,
+}: ReconcileOptions): Promise<ReconcileSummary> => {
   const summary: ReconcileSummary = { subjects: subjects.length, applied: 0, stale: 0, adjustments: [], clickhouseMs: 0, storeMs: 0 };
   for (let i = 0; i < subjects.length; i += batchSize) {
     const batch = subjects.slice(i, i + batchSize);
     let started = performance.now();
-    const totals = await rows<{ subject: string; granted: string | number; metered: string | number }>(clickhouse, targetsSql(batch, watermarkMinute));
+    const [totals, recent] = await Promise.all([
+      rows<{ subject: string; granted: string | number; metered: string | number }>(clickhouse, targetsSql(batch, watermarkMinute)),
+      rows<{ subject: string; idempotency_key: string; body_hash: string }>(clickhouse, recentGrantsSql(batch, now() - inFlightGrantsMs)),
+    ]);
     summary.clickhouseMs += performance.now() - started;
     const target = new Map(totals.map((t) => [t.subject, Number(t.granted) - Number(t.metered)]));
+    const counted = new Map<string, CountedGrant[]>();
+    for (const g of recent) counted.set(g.subject, [...(counted.get(g.subject) ?? []), { key: g.idempotency_key, bodyHash: g.body_hash }]);
 
     started = performance.now();
-    const results = await Promise.all(batch.map(async (s) => [s, await store.reconcile(s, target.get(s) ?? 0, watermarkMinute)] as const));
+    const results = await Promise.all(batch.map(async (s) => [s, await store.reconcile(s, target.get(s) ?? 0, watermarkMinute, counted.get(s))] as const));
     summary.storeMs += performance.now() - started;
 
     const drifted: [string, ReconcileResult][] = [];

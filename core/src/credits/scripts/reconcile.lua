@@ -5,8 +5,11 @@
 -- ClickHouse); buckets before the watermark are settled and dropped. The watermark applied
 -- per subject only moves forward: an older one (a slow replica) changes nothing, so two
 -- workers never fight; the same one again is idempotent (absolute assignment).
--- KEYS[1] balance  KEYS[2] real-time buckets  KEYS[3] applied watermark
--- ARGV[1] target  ARGV[2] watermark (epoch minute)
+-- The target counts every durable grant, so the grants it counts are marked applied: a
+-- top-up still between its durable write and its apply then finds it applied, instead of
+-- adding it a second time.
+-- KEYS[1] balance  KEYS[2] real-time buckets  KEYS[3] applied watermark  KEYS[4] grants hash
+-- ARGV[1] target  ARGV[2] watermark (epoch minute)  ARGV[3..] idempotency key, body hash, ... (grants counted)
 -- Returns {applied (1|0), before, after, realtime at or after W, previous watermark (-1: none), minute_1, cost_1, ...dropped}
 local target = tonumber(ARGV[1])
 local w = tonumber(ARGV[2])
@@ -26,6 +29,12 @@ for i = 1, #raw, 2 do
     redis.call('HDEL', KEYS[2], raw[i])
     out[#out + 1] = tonumber(raw[i])
     out[#out + 1] = tonumber(raw[i + 1])
+  end
+end
+for i = 3, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[4], ARGV[i])
+  if not current or current == 'pending:' .. ARGV[i + 1] then
+    redis.call('HSET', KEYS[4], ARGV[i], 'applied:' .. ARGV[i + 1])
   end
 end
 local after = target - kept
