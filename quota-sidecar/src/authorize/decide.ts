@@ -3,8 +3,7 @@ import {
   createPricer,
   epochMinute,
   metrics,
-  timed,
-  withBudget,
+  withinBudget,
   type CreditStore,
   type EventEmitter,
   type Logger,
@@ -43,15 +42,30 @@ export interface DecideOptions {
 export const createDecide = ({ store, config, events, now = Date.now }: DecideOptions): Decide => {
   const price = createPricer(config);
   const budgetMs = config.credits.storeTimeoutMs;
+  // Metric children bound to their labels once rather than per decision.
+  const latency = { ok: metrics.storeLatency.labels('debit', 'ok'), error: metrics.storeLatency.labels('debit', 'error') };
+  const storeErrors = { timeout: metrics.storeErrors.labels('debit', 'timeout'), error: metrics.storeErrors.labels('debit', 'error') };
+  const decisions = {
+    debited: metrics.creditDecisions.labels('debited', COMPONENT),
+    free: metrics.creditDecisions.labels('free', COMPONENT),
+    denied: metrics.creditDecisions.labels('denied', COMPONENT),
+    unverified: metrics.creditDecisions.labels('unverified', COMPONENT),
+    unavailable: metrics.creditDecisions.labels('unavailable', COMPONENT),
+  };
 
   const decideOnce = async (subject: string, method: string, path: string, timeMs: number): Promise<Decision> => {
     const { cost, onStoreError } = price(method, path);
+    const debitStarted = performance.now();
     try {
-      const result = await timed(metrics.storeLatency, 'debit', () => withBudget(store.debit(subject, cost, epochMinute(timeMs)), budgetMs));
+      // One poll of grace when the budget runs out: an answer already in the socket is taken.
+      const result = await withinBudget(store.debit(subject, cost, epochMinute(timeMs)), budgetMs);
+      latency.ok.observe((performance.now() - debitStarted) / 1000);
       if (!result.allowed) return { outcome: 'denied', allowed: false, cost, balance: result.balance };
       return { outcome: cost === 0 ? 'free' : 'debited', allowed: true, cost, balance: result.balance };
     } catch (err) {
-      metrics.storeErrors.inc({ operation: 'debit', reason: err instanceof BudgetExceededError ? 'timeout' : 'error' });
+      // Latency is recorded for failures too.
+      latency.error.observe((performance.now() - debitStarted) / 1000);
+      storeErrors[err instanceof BudgetExceededError ? 'timeout' : 'error'].inc();
       return onStoreError === 'allow'
         ? { outcome: 'unverified', allowed: true, cost, balance: null }
         : { outcome: 'unavailable', allowed: false, cost, balance: null };
@@ -74,7 +88,7 @@ export const createDecide = ({ store, config, events, now = Date.now }: DecideOp
     const started = performance.now();
     const timeMs = now();
     const decision = await decideOnce(subject, method, path, timeMs);
-    metrics.creditDecisions.inc({ decision: decision.outcome, component: COMPONENT });
+    decisions[decision.outcome].inc();
     record(subject, method, path, timeMs, performance.now() - started, decision);
     return decision;
   };
