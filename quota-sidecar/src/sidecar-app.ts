@@ -13,6 +13,7 @@ import {
 } from '@tollgate/core';
 import { bearerAuth } from './admin/bearer-auth.ts';
 import { createDecide } from './authorize/decide.ts';
+import { withAuthorizeFastPath } from './http/authorize-fast-path.ts';
 import { countResponses } from './http/count-responses.ts';
 import { notFound, onError } from './http/errors.ts';
 import { adminCreditsRoutes } from './routes/admin-credits.ts';
@@ -90,5 +91,5 @@ export const createSidecarApp = ({
   app.route('/', adminReplayRoutes({ replays }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
-  return app;
+  return withAuthorizeFastPath(app, { decide, limitBytes: config.limits.maxBodyBytes, logger, service: 'quota-sidecar' });
 };

@@ -1,6 +1,6 @@
 import { readJsonBody, TollgateError } from '@tollgate/core';
 
-const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
+export const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 
 /** Reads a JSON request body: 415 unless it is declared `application/json`, then 413/400 as readJsonBody. */
 export const readJsonRequest = async (request: Request, limitBytes: number): Promise<unknown> => {
