@@ -91,5 +91,5 @@ export const createSidecarApp = ({
   app.route('/', adminReplayRoutes({ replays }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
-  return withAuthorizeFastPath(app, { decide, limitBytes: config.limits.maxBodyBytes, logger, service: 'quota-sidecar' });
+  return withAuthorizeFastPath(app, { decide, config, logger, service: 'quota-sidecar' });
 };

@@ -13,11 +13,14 @@ const MAX_URI_LENGTH = 8192;
  * the client's others through (Traefik forwards every client header by default): if they could
  * disagree, a client could pick the route it is priced by, so disagreement is refused.
  */
-const agreed = (headers: Headers, names: readonly string[], normalise: (v: string) => string) => {
-  const values = new Set(names.flatMap((name) => headers.get(name) ?? []).map(normalise));
+const agreed = (header: HeaderLookup, names: readonly string[], normalise: (v: string) => string) => {
+  const values = new Set(names.flatMap((name) => header(name) ?? []).map(normalise));
   if (values.size > 1) throw new TollgateError('BAD_REQUEST', `The headers ${names.join(', ')} disagree about the original request.`);
   return values.values().next().value;
 };
+
+/** A request header field by lower-case name; repeated fields joined with ", " as Headers.get does. */
+export type HeaderLookup = (name: string) => string | undefined;
 
 export interface OriginalRequest {
   method: string;
@@ -43,9 +46,9 @@ export const parsePath = (value: unknown): string => {
  * The request a proxy asks about. Headers win; `fallback` is what the request itself says,
  * as with Envoy's ext_authz, which sends the original method and path behind a path prefix.
  */
-export const originalRequest = (headers: Headers, fallback?: { method: string; uri: string }): OriginalRequest => {
-  const method = agreed(headers, METHOD_HEADERS, parseMethod) ?? (fallback && parseMethod(fallback.method));
-  const path = agreed(headers, URI_HEADERS, parsePath) ?? (fallback && parsePath(fallback.uri));
+export const originalRequest = (header: HeaderLookup, fallback?: { method: string; uri: string }): OriginalRequest => {
+  const method = agreed(header, METHOD_HEADERS, parseMethod) ?? (fallback && parseMethod(fallback.method));
+  const path = agreed(header, URI_HEADERS, parsePath) ?? (fallback && parsePath(fallback.uri));
   if (method === undefined || path === undefined) {
     throw new TollgateError('BAD_REQUEST', `The original request is unknown: send ${METHOD_HEADERS[0]} and ${URI_HEADERS[0]}.`);
   }

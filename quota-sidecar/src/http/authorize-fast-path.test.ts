@@ -90,4 +90,36 @@ describe('POST /v1/authorize on the node server answers as the Hono route', () =
     expect(large.hono.status).toBe(413);
     expect(large.server).toEqual(large.hono);
   });
+
+  const fields = ['content-type', 'ratelimit-policy', 'ratelimit', 'x-tollgate-decision', 'x-tollgate-cost', 'x-tollgate-balance', 'x-tollgate-status', 'x-tollgate-problem'];
+  const forwardBoth = async (headers: Record<string, string>) => {
+    const answer = async (res: Response) => ({
+      status: res.status,
+      fields: Object.fromEntries(fields.map((name) => [name, res.headers.get(name)])),
+      body: await res.text(),
+    });
+    const hono = await answer(await sidecar.app.request('http://sidecar/v1/authorize', { headers }));
+    const viaServer = await answer(await fetch(`${base}/v1/authorize`, { headers }));
+    return { hono, server: viaServer };
+  };
+
+  it('answers GET forward-auth as the route: allowed, refused, nginx mode, bad headers', async () => {
+    const subject = uniqueSubject();
+    expect((await sidecar.topUp(subject, 10)).status).toBe(201);
+    const original = { 'x-original-method': 'POST', 'x-original-uri': '/payments?x=1' };
+    const allowed = await forwardBoth({ 'x-tpp-id': subject, ...original });
+    expect(allowed.hono).toMatchObject({ status: 200, fields: { 'x-tollgate-decision': 'debited', 'x-tollgate-cost': '5', 'x-tollgate-balance': '5' } });
+    expect(allowed.server).toEqual({ ...allowed.hono, fields: { ...allowed.hono.fields, 'x-tollgate-balance': '0', ratelimit: '"credits";r=0', 'ratelimit-policy': '"credits";q=5' } });
+    for (const headers of [
+      { 'x-tpp-id': subject, ...original },
+      { 'x-tpp-id': subject, 'x-tollgate-auth-mode': 'nginx', ...original },
+      { ...original },
+      { 'x-tpp-id': subject, 'x-original-method': 'GET', 'x-forwarded-method': 'POST', 'x-original-uri': '/a' },
+      { 'x-tpp-id': subject, 'x-tollgate-auth-mode': 'nginx' },
+    ]) {
+      const both = await forwardBoth(headers);
+      expect(both.hono.status).not.toBe(200);
+      expect(both.server).toEqual(both.hono);
+    }
+  });
 });

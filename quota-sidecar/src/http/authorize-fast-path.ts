@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { metrics, problemResponse, TollgateError, type Logger } from '@tollgate/core';
+import { metrics, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
 import type { Decide } from '../authorize/decide.ts';
+import { answerForward } from '../routes/authorize-forward.ts';
 import { answerAuthorize } from '../routes/authorize-json.ts';
 import { JSON_MEDIA_TYPE } from './json-request.ts';
 
@@ -37,6 +38,9 @@ const parseJson = (text: string): unknown => {
   }
 };
 
+/** An answer as status, fields and body, or a Response to copy (the problem documents). */
+type Answer = { status: number; headers: Record<string, string | number>; body?: string } | { refused: Response };
+
 const writeResponse = async (outgoing: ServerResponse, res: Response): Promise<number> => {
   const body = await res.text();
   const headers: Record<string, string | number> = {};
@@ -51,45 +55,58 @@ const writeResponse = async (outgoing: ServerResponse, res: Response): Promise<n
 
 export interface AuthorizeFastPathOptions {
   decide: Decide;
-  limitBytes: number;
+  config: TollgateConfig;
   logger: Logger;
   service: string;
 }
 
 /**
- * `POST /v1/authorize` answered straight on Node's request and response, in front of the
- * Hono app: the route the sidecar serves tens of thousands of times a second skips building
- * a Request, a body stream and a Response, and the router. It takes only the plain case — the
- * exact path without a query, a JSON content type and a declared length within the limit —
- * and answers it as the Hono route does (the same decision code, status, fields and body,
- * errors as problem+json, counted in the same metric). Everything else, and every request not
- * served by @hono/node-server (`app.request` in tests), goes through Hono unchanged.
+ * `POST /v1/authorize` and `GET /v1/authorize` answered straight on Node's request and
+ * response, in front of the Hono app: the routes the sidecar serves tens of thousands of times
+ * a second skip building a Request, a body stream and a Response, and the router. Only the
+ * plain case is taken — the exact path without a query, and for POST a JSON content type and
+ * a declared length within the limit — and answered as the Hono routes do (the same decision
+ * code, status, fields and body, errors as problem+json, counted in the same metric).
+ * Everything else, and every request not served by @hono/node-server (`app.request` in
+ * tests), goes through Hono unchanged.
  */
-export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, limitBytes, logger, service }: AuthorizeFastPathOptions): T => {
+export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, logger, service }: AuthorizeFastPathOptions): T => {
   const honoFetch = app.fetch;
+  const limitBytes = config.limits.maxBodyBytes;
   const answered = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((k) => metrics.httpRequests.labels(service, k));
 
-  const authorize = async (incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> => {
+  /** Writes what `produce` answers; an error leaves as the app's error handler answers it. */
+  const respond = async (method: string, outgoing: ServerResponse, produce: () => Promise<Answer>): Promise<void> => {
     let status: number;
     try {
-      const answer = await answerAuthorize(decide, parseJson(await readText(incoming)));
+      const answer = await produce();
       if ('refused' in answer) {
         status = await writeResponse(outgoing, answer.refused);
       } else {
-        const json = JSON.stringify(answer.allowed);
-        outgoing.writeHead(200, { 'content-type': 'application/json', ...answer.headers, 'content-length': Buffer.byteLength(json) });
-        outgoing.end(json);
-        status = 200;
+        outgoing.writeHead(answer.status, answer.headers);
+        outgoing.end(answer.body);
+        status = answer.status;
       }
     } catch (err) {
-      // As the app's error handler: every error leaves as problem+json; unexpected ones are logged.
+      // Every error leaves as problem+json; anything that is not a TollgateError is logged.
       if (!(err instanceof TollgateError)) {
-        logger.error('unhandled error', { method: 'POST', path: PATH, error: err instanceof Error ? err.stack : String(err) });
+        logger.error('unhandled error', { method, path: PATH, error: err instanceof Error ? err.stack : String(err) });
       }
       status = outgoing.headersSent ? 500 : await writeResponse(outgoing, problemResponse(err));
     }
     answered[Math.trunc(status / 100)]?.inc();
   };
+
+  const authorize = async (incoming: IncomingMessage): Promise<Answer> => {
+    const answer = await answerAuthorize(decide, parseJson(await readText(incoming)));
+    if ('refused' in answer) return answer;
+    const body = JSON.stringify(answer.allowed);
+    return { status: 200, headers: { 'content-type': 'application/json', ...answer.headers, 'content-length': Buffer.byteLength(body) }, body };
+  };
+
+  const forwardAuth = (incoming: IncomingMessage): Promise<Answer> =>
+    // Every value of a field, joined as Headers.get joins them (Node keeps only the first of some).
+    answerForward(decide, config, (name) => incoming.headersDistinct[name]?.join(', '));
 
   const fetch: Hono['fetch'] = (request, env, executionCtx) => {
     const node = nodeBindings(env);
@@ -104,7 +121,10 @@ export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, limitByt
         DECIMAL.test(length) &&
         Number(length) <= limitBytes
       ) {
-        return authorize(incoming, outgoing).then(() => RESPONSE_ALREADY_SENT);
+        return respond('POST', outgoing, () => authorize(incoming)).then(() => RESPONSE_ALREADY_SENT);
+      }
+      if (incoming.method === 'GET' && incoming.url === PATH) {
+        return respond('GET', outgoing, () => forwardAuth(incoming)).then(() => RESPONSE_ALREADY_SENT);
       }
     }
     return honoFetch(request, env, executionCtx);

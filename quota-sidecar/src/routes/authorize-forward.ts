@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { isValidSubject, problemResponse, TollgateError, type TollgateConfig } from '@tollgate/core';
 import { decisionError, decisionHeaders, problemHeaderValue } from '../authorize/answers.ts';
 import type { Decide, Decision } from '../authorize/decide.ts';
-import { originalRequest } from '../authorize/original-request.ts';
+import { originalRequest, type HeaderLookup } from '../authorize/original-request.ts';
 import { notFound } from '../http/errors.ts';
 
 /**
@@ -16,16 +16,44 @@ const PREFIX = '/v1/authorize';
 
 const kebab = (code: string) => code.toLowerCase().replaceAll('_', '-');
 
-const allowedAnswer = (c: Context, d: Decision) => {
+/** A forward-auth answer: fields without a body (200, or nginx's 403), or a problem document. */
+export type ForwardAnswer = { status: number; headers: Record<string, string> } | { refused: Response };
+
+const allowedAnswer = (d: Decision): ForwardAnswer => {
   const headers: Record<string, string> = { 'x-tollgate-decision': d.outcome, 'x-tollgate-cost': String(d.cost), ...decisionHeaders(d) };
   if (d.balance !== null) headers['x-tollgate-balance'] = String(d.balance);
-  return c.body(null, 200, headers);
+  return { status: 200, headers };
 };
 
-const refusalAnswer = (c: Context, err: TollgateError, headers: Record<string, string> = {}) => {
+const refusalAnswer = (header: HeaderLookup, err: TollgateError, headers: Record<string, string> = {}): ForwardAnswer => {
   const named = { 'x-tollgate-decision': kebab(err.code), ...headers };
-  if (c.req.header(AUTH_MODE_HEADER) !== 'nginx') return problemResponse(err, named);
-  return c.body(null, 403, { ...named, 'x-tollgate-status': String(err.status), 'x-tollgate-problem': problemHeaderValue(err) });
+  if (header(AUTH_MODE_HEADER) !== 'nginx') return { refused: problemResponse(err, named) };
+  return { status: 403, headers: { ...named, 'x-tollgate-status': String(err.status), 'x-tollgate-problem': problemHeaderValue(err) } };
+};
+
+/**
+ * Decides a forward-auth request from its header fields (and, for Envoy's path-prefix form,
+ * what the request itself says). Shared by the routes and the server's fast path.
+ */
+export const answerForward = async (
+  decide: Decide,
+  config: TollgateConfig,
+  header: HeaderLookup,
+  fallback?: { method: string; uri: string },
+): Promise<ForwardAnswer> => {
+  try {
+    const subject = header(config.subject.header);
+    if (!isValidSubject(subject)) {
+      throw new TollgateError('UNAUTHORIZED', `A valid subject is required in the ${config.subject.header} header.`);
+    }
+    const { method, path } = originalRequest(header, fallback);
+    const decision = await decide(subject, method, path);
+    const refusal = decisionError(decision);
+    return refusal ? refusalAnswer(header, refusal, decisionHeaders(decision)) : allowedAnswer(decision);
+  } catch (err) {
+    if (err instanceof TollgateError) return refusalAnswer(header, err);
+    throw err;
+  }
 };
 
 /**
@@ -36,19 +64,8 @@ const refusalAnswer = (c: Context, err: TollgateError, headers: Record<string, s
  */
 export const authorizeForwardRoutes = ({ decide, config }: { decide: Decide; config: TollgateConfig }) => {
   const handle = async (c: Context, fallback?: { method: string; uri: string }) => {
-    try {
-      const subject = c.req.header(config.subject.header);
-      if (!isValidSubject(subject)) {
-        throw new TollgateError('UNAUTHORIZED', `A valid subject is required in the ${config.subject.header} header.`);
-      }
-      const { method, path } = originalRequest(c.req.raw.headers, fallback);
-      const decision = await decide(subject, method, path);
-      const refusal = decisionError(decision);
-      return refusal ? refusalAnswer(c, refusal, decisionHeaders(decision)) : allowedAnswer(c, decision);
-    } catch (err) {
-      if (err instanceof TollgateError) return refusalAnswer(c, err);
-      throw err;
-    }
+    const answer = await answerForward(decide, config, (name) => c.req.header(name), fallback);
+    return 'refused' in answer ? answer.refused : c.body(null, answer.status as 200 | 403, answer.headers);
   };
 
   return new Hono()
