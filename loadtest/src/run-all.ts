@@ -8,6 +8,8 @@ import { profileComparisonReport } from './profile/profile-dir.ts';
 import { formatCount, formatMs, formatUs, reportTable, type ReportRow } from './report/format.ts';
 import { renderResultsMarkdown, type RoundRow } from './report/results-markdown.ts';
 import { freshnessRows, runFreshness } from './metering/freshness.ts';
+import { replayThroughputRows, runReplayThroughput } from './metering/replay-throughput.ts';
+import { reconcileThroughputRows, runReconcileThroughput } from './reconcile/reconcile-throughput.ts';
 import { runSinkThroughput, sinkThroughputRows } from './metering/sink-throughput.ts';
 import { runSidecarAuthorize, sidecarAuthorizeRows } from './sidecar-authorize.ts';
 import { describeFailures } from './wrk/parse-wrk-output.ts';
@@ -109,11 +111,19 @@ const main = async () => {
   const fresh = await runFreshness(5_000, 20, log);
   summary.push(...freshnessRows(fresh));
 
+  // Reconciliation and replay.
+  const reconcileSubjectsCount = Number(process.env.RECONCILE_BENCH_SUBJECTS ?? 100_000);
+  console.log(`\n# reconcile ${formatCount(reconcileSubjectsCount)} subjects`);
+  summary.push(...reconcileThroughputRows(await runReconcileThroughput(reconcileSubjectsCount, log)));
+  console.log(`\n# full replay, ${formatCount(sinkEvents)} events`);
+  summary.push(...replayThroughputRows(await runReplayThroughput(sinkEvents, log)));
+
   const loadParameters = [
     `wrk -t${options.threads} -c${options.connections} -d${options.durationS}s --latency, ${options.rounds} rounds alternating baseline/system, ${options.warmupS} s warm-up per target, at most ${formatCount(options.maxRequestsPerRun)} requests per run` +
       (options.lightConnections > 0 ? `; then one light-load pair with -c${options.lightConnections}` : ''),
     'gateway: GET with header x-tpp-id, upstream is a node:http server answering a small JSON body; sidecar: POST /v1/authorize {subject, method, path}',
     'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
+    'reconcile: one grant, two settled events and one real-time debit per subject; ClickHouse embedded, Valkey private; batches of 5,000 subjects',
     'metering: a single-node KRaft Kafka on the same machine, 6 partitions; the sink and the embedded ClickHouse engine in one process; sink batches of 10,000, fetch wait 250 ms',
     options.profile ? 'both contenders were CPU-profiled during the measured runs (the profiler costs each a few %)' : 'no profiler attached',
   ];
