@@ -110,13 +110,14 @@ describe('POST /v1/authorize on the node server answers as the Hono route', () =
     const allowed = await forwardBoth({ 'x-tpp-id': subject, ...original });
     expect(allowed.hono).toMatchObject({ status: 200, fields: { 'x-tollgate-decision': 'debited', 'x-tollgate-cost': '5', 'x-tollgate-balance': '5' } });
     expect(allowed.server).toEqual({ ...allowed.hono, fields: { ...allowed.hono.fields, 'x-tollgate-balance': '0', ratelimit: '"credits";r=0', 'ratelimit-policy': '"credits";q=5' } });
-    for (const headers of [
+    const refusals: Record<string, string>[] = [
       { 'x-tpp-id': subject, ...original },
       { 'x-tpp-id': subject, 'x-tollgate-auth-mode': 'nginx', ...original },
       { ...original },
       { 'x-tpp-id': subject, 'x-original-method': 'GET', 'x-forwarded-method': 'POST', 'x-original-uri': '/a' },
       { 'x-tpp-id': subject, 'x-tollgate-auth-mode': 'nginx' },
-    ]) {
+    ];
+    for (const headers of refusals) {
       const both = await forwardBoth(headers);
       expect(both.hono.status).not.toBe(200);
       expect(both.server).toEqual(both.hono);
