@@ -1,5 +1,6 @@
 import {
   BudgetExceededError,
+  countingCell,
   createPricer,
   epochMinute,
   metrics,
@@ -46,11 +47,11 @@ export const createDecide = ({ store, config, events, now = Date.now }: DecideOp
   const latency = { ok: metrics.storeLatency.labels('debit', 'ok'), error: metrics.storeLatency.labels('debit', 'error') };
   const storeErrors = { timeout: metrics.storeErrors.labels('debit', 'timeout'), error: metrics.storeErrors.labels('debit', 'error') };
   const decisions = {
-    debited: metrics.creditDecisions.labels('debited', COMPONENT),
-    free: metrics.creditDecisions.labels('free', COMPONENT),
-    denied: metrics.creditDecisions.labels('denied', COMPONENT),
-    unverified: metrics.creditDecisions.labels('unverified', COMPONENT),
-    unavailable: metrics.creditDecisions.labels('unavailable', COMPONENT),
+    debited: countingCell(metrics.creditDecisions, { decision: 'debited', component: COMPONENT }),
+    free: countingCell(metrics.creditDecisions, { decision: 'free', component: COMPONENT }),
+    denied: countingCell(metrics.creditDecisions, { decision: 'denied', component: COMPONENT }),
+    unverified: countingCell(metrics.creditDecisions, { decision: 'unverified', component: COMPONENT }),
+    unavailable: countingCell(metrics.creditDecisions, { decision: 'unavailable', component: COMPONENT }),
   };
 
   const decideOnce = async (subject: string, method: string, path: string, timeMs: number): Promise<Decision> => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { metrics, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
+import { countingCell, metrics, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
 import type { Decide } from '../authorize/decide.ts';
 import { answerForward } from '../routes/authorize-forward.ts';
 import { answerAuthorize } from '../routes/authorize-json.ts';
@@ -73,7 +73,7 @@ export interface AuthorizeFastPathOptions {
 export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, logger, service }: AuthorizeFastPathOptions): T => {
   const honoFetch = app.fetch;
   const limitBytes = config.limits.maxBodyBytes;
-  const answered = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((k) => metrics.httpRequests.labels(service, k));
+  const answered = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((status) => countingCell(metrics.httpRequests, { service, status }));
 
   /** Writes what `produce` answers; an error leaves as the app's error handler answers it. */
   const respond = async (method: string, outgoing: ServerResponse, produce: () => Promise<Answer>): Promise<void> => {

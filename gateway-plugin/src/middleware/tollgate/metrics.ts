@@ -1,8 +1,8 @@
-import { metrics } from '@tollgate/core';
+import { countingCell, metrics } from '@tollgate/core';
 
 /** The middleware's metric children, bound to their labels once rather than per request. */
 export const gatewayMetrics = () => {
-  const decision = (name: string) => metrics.creditDecisions.labels(name, 'gateway');
+  const decision = (name: string) => countingCell(metrics.creditDecisions, { decision: name, component: 'gateway' });
   return {
     decision: {
       debited: decision('debited'),
@@ -22,8 +22,8 @@ export const gatewayMetrics = () => {
       error: metrics.storeErrors.labels('debit', 'error'),
     },
     refundErrors: metrics.storeErrors.labels('refund', 'error'),
-    eventsEmitted: metrics.eventsEmitted,
+    eventsEmitted: countingCell(metrics.eventsEmitted),
     // Indexed by status / 100: every request tollgate answers or passes on, counted once.
-    answered: ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((k) => metrics.httpRequests.labels('gateway', k)),
+    answered: ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((status) => countingCell(metrics.httpRequests, { service: 'gateway', status })),
   };
 };
