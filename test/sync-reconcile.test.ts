@@ -206,12 +206,14 @@ describe('sync worker reconciliation', () => {
     const to = new Date(now() + 60_000).toISOString();
     const report = await sidecar.admin(`/admin/v1/subjects/${s}/reconciliation?from=${from}&to=${to}&windowSize=MINUTE`);
     expect(report.status).toBe(200);
-    const body = (await report.json()) as { windows: { metered: number; unverified: number; drift: number; debitedUnsettled: number }[] };
-    const sum = (k: 'metered' | 'unverified' | 'drift' | 'debitedUnsettled') => body.windows.reduce((a, w) => a + w[k], 0);
+    const body = (await report.json()) as { windows: { debited: number; metered: number; unverified: number; drift: number; debitedUnsettled: number }[] };
+    const sum = (k: 'debited' | 'metered' | 'unverified' | 'drift' | 'debitedUnsettled') => body.windows.reduce((a, w) => a + w[k], 0);
     expect(sum('metered')).toBe(await eventCost(s));
     expect(sum('unverified')).toBe(15);
     expect(sum('drift')).toBe(-15);
     expect(sum('debitedUnsettled')).toBe(0);
+    // The settled real-time debits are kept for the report: what was debited is what was metered, less the unverified calls.
+    expect(sum('debited')).toBe((await eventCost(s)) - 15);
   });
 
   it('counts a grant once when the sync runs between its durable write and its apply', async () => {

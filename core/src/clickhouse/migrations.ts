@@ -84,6 +84,21 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     ) ENGINE = ReplacingMergeTree
     ORDER BY (subject, watermark, balance_before, balance_after)`,
   },
+  {
+    version: 6,
+    name: 'realtime_debits',
+    // The real-time debits reconciliation settled: Valkey drops a minute's buckets when it
+    // settles them, and they are kept here for the reconciliation report.
+    sql: `CREATE TABLE IF NOT EXISTS realtime_debits (
+      subject String,
+      minute DateTime('UTC'),
+      cost Int64,
+      watermark DateTime('UTC'),
+      recorded_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = MergeTree
+    PARTITION BY toYYYYMM(minute)
+    ORDER BY (subject, minute)`,
+  },
 ];
 
 export const migrate = async (client: ClickHouseClient): Promise<void> => {

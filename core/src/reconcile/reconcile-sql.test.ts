@@ -1,11 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { activeSubjectsSql, adjustmentsSql, minuteToDateTime, recentGrantsSql, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
+import { activeSubjectsSql, adjustmentsSql, minuteToDateTime, recentGrantsSql, settledDebitsSql, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
 import { driftCause } from './drift-cause.ts';
 
 // 2026-01-15 10:30 UTC as an epoch minute.
 const W = Date.UTC(2026, 0, 15, 10, 30) / 60_000;
 
 describe('reconciliation SQL', () => {
+  it('settled debits: the real-time debits reconciliation kept, per window', () => {
+    expect(settledDebitsSql('tpp-1', W - 120, W, 'HOUR')).toEqual({
+      query: [
+        "SELECT toUnixTimestamp(toStartOfInterval(minute, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute, sum(cost) AS debited",
+        'FROM realtime_debits',
+        "WHERE subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}",
+        'GROUP BY window_minute ORDER BY window_minute',
+      ].join('\n'),
+      params: { subject: 'tpp-1', size: 60, from: '2026-01-15 08:30:00', to: '2026-01-15 10:30:00' },
+    });
+  });
+
   it('formats a watermark minute as a ClickHouse DateTime', () => {
     expect(minuteToDateTime(W)).toBe('2026-01-15 10:30:00');
   });

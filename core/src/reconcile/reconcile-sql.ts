@@ -96,6 +96,15 @@ GROUP BY window_minute ORDER BY window_minute`,
   params: { subject, size: REPORT_WINDOW_MINUTES[windowSize], from: minuteToDateTime(fromMinute), to: minuteToDateTime(toMinute) },
 });
 
+/** Per window of one subject in [from, to): the real-time debits reconciliation settled (UTC windows). */
+export const settledDebitsSql = (subject: string, fromMinute: number, toMinute: number, windowSize: WindowSize): SqlQuery => ({
+  query: `SELECT toUnixTimestamp(toStartOfInterval(minute, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute, sum(cost) AS debited
+FROM realtime_debits
+WHERE subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+GROUP BY window_minute ORDER BY window_minute`,
+  params: { subject, size: REPORT_WINDOW_MINUTES[windowSize], from: minuteToDateTime(fromMinute), to: minuteToDateTime(toMinute) },
+});
+
 /** Drift entries of one subject whose watermark falls in [from, to), oldest first; a retried write counts once. */
 export const adjustmentsSql = (subject: string, fromMinute?: number, toMinute?: number): SqlQuery => ({
   query: `SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,

@@ -110,6 +110,18 @@ export const reconcileSubjects = async ({
     const results = await Promise.all(batch.map(async (s) => [s, await store.reconcile(s, target.get(s) ?? 0, watermarkMinute, counted.get(s))] as const));
     summary.storeMs += performance.now() - started;
 
+    // The real-time debits this run settled leave Valkey; keep them for the reconciliation report.
+    const settled = results.flatMap(([subject, r]) =>
+      r.applied
+        ? [...r.droppedBuckets].map(([minute, cost]) => ({ subject, minute: minuteToDateTime(minute), cost, watermark: minuteToDateTime(watermarkMinute) }))
+        : [],
+    );
+    if (settled.length > 0) {
+      started = performance.now();
+      await clickhouse.insert({ table: 'realtime_debits', format: 'JSONEachRow', values: settled });
+      summary.clickhouseMs += performance.now() - started;
+    }
+
     const drifted: [string, ReconcileResult][] = [];
     for (const [subject, r] of results) {
       metrics.reconcileSubjects.inc({ result: r.applied ? 'applied' : 'stale' });

@@ -4,6 +4,7 @@ import {
   adjustmentsSql,
   epochMinute,
   REPORT_WINDOW_MINUTES,
+  settledDebitsSql,
   TollgateError,
   usageWindowsSql,
   WINDOW_SIZES,
@@ -58,9 +59,8 @@ const parseRange = (q: Record<string, string | undefined>, nowMs: number) => {
 /**
  * `GET /admin/v1/subjects/{subject}/reconciliation?from&to&windowSize` — per window:
  * - `metered`, `unverified`, `events`: from the usage windows in ClickHouse (the truth);
- * - `debitedUnsettled`: real-time debits Valkey still holds for the window. Reconciliation
- *   drops a minute's debits once it settles it, so for settled minutes this is 0 and the
- *   real-time figure survives only as `drift` (debited − metered, when non-zero);
+ * - `debited`: real-time debits of the window — those reconciliation settled (kept in
+ *   ClickHouse when it drops them from Valkey) plus `debitedUnsettled`, those Valkey still holds;
  * - `drift`: the ledger adjustments whose watermark falls in the window (balance after −
  *   before; negative when usage was charged that real time did not debit).
  */
@@ -78,30 +78,37 @@ export const adminReconciliationRoutes = ({
   new Hono().get('/admin/v1/subjects/:subject/reconciliation', async (c) => {
     const subject = parseSubject(c.req.param('subject'));
     const { size, width, fromMinute, toMinute } = parseRange(c.req.query(), now());
-    const [usage, adjustments, buckets] = await Promise.all([
+    const [usage, adjustments, buckets, settled] = await Promise.all([
       readRows<{ window_minute: string | number; metered: string | number; unverified: string | number; events: string | number }>(
         clickhouse,
         usageWindowsSql(subject, fromMinute, toMinute, size),
       ),
       readRows<AdjustmentRow>(clickhouse, adjustmentsSql(subject, fromMinute, toMinute)),
       store.realtimeBuckets(subject),
+      readRows<{ window_minute: string | number; debited: string | number }>(clickhouse, settledDebitsSql(subject, fromMinute, toMinute, size)),
     ]).catch((err: unknown) => {
       logger.error('reconciliation report failed', { error: err instanceof Error ? err.message : String(err) });
       throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'The reconciliation report could not be read; try again.');
     });
     const windowOf = (minute: number) => Math.floor(minute / width) * width;
-    const windows = new Map<number, { debitedUnsettled: number; metered: number; unverified: number; events: number; drift: number }>();
+    const windows = new Map<number, { debited: number; debitedUnsettled: number; metered: number; unverified: number; events: number; drift: number }>();
     const at = (minute: number) => {
       let w = windows.get(minute);
       if (!w) {
-        w = { debitedUnsettled: 0, metered: 0, unverified: 0, events: 0, drift: 0 };
+        w = { debited: 0, debitedUnsettled: 0, metered: 0, unverified: 0, events: 0, drift: 0 };
         windows.set(minute, w);
       }
       return w;
     };
     for (const u of usage) Object.assign(at(Number(u.window_minute)), { metered: Number(u.metered), unverified: Number(u.unverified), events: Number(u.events) });
     for (const a of adjustments) at(windowOf(Number(a.watermark_minute))).drift += Number(a.amount);
-    for (const [minute, cost] of buckets) if (minute >= fromMinute && minute < toMinute) at(windowOf(minute)).debitedUnsettled += cost;
+    for (const d of settled) at(Number(d.window_minute)).debited += Number(d.debited);
+    for (const [minute, cost] of buckets) {
+      if (minute < fromMinute || minute >= toMinute) continue;
+      const w = at(windowOf(minute));
+      w.debitedUnsettled += cost;
+      w.debited += cost;
+    }
     return c.json({
       subject,
       from: minuteIso(fromMinute),
