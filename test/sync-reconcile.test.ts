@@ -20,8 +20,10 @@ import { waitFor } from './harness/wait-for.ts';
  * workers share a clock that the test moves minute by minute, so windows settle at once
  * (settle lag 0) instead of after real minutes.
  */
+// The outage below is a store that refuses connections (it fails at once); the budget is
+// generous so that a slow moment on a busy machine is never taken for an outage.
 const config = testConfig({
-  credits: { ...testConfig().credits, storeTimeoutMs: 50, onStoreError: 'allow' },
+  credits: { ...testConfig().credits, storeTimeoutMs: 2_000, onStoreError: 'allow' },
   routes: [
     { method: 'GET', path: '/accounts', cost: 1, chargeOn: 'request', onStoreError: 'allow' },
     { method: 'GET', path: '/payments', cost: 3, chargeOn: 'request', onStoreError: 'allow' },
