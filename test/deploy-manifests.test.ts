@@ -26,6 +26,17 @@ const SERVICES = [
   { name: 'sync-worker', workspace: 'sync-worker' },
 ] as const;
 const mainOf = (workspace: string) => join(ROOT, workspace, 'src/main.ts');
+
+/**
+ * How a service is started: its workspace's `start` script when it has one (the one place its
+ * node flags are written), run from the repository root; `node <workspace>/src/main.ts` otherwise.
+ */
+const startCommandOf = (workspace: string): string[] => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, workspace, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const start = manifest.scripts?.start;
+  if (!start) return ['node', `${workspace}/src/main.ts`];
+  return start.split(/\s+/).map((part) => (part === 'src/main.ts' ? `${workspace}/src/main.ts` : part));
+};
 const PRESENT = SERVICES.filter((s) => existsSync(mainOf(s.workspace)));
 
 // ---------------------------------------------------------------------------------------------
@@ -370,7 +381,7 @@ describe('kustomize base', () => {
   it('has a Deployment for each of the four services, running its main.ts from the tollgate image', () => {
     for (const { name, workspace } of SERVICES) {
       const container = containerOf(name);
-      expect(container.command).toEqual(['node', `${workspace}/src/main.ts`]);
+      expect(container.command).toEqual(startCommandOf(workspace));
     }
     for (const deployment of resources.filter((r) => r.kind === 'Deployment')) {
       const pod = obj(obj(obj(deployment.spec, 'spec').template, 'template').spec, 'pod');
@@ -467,7 +478,7 @@ describe('compose file', () => {
     expect(str(composeService('clickhouse').image, 'clickhouse image')).toMatch(/^clickhouse\/clickhouse-server:/);
     for (const { name, workspace } of SERVICES) {
       const service = composeService(name);
-      expect(service.command, name).toEqual(['node', `${workspace}/src/main.ts`]);
+      expect(service.command, name).toEqual(startCommandOf(workspace));
       const build = obj(service.build, `${name} build`);
       expect(existsSync(resolve(dirname(COMPOSE), str(build.context, 'context'), str(build.dockerfile, 'dockerfile')))).toBe(true);
     }
