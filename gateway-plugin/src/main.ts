@@ -9,6 +9,7 @@ import {
   loadTollgateConfig,
   openClickHouse,
   openCreditStore,
+  eventPathFromEnv,
   openEventPath,
   readEnv,
 } from '@tollgate/core';
@@ -70,16 +71,9 @@ const main = async () => {
   const logger = createLogger('gateway', env.LOG_LEVEL);
   const store = openCreditStore(env.VALKEY_URL);
   // With Kafka, events are produced (and spooled while it is away); without, stored here.
-  const emitter = await openEventPath({
-    clientId: 'tollgate-gateway',
-    kafkaBrokers: env.KAFKA_BROKERS,
-    topic: env.KAFKA_TOPIC ?? 'api-calls',
-    partitions: env.KAFKA_TOPIC_PARTITIONS,
-    lingerMs: env.KAFKA_LINGER_MS,
-    spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
-    clickhouse: () => openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }),
-    logger,
-  });
+  const emitter = await openEventPath(
+    eventPathFromEnv(env, 'tollgate-gateway', () => openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }), logger),
+  );
   const app = createGatewayApp({
     store,
     emitter,

@@ -6,6 +6,7 @@ import {
   migrate,
   openClickHouse,
   openCreditStore,
+  eventPathFromEnv,
   openEventPath,
   openKafka,
   reconcileReplayed,
@@ -45,16 +46,7 @@ try {
 // Decisions and ingested events take the gateway's producer path: Kafka when brokers are set
 // (spooled to disk while Kafka is away), otherwise the in-process bus, stored in ClickHouse here.
 const topic = env.KAFKA_TOPIC ?? 'api-calls';
-const emitter = await openEventPath({
-  clientId: SERVICE,
-  kafkaBrokers: env.KAFKA_BROKERS,
-  topic,
-  partitions: env.KAFKA_TOPIC_PARTITIONS,
-  lingerMs: env.KAFKA_LINGER_MS,
-  spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
-  clickhouse: () => clickhouse,
-  logger,
-});
+const emitter = await openEventPath(eventPathFromEnv(env, SERVICE, () => clickhouse, logger));
 
 const store = openCreditStore(env.VALKEY_URL);
 if (store instanceof ValkeyCreditStore) {

@@ -7,6 +7,7 @@ import {
   migrate,
   openClickHouse,
   openCreditStore,
+  eventPathFromEnv,
   openEventPath,
   openKafka,
   readEnv,
@@ -72,16 +73,7 @@ const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKH
 await migrate(clickhouse);
 const store = openCreditStore(env.VALKEY_URL);
 
-const emitter = await openEventPath({
-  clientId: 'tollgate',
-  kafkaBrokers: env.KAFKA_BROKERS,
-  topic,
-  partitions: env.KAFKA_TOPIC_PARTITIONS,
-  lingerMs: env.KAFKA_LINGER_MS,
-  spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
-  clickhouse: () => clickhouse,
-  logger,
-});
+const emitter = await openEventPath(eventPathFromEnv(env, 'tollgate', () => clickhouse, logger));
 // With Kafka, this process also runs the sink that carries the topic into ClickHouse.
 const sink =
   env.KAFKA_BROKERS.length > 0

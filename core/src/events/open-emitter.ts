@@ -21,6 +21,35 @@ export interface EventPathOptions {
   logger: Logger;
 }
 
+/** The variables of the producer path, as `readEnv` gives them. */
+export interface EventPathEnv {
+  KAFKA_BROKERS: string[];
+  KAFKA_TOPIC: string | undefined;
+  KAFKA_TOPIC_PARTITIONS: number;
+  KAFKA_LINGER_MS: number;
+  SPOOL_DIR: string | undefined;
+  SPOOL_MAX_BYTES: number;
+  SPOOL_FULL_POLICY: SpoolFullPolicy;
+  SPOOL_FSYNC: FsyncPolicy;
+}
+
+/** The options of `openEventPath` from a service's environment. */
+export const eventPathFromEnv = (
+  env: EventPathEnv,
+  clientId: string,
+  clickhouse: () => ClickHouseClient,
+  logger: Logger,
+): EventPathOptions => ({
+  clientId,
+  kafkaBrokers: env.KAFKA_BROKERS,
+  topic: env.KAFKA_TOPIC ?? 'api-calls',
+  partitions: env.KAFKA_TOPIC_PARTITIONS,
+  lingerMs: env.KAFKA_LINGER_MS,
+  spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
+  clickhouse,
+  logger,
+});
+
 /**
  * The producer path of a service: with brokers, the Kafka emitter (spooling to disk while Kafka
  * is away); without, an in-process bus whose events are written to ClickHouse by this process.
