@@ -130,12 +130,12 @@ describe('two sync-worker processes at once', () => {
     for (const s of subjects) {
       const net = await scalar(
         `SELECT sum(amount) AS v FROM (SELECT any(amount) AS amount FROM ledger_adjustments WHERE subject = {s:String}
-         GROUP BY watermark, balance_before, balance_after)`,
+         GROUP BY change_id)`,
         { s },
       );
       expect(net).toBe(0);
     }
-    const duplicates = await scalar(`SELECT count() - uniqExact(subject, watermark, balance_before, balance_after) AS v FROM ledger_adjustments`);
+    const duplicates = await scalar(`SELECT count() - uniqExact(subject, change_id) AS v FROM ledger_adjustments`);
     expect(duplicates).toBe(0);
 
     // SIGTERM: each stops its loop and exits cleanly.

@@ -67,12 +67,13 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
     version: 5,
     name: 'ledger_adjustments',
-    // Drift found by reconciliation: one entry per balance change. Only a run that changed the
-    // balance writes one; a late event can make a second run at the same watermark change it
-    // again (a second, distinct entry), while a retried write of the same change has the same
-    // key and the Replacing engine folds it.
+    // Drift found by reconciliation: one entry per balance change, with its own id. Only a run
+    // that changed the balance writes one (a late event can make a second run at the same
+    // watermark change it again: a second entry); a retried write of the same entry has the
+    // same id, and the Replacing engine folds it.
     sql: `CREATE TABLE IF NOT EXISTS ledger_adjustments (
       subject String,
+      change_id String,
       watermark DateTime('UTC'),
       previous_watermark Nullable(DateTime('UTC')),
       balance_before Int64,
@@ -82,7 +83,7 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       details String,
       created_at DateTime64(3, 'UTC') DEFAULT now64(3)
     ) ENGINE = ReplacingMergeTree
-    ORDER BY (subject, watermark, balance_before, balance_after)`,
+    ORDER BY (subject, change_id)`,
   },
   {
     version: 6,

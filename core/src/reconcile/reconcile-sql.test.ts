@@ -103,7 +103,7 @@ describe('reconciliation SQL', () => {
         max(created_at) AS recorded_at
       FROM ledger_adjustments
       WHERE subject = {subject:String} AND watermark >= {from:DateTime('UTC')} AND watermark < {to:DateTime('UTC')}
-      GROUP BY watermark, balance_before, balance_after
+      GROUP BY change_id, watermark
       ORDER BY watermark, recorded_at"
     `);
     expect(q.params).toEqual({ subject: 'tpp-1', from: '2026-01-15 09:30:00', to: '2026-01-15 10:30:00' });

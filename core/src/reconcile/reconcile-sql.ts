@@ -115,7 +115,7 @@ FROM ledger_adjustments
 WHERE subject = {subject:String}${fromMinute === undefined ? '' : ` AND watermark >= {from:DateTime('UTC')}`}${
     toMinute === undefined ? '' : ` AND watermark < {to:DateTime('UTC')}`
   }
-GROUP BY watermark, balance_before, balance_after
+GROUP BY change_id, watermark
 ORDER BY watermark, recorded_at`,
   params: {
     subject,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CountedGrant, CreditStore, ReconcileResult } from '../credits/credit-store.ts';
 import type { Logger } from '../logger.ts';
@@ -20,6 +21,8 @@ export interface ReconcileOptions {
 }
 
 export interface Adjustment {
+  /** This balance change's own id: a retried write of the entry folds into one. */
+  changeId: string;
   subject: string;
   watermarkMinute: number;
   previousWatermarkMinute: number | undefined;
@@ -63,6 +66,7 @@ const explain = async (ch: ClickHouseClient, watermarkMinute: number, drifted: [
     const { metered = 0, unverified = 0 } = usage.get(subject) ?? {};
     const debited = sumOf(r.droppedBuckets);
     return {
+      changeId: randomUUID(),
       subject,
       watermarkMinute,
       previousWatermarkMinute: r.previousWatermark,
@@ -137,6 +141,7 @@ export const reconcileSubjects = async ({
       format: 'JSONEachRow',
       values: adjustments.map((a) => ({
         subject: a.subject,
+        change_id: a.changeId,
         watermark: minuteToDateTime(a.watermarkMinute),
         previous_watermark: a.previousWatermarkMinute === undefined ? null : minuteToDateTime(a.previousWatermarkMinute),
         balance_before: a.details.before,
