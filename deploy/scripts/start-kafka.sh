@@ -48,8 +48,12 @@ java_opts=(
 )
 
 if [ ! -f "$data_dir/kraft-logs/meta.properties" ]; then
-  # A cluster id is 16 random bytes in URL-safe base64 without padding.
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # A cluster id is 16 random bytes in URL-safe base64 without padding. One that starts with
+  # "-" would be read as an option by the format tool, so draw again until it does not.
+  cluster_id=-
+  while [[ $cluster_id == -* ]]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   java "${java_opts[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$config" >"$data_dir/format.log" 2>&1 \
     || { cat "$data_dir/format.log" >&2; exit 1; }
 fi
