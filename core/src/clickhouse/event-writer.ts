@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StoredEvent } from '../events/validate-event.ts';
+import { clickHouseTime } from './time.ts';
 
 export interface WriteResult {
   inserted: number;
@@ -7,7 +8,6 @@ export interface WriteResult {
   alreadyPresent: number;
 }
 
-const chTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 const keyOf = (e: { source: string; id: string }) => `${e.source}\u0000${e.id}`;
 
 // ~2,000 ids of up to a few dozen characters stay well inside ClickHouse's 1 MiB URI limit.
@@ -28,7 +28,7 @@ const storedKeys = async (ch: ClickHouseClient, events: StoredEvent[]): Promise<
       WHERE subject IN {subjects:Array(String)}
         AND time >= {from:DateTime64(3, 'UTC')} AND time <= {to:DateTime64(3, 'UTC')}
         AND id IN {ids:Array(String)}`,
-    query_params: { subjects: [...subjects], from: chTime(min), to: chTime(max), ids: events.map((e) => e.id) },
+    query_params: { subjects: [...subjects], from: clickHouseTime(min), to: clickHouseTime(max), ids: events.map((e) => e.id) },
     format: 'JSONEachRow',
   });
   return (await result.json<{ source: string; id: string }>()).map(keyOf);
@@ -65,7 +65,7 @@ export const writeEventsOnce = async (ch: ClickHouseClient, batch: StoredEvent[]
         id: e.id,
         type: e.type,
         subject: e.subject,
-        time: chTime(e.timeMs),
+        time: clickHouseTime(e.timeMs),
         data: e.data,
         cost: e.cost,
         decision: e.decision,

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { clickHouseTime } from '../clickhouse/time.ts';
 
 export interface Grant {
   subject: string;
@@ -28,8 +29,6 @@ const toGrant = (r: GrantRow): Grant => ({
   createdAt: `${r.created_at.replace(' ', 'T')}Z`,
 });
 
-const toClickHouseTime = (iso: string) => iso.replace('T', ' ').replace('Z', '');
-
 /** Durable top-ups in ClickHouse: the truth that Valkey balances are rebuilt from. */
 export class GrantRepository {
   readonly #ch: ClickHouseClient;
@@ -48,7 +47,7 @@ export class GrantRepository {
           amount: grant.amount,
           reason: grant.reason,
           body_hash: grant.bodyHash,
-          created_at: toClickHouseTime(grant.createdAt),
+          created_at: clickHouseTime(Date.parse(grant.createdAt)),
         },
       ],
     });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../clickhouse/client.ts';
 import { migrate } from '../clickhouse/migrations.ts';
-import { clickHouseTime } from './query-sql.ts';
+import { clickHouseTime } from '../clickhouse/time.ts';
 import { parseMeters } from './meter.ts';
 import { queryMeter } from './query-meter.ts';
 

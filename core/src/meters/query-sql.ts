@@ -1,3 +1,4 @@
+import { clickHouseTime } from '../clickhouse/time.ts';
 import type { Aggregation, Meter, WindowSize } from './meter.ts';
 
 export interface MeterQuery {
@@ -21,9 +22,6 @@ export interface BuiltSql {
   /** Result column of each requested group-by key. */
   columns: Record<string, string>;
 }
-
-/** 'YYYY-MM-DD hh:mm:ss.mmm' in UTC, the form ClickHouse parses for a DateTime64 parameter. */
-export const clickHouseTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 const WINDOW_INTERVAL: Record<WindowSize, string> = { MINUTE: 'INTERVAL 1 MINUTE', HOUR: 'INTERVAL 1 HOUR', DAY: 'INTERVAL 1 DAY' };
 

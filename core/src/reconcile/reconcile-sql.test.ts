@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { activeSubjectsSql, adjustmentsSql, minuteToDateTime, recentGrantsSql, settledDebitsSql, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
+import { minuteToDateTime } from '../clickhouse/time.ts';
+import { activeSubjectsSql, adjustmentsSql, recentGrantsSql, settledDebitsSql, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
 import { driftCause } from './drift-cause.ts';
 
 // 2026-01-15 10:30 UTC as an epoch minute.

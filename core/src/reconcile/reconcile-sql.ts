@@ -2,6 +2,7 @@
  * The SQL of reconciliation, as pure functions: each returns the statement and its
  * parameters (never string-built values), so tests pin both exactly.
  */
+import { clickHouseTime, minuteToDateTime } from '../clickhouse/time.ts';
 import type { WindowSize } from '../meters/meter.ts';
 
 export interface SqlQuery {
@@ -9,9 +10,6 @@ export interface SqlQuery {
   params: Record<string, unknown>;
 }
 
-/** ClickHouse `DateTime('UTC')` text of an epoch minute. */
-export const minuteToDateTime = (minute: number): string => new Date(minute * 60_000).toISOString().slice(0, 19).replace('T', ' ');
-const msToDateTime64 = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 /**
  * Per subject of the batch: Σ grants (one per idempotency key — the earliest row, as readers
@@ -41,7 +39,7 @@ export const recentGrantsSql = (subjects: readonly string[], sinceMs: number): S
 FROM credit_grants
 WHERE subject IN {subjects:Array(String)} AND created_at >= {since:DateTime64(3, 'UTC')}
 GROUP BY subject, idempotency_key`,
-  params: { subjects: [...subjects], since: msToDateTime64(sinceMs) },
+  params: { subjects: [...subjects], since: clickHouseTime(sinceMs) },
 });
 
 /** Late events older than this before `since` are left to the full sweep; it bounds the incremental scan. */
@@ -69,7 +67,7 @@ export const activeSubjectsSql = (sinceMs?: number): SqlQuery =>
   UNION ALL
   SELECT subject FROM credit_grants WHERE created_at >= {since:DateTime64(3, 'UTC')}
 ) ORDER BY subject`,
-        params: { since: msToDateTime64(sinceMs), earliest: msToDateTime64(sinceMs - INCREMENTAL_LATENESS_MS) },
+        params: { since: clickHouseTime(sinceMs), earliest: clickHouseTime(sinceMs - INCREMENTAL_LATENESS_MS) },
       };
 
 /**

@@ -4,7 +4,8 @@ import type { CountedGrant, CreditStore, ReconcileResult } from '../credits/cred
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { driftCause, type DriftCause } from './drift-cause.ts';
-import { minuteToDateTime, recentGrantsSql, settledUsageSql, targetsSql, type SqlQuery } from './reconcile-sql.ts';
+import { minuteToDateTime } from '../clickhouse/time.ts';
+import { recentGrantsSql, settledUsageSql, targetsSql, type SqlQuery } from './reconcile-sql.ts';
 
 export interface ReconcileOptions {
   clickhouse: ClickHouseClient;
