@@ -1,4 +1,5 @@
 import type { CloudEventV1 } from 'cloudevents';
+import { countingCell, metrics } from '../metrics/metrics.ts';
 import type { EventEmitter } from './emitter.ts';
 
 export type EventHandler = (events: CloudEventV1<unknown>[]) => void | Promise<void>;
@@ -15,6 +16,7 @@ export class InProcessBus implements EventEmitter {
   #scheduled: Promise<void> | undefined;
   #delivering: Promise<void> = Promise.resolve();
   #retryTimer: NodeJS.Timeout | undefined;
+  readonly #emitted = countingCell(metrics.eventsEmitted);
   readonly #retryMs: number;
 
   constructor({ retryMs = 500 }: { retryMs?: number } = {}) {
@@ -28,6 +30,7 @@ export class InProcessBus implements EventEmitter {
 
   emit(event: CloudEventV1<unknown>): void {
     this.#pending.push(event);
+    this.#emitted.inc();
     this.#scheduled ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#deliver());
   }
 

@@ -2,7 +2,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import type { Kafka, Producer } from 'kafkajs';
 import type { EventEmitter } from '../events/emitter.ts';
 import type { Logger } from '../logger.ts';
-import { metrics } from '../metrics/metrics.ts';
+import { countingCell, metrics } from '../metrics/metrics.ts';
 import { SpoolFullError, type DiskSpool, type SpoolRecord } from '../spool/disk-spool.ts';
 import { CLOUDEVENTS_CONTENT_TYPE } from './messages.ts';
 
@@ -61,6 +61,7 @@ export class KafkaEmitter implements EventEmitter {
   #draining = false;
   #closed = false;
   #lastLossLog = 0;
+  readonly #emitted = countingCell(metrics.eventsEmitted);
 
   constructor({ kafka, ...options }: KafkaEmitterOptions) {
     this.#o = { lingerMs: 5, maxBatch: 5_000, spoolFullPolicy: 'deny', ...options };
@@ -100,7 +101,7 @@ export class KafkaEmitter implements EventEmitter {
 
   emit(event: CloudEventV1<unknown>): void {
     this.#buffer.push({ key: event.subject ?? '', value: JSON.stringify(event) });
-    metrics.eventsEmitted.inc();
+    this.#emitted.inc();
     if (this.#buffer.length >= this.#o.maxBatch) this.#flushBuffer();
     else this.#timer ??= setTimeout(() => this.#flushBuffer(), this.#o.lingerMs);
   }

@@ -75,7 +75,7 @@ export const metrics = {
   }),
   eventsEmitted: new Counter({
     name: 'tollgate_events_emitted_total',
-    help: 'api.call events handed to the emitter',
+    help: 'Events handed to the producer path (Kafka emitter or in-process bus), counted once, by the emitter',
     registers: [registry],
     collect: foldCells,
   }),

@@ -97,7 +97,6 @@ const createCharge = ({
           },
         }),
       );
-      m.eventsEmitted.inc();
     } catch (err) {
       // The store already decided; an event the emitter refused is logged, never silently lost.
       logger.error('api.call event not emitted', { id, subject, decision, cost, error: String(err) });

@@ -22,7 +22,6 @@ export const gatewayMetrics = () => {
       error: metrics.storeErrors.labels('debit', 'error'),
     },
     refundErrors: metrics.storeErrors.labels('refund', 'error'),
-    eventsEmitted: countingCell(metrics.eventsEmitted),
     // Indexed by status / 100: every request tollgate answers or passes on, counted once.
     answered: ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((status) => countingCell(metrics.httpRequests, { service: 'gateway', status })),
   };
