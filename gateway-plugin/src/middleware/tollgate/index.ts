@@ -38,6 +38,16 @@ export interface TollgateOptions {
   logger?: Logger;
 }
 
+/** The request as its event records it: read from the context once per request. */
+interface Call {
+  subject: string;
+  id: string;
+  timeMs: number;
+  method: string;
+  path: string;
+  started: number;
+}
+
 const STORE_UNAVAILABLE = 'Credits cannot be checked right now; retry shortly.';
 
 /** Sets fields on the handler's response, copying it first if its headers are immutable (a fetch() response). */
@@ -77,7 +87,7 @@ const createCharge = ({
   const budgetMs = config.credits.storeTimeoutMs;
   const m = gatewayMetrics();
 
-  const emit = (subject: string, id: string, timeMs: number, c: Context, status: number, started: number, cost: number, decision: Decision) => {
+  const emit = ({ subject, id, timeMs, method, path, started }: Call, status: number, cost: number, decision: Decision) => {
     m.answered[Math.trunc(status / 100)]?.inc();
     m.decision[decision === 'denied' && status === 503 ? 'unavailable' : decision].inc();
     try {
@@ -88,8 +98,8 @@ const createCharge = ({
           id,
           timeMs,
           data: {
-            endpoint: c.req.path,
-            method: c.req.method,
+            endpoint: path,
+            method,
             status_code: status,
             response_time_ms: Math.round(performance.now() - started),
             cost,
@@ -118,10 +128,12 @@ const createCharge = ({
       return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'Usage cannot be recorded right now; retry later.'));
     }
 
-    const { cost, chargeOn, onStoreError } = price(c.req.method, c.req.path);
+    const { method, path } = c.req;
+    const { cost, chargeOn, onStoreError } = price(method, path);
     const id = randomUUID();
     const timeMs = now();
     const minute = epochMinute(timeMs);
+    const call: Call = { subject, id, timeMs, method, path, started };
 
     let debit: DebitResult | undefined;
     const debitStarted = performance.now();
@@ -135,7 +147,7 @@ const createCharge = ({
 
     if (debit === undefined) {
       if (onStoreError === 'deny') {
-        emit(subject, id, timeMs, c, 503, started, 0, 'denied');
+        emit(call, 503, 0, 'denied');
         return problemResponse(new TollgateError('STORE_UNAVAILABLE', STORE_UNAVAILABLE));
       }
       // Fail open: the call passes now and owes its cost; reconciliation charges it later.
@@ -145,15 +157,15 @@ const createCharge = ({
         status = c.res.status;
       } catch (err) {
         // A throw is a 500 for pricing and the event, and is rethrown after.
-        emit(subject, id, timeMs, c, 500, started, chargeOn === 'success' ? 0 : cost, 'unverified');
+        emit(call, 500, chargeOn === 'success' ? 0 : cost, 'unverified');
         throw err;
       }
-      emit(subject, id, timeMs, c, status, started, chargeOn === 'success' && status >= 500 ? 0 : cost, 'unverified');
+      emit(call, status, chargeOn === 'success' && status >= 500 ? 0 : cost, 'unverified');
       return undefined;
     }
 
     if (!debit.allowed) {
-      emit(subject, id, timeMs, c, 429, started, 0, 'denied');
+      emit(call, 429, 0, 'denied');
       const detail = `The balance of ${debit.balance} credits does not cover the cost of ${cost}.`;
       return problemResponse(new TollgateError('INSUFFICIENT_CREDITS', detail, { balance: debit.balance, cost }), rateLimitHeaders(debit.balance, debit.balance));
     }
@@ -190,7 +202,7 @@ const createCharge = ({
       if (remaining !== debit.balance) setHeaders(c, rateLimitHeaders(quota, remaining));
       else if (takeResponseFields(c)) setHeaders(c, fields);
     }
-    emit(subject, id, timeMs, c, status, started, owed, decision);
+    emit(call, status, owed, decision);
     if (thrown) throw thrown.error;
     return undefined;
   };
