@@ -9,6 +9,7 @@ import {
   epochMinute,
   problemResponse,
   rateLimitHeaders,
+  withinBudget,
   type CreditStore,
   type DebitResult,
   type Decision,
@@ -19,7 +20,6 @@ import {
 import { gatewayMetrics } from './metrics.ts';
 import { offerResponseFields, takeResponseFields } from './response-fields.ts';
 import { createSubjectResolver, type SubjectFunction } from './subject.ts';
-import { withinBudget } from './within-budget.ts';
 
 export type { SubjectFunction } from './subject.ts';
 

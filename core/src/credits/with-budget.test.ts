@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { BudgetExceededError, ValkeyCreditStore, withBudget } from '@tollgate/core';
-import { withinBudget } from './within-budget.ts';
+import { ValkeyCreditStore } from './valkey-store.ts';
+import { BudgetExceededError, withBudget, withinBudget } from './with-budget.ts';
 
 /** Blocks the event loop, as a burst of CPU work under load does. */
 const busy = (ms: number) => {
