@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, ensureTopics, migrate, openClickHouse, openKafka, startReplay, type ReplayProgress } from '@tollgate/core';
-import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startKafka } from '../../../test/harness/kafka.ts';
-import { waitFor } from '../../../test/harness/wait-for.ts';
+import { BATCH, PARTITIONS, produceEvents, sinkRate, storedEvents } from './bench-events.ts';
 import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
 
 /**
@@ -25,22 +24,6 @@ export interface ReplayThroughputResult {
   stored: number;
 }
 
-const PARTITIONS = 6;
-const BATCH = 10_000;
-const SUBJECTS = 1_000;
-
-const eventJson = (i: number) =>
-  JSON.stringify({
-    specversion: '1.0',
-    type: 'api.call',
-    source: 'bench',
-    id: `bench-${i}`,
-    time: new Date(Date.UTC(2026, 0, 15) + i).toISOString(),
-    subject: `tpp-${i % SUBJECTS}`,
-    datacontenttype: 'application/json',
-    data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 12, cost: 1, decision: 'debited' },
-  });
-
 export const runReplayThroughput = async (total: number, log: (line: string) => void): Promise<ReplayThroughputResult> => {
   const broker = await startKafka({ numPartitions: PARTITIONS });
   const dir = mkdtempSync(join(tmpdir(), 'bench-replay-'));
@@ -51,22 +34,9 @@ export const runReplayThroughput = async (total: number, log: (line: string) => 
     await ensureTopics(kafka, topic, PARTITIONS);
     await migrate(ch);
     log(`producing ${formatCount(total)} events to ${PARTITIONS} partitions`);
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    for (let from = 0; from < total; from += 2_000) {
-      const n = Math.min(2_000, total - from);
-      await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, k) => ({ key: `tpp-${(from + k) % SUBJECTS}`, value: eventJson(from + k) })) });
-    }
-    await producer.disconnect();
-
-    const count = async () => Number((await (await ch.query({ query: 'SELECT count() AS n FROM events', format: 'JSONEachRow' })).json<{ n: string | number }>())[0]?.n);
+    await produceEvents(kafka, topic, total);
     log('the sink (baseline)');
-    const sink = new KafkaMeterSink({ kafka, clickhouse: ch, topic, groupId: 'bench-sink', batchSize: BATCH, batchWaitMs: 250, logger: createLogger('bench', 'warn') });
-    let started = performance.now();
-    await sink.start();
-    await waitFor(async () => (await count()) >= total, { timeoutMs: 900_000, intervalMs: 100, what: 'the sink to store every event' });
-    const sinkRate = total / ((performance.now() - started) / 1000);
-    await sink.stop();
+    const sinkEventsPerS = await sinkRate(kafka, ch, topic, total);
 
     log('deleting every event from ClickHouse (events and usage_1m)');
     await ch.command({ query: 'TRUNCATE TABLE events' });
@@ -80,12 +50,11 @@ export const runReplayThroughput = async (total: number, log: (line: string) => 
       return { p, rate: p.read / ((performance.now() - t) / 1000) };
     };
     log('full replay');
-    started = performance.now();
     const first = await replayAll();
-    const stored = await count();
+    const stored = await storedEvents(ch);
     log('the same replay again (everything present)');
     const again = await replayAll();
-    return { events: total, partitions: PARTITIONS, sinkRate, replayRate: first.rate, replayAgainRate: again.rate, replay: first.p, again: again.p, stored };
+    return { events: total, partitions: PARTITIONS, sinkRate: sinkEventsPerS, replayRate: first.rate, replayAgainRate: again.rate, replay: first.p, again: again.p, stored };
   } finally {
     await ch.close();
     await broker.close();

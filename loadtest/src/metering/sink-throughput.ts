@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
-import { KafkaMeterSink } from '@tollgate/meter-sink';
+import { ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
 import type { Kafka } from 'kafkajs';
 import { startKafka } from '../../../test/harness/kafka.ts';
 import { waitFor } from '../../../test/harness/wait-for.ts';
+import { BATCH, PARTITIONS, produceEvents, sinkRate, storedEvents } from './bench-events.ts';
 import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
 
 /**
@@ -25,34 +25,6 @@ export interface SinkThroughputResult {
   sinkRate: number;
   stored: number;
 }
-
-const PARTITIONS = 6;
-const BATCH = 10_000;
-
-const eventJson = (i: number) =>
-  JSON.stringify({
-    specversion: '1.0',
-    type: 'api.call',
-    source: 'bench',
-    id: `bench-${i}`,
-    time: new Date(Date.UTC(2026, 0, 15) + i).toISOString(),
-    subject: `tpp-${i % 1_000}`,
-    datacontenttype: 'application/json',
-    data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 12, cost: 1, decision: 'debited' },
-  });
-
-const produce = async (kafka: Kafka, topic: string, total: number): Promise<number> => {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
-  const started = performance.now();
-  for (let from = 0; from < total; from += 2_000) {
-    const n = Math.min(2_000, total - from);
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, k) => ({ key: `tpp-${(from + k) % 1_000}`, value: eventJson(from + k) })) });
-  }
-  const rate = total / ((performance.now() - started) / 1000);
-  await producer.disconnect();
-  return rate;
-};
 
 const consumeCeiling = async (kafka: Kafka, topic: string, total: number): Promise<number> => {
   const consumer = kafka.consumer({ groupId: `ceiling-${topic}`, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 250 });
@@ -112,7 +84,7 @@ export const runSinkThroughput = async (total: number, log: (line: string) => vo
     const topic = 'bench-api-calls';
     await ensureTopics(kafka, topic, PARTITIONS);
     log(`producing ${formatCount(total)} events to ${PARTITIONS} partitions`);
-    const produceRate = await produce(kafka, topic, total);
+    const produceRate = await produceEvents(kafka, topic, total);
     log(`consume ceiling (kafkajs, count only)`);
     const consume = await consumeCeiling(kafka, topic, total);
     log(`insert ceiling (ClickHouse, ${formatCount(BATCH)}-row JSONEachRow inserts)`);
@@ -121,16 +93,10 @@ export const runSinkThroughput = async (total: number, log: (line: string) => vo
     log('the sink');
     const ch = openClickHouse({ dataDir: dir });
     await migrate(ch);
-    const sink = new KafkaMeterSink({ kafka, clickhouse: ch, topic, groupId: 'bench-sink', batchSize: BATCH, batchWaitMs: 250, logger: createLogger('bench', 'warn') });
-    const count = async () => Number((await (await ch.query({ query: 'SELECT count() AS n FROM events', format: 'JSONEachRow' })).json<{ n: string | number }>())[0]?.n);
-    const started = performance.now();
-    await sink.start();
-    await waitFor(async () => (await count()) >= total, { timeoutMs: 900_000, intervalMs: 100, what: 'the sink to store every event' });
-    const sinkRate = total / ((performance.now() - started) / 1000);
-    await sink.stop();
-    const stored = await count();
+    const sinkEventsPerS = await sinkRate(kafka, ch, topic, total);
+    const stored = await storedEvents(ch);
     await ch.close();
-    return { events: total, partitions: PARTITIONS, batchSize: BATCH, produceRate, consumeCeiling: consume, insertCeiling: insert, sinkRate, stored };
+    return { events: total, partitions: PARTITIONS, batchSize: BATCH, produceRate, consumeCeiling: consume, insertCeiling: insert, sinkRate: sinkEventsPerS, stored };
   } finally {
     await broker.close();
     rmSync(dir, { recursive: true, force: true });
