@@ -2,7 +2,8 @@ import { TollgateError } from '../errors.ts';
 
 const tooLarge = (limitBytes: number) => new TollgateError('PAYLOAD_TOO_LARGE', `The body exceeds the limit of ${limitBytes} bytes.`);
 
-const parse = (text: string): unknown => {
+/** JSON.parse with a 400 problem for what is not JSON. */
+export const parseJsonBody = (text: string): unknown => {
   try {
     return JSON.parse(text);
   } catch {
@@ -20,7 +21,7 @@ export const readJsonBody = async (request: Request, limitBytes: number): Promis
   const header = request.headers.get('content-length');
   if (header !== null && /^\d+$/.test(header)) {
     if (Number(header) > limitBytes) throw tooLarge(limitBytes);
-    return parse(await request.text());
+    return parseJsonBody(await request.text());
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -31,5 +32,5 @@ export const readJsonBody = async (request: Request, limitBytes: number): Promis
       chunks.push(chunk);
     }
   }
-  return parse(Buffer.concat(chunks).toString('utf8'));
+  return parseJsonBody(Buffer.concat(chunks).toString('utf8'));
 };

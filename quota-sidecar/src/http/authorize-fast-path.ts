@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { countingCell, metrics, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
+import { countingCell, metrics, parseJsonBody, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
 import type { Decide } from '../authorize/decide.ts';
 import { answerForward } from '../routes/authorize-forward.ts';
 import { answerAuthorize } from '../routes/authorize-json.ts';
@@ -29,14 +29,6 @@ const readText = (incoming: IncomingMessage): Promise<string> =>
     incoming.once('error', reject);
     incoming.once('aborted', () => reject(new Error('the client aborted the request body')));
   });
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new TollgateError('BAD_REQUEST', 'The body is not valid JSON.');
-  }
-};
 
 /** An answer as status, fields and body, or a Response to copy (the problem documents). */
 type Answer = { status: number; headers: Record<string, string | number>; body?: string } | { refused: Response };
@@ -98,7 +90,7 @@ export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, 
   };
 
   const authorize = async (incoming: IncomingMessage): Promise<Answer> => {
-    const answer = await answerAuthorize(decide, parseJson(await readText(incoming)));
+    const answer = await answerAuthorize(decide, parseJsonBody(await readText(incoming)));
     if ('refused' in answer) return answer;
     const body = JSON.stringify(answer.allowed);
     return { status: 200, headers: { 'content-type': 'application/json', ...answer.headers, 'content-length': Buffer.byteLength(body) }, body };
