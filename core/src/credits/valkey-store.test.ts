@@ -40,4 +40,59 @@ describe('valkey store scripts', () => {
       await store.close();
     }
   });
+
+  it('sends the debits of one turn as one call, applied in order, once each after SCRIPT FLUSH', async () => {
+    const store = await open();
+    try {
+      const s = `tpp-batch-${Date.now()}`;
+      await store.applyGrant(s, 'k', 'h', 3);
+      await store.client.script('FLUSH');
+      const before = Number((await store.client.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+      const results = await Promise.all(Array.from({ length: 5 }, () => store.debit(s, 1, 7)));
+      const after = Number((await store.client.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+      expect(results).toEqual([
+        { allowed: true, balance: 2 },
+        { allowed: true, balance: 1 },
+        { allowed: true, balance: 0 },
+        { allowed: false, balance: 0 },
+        { allowed: false, balance: 0 },
+      ]);
+      // One call answered NOSCRIPT, the same batch went again once: two calls for five debits.
+      expect(after - before).toBe(2);
+      expect(await store.realtimeBuckets(s)).toEqual(new Map([[7, 3]]));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails only the debit whose keys hold something else; the debits beside it are applied', async () => {
+    const store = await open();
+    try {
+      const good = `tpp-good-${Date.now()}`;
+      const badBalance = `tpp-badbal-${Date.now()}`;
+      const badBucket = `tpp-badrt-${Date.now()}`;
+      await store.applyGrant(good, 'k', 'h', 10);
+      await store.applyGrant(badBucket, 'k', 'h', 10);
+      await store.client.hset(`tg:{${badBalance}}:balance`, 'x', '1');
+      await store.client.set(`tg:{${badBucket}}:rt`, 'not a hash');
+      const [a, b, c, d] = await Promise.allSettled([
+        store.debit(good, 2, 1),
+        store.debit(badBalance, 1, 1),
+        store.debit(badBucket, 1, 1),
+        store.debit(good, 3, 1),
+      ]);
+      expect(a).toEqual({ status: 'fulfilled', value: { allowed: true, balance: 8 } });
+      expect(b.status).toBe('rejected');
+      expect(String((b as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+      expect(c.status).toBe('rejected');
+      expect(String((c as PromiseRejectedResult).reason)).toMatch(/WRONGTYPE/);
+      expect(d).toEqual({ status: 'fulfilled', value: { allowed: true, balance: 5 } });
+      // The failed debit changed nothing.
+      expect(await store.balance(badBucket)).toBe(10);
+      await store.client.set(`tg:{${badBalance}}:balance`, '1.5');
+      await expect(store.debit(badBalance, 1, 1)).rejects.toThrow(/not an integer/);
+    } finally {
+      await store.close();
+    }
+  });
 });
