@@ -109,12 +109,11 @@ export class ValkeyCreditStore implements CreditStore {
     for (const d of batch) args.push(d.cost, d.minute);
     const settle = (reply: unknown) => {
       const flat = reply as number[];
-      for (let i = 0; i < batch.length; i++) {
-        const d = batch[i]!;
+      batch.forEach((d, i) => {
         const allowed = flat[2 * i];
         if (allowed === DEBIT_FAILED) d.reject(new Error(`debit failed: ${String(flat[2 * i + 1])}`));
         else d.resolve({ allowed: allowed === 1, balance: Number(flat[2 * i + 1]) });
-      }
+      });
     };
     const fail = (err: unknown) => {
       for (const d of batch) d.reject(err);
