@@ -21,6 +21,7 @@ export * from './clickhouse/migrations.ts';
 export * from './grants/grant-repository.ts';
 export * from './grants/top-up.ts';
 export * from './metrics/metrics.ts';
+export * from './metrics/cluster-metrics.ts';
 export * from './meters/meter.ts';
 export * from './meters/query-sql.ts';
 export * from './meters/query-meter.ts';

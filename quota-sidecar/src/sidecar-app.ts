@@ -41,6 +41,8 @@ export interface SidecarOptions {
   emitter?: EventEmitter | undefined;
   /** Replays of the Kafka events topic; without it (no Kafka), the replay routes answer 503. */
   replays?: ReplayRegistry | undefined;
+  /** Why there are no replays, when it is not the missing Kafka: the detail of the replay routes' 503. */
+  replaysUnavailable?: string | undefined;
   /** ClickHouse for meter queries; without it, `GET /api/v1/meters/{meter}/query` is not served. */
   clickhouse?: ClickHouseClient | undefined;
   /** The meters of the OpenMeter API; by default, those of `config.meters`. */
@@ -51,6 +53,8 @@ export interface SidecarOptions {
   now?: (() => number) | undefined;
   /** Readiness of dependencies other than the credit store (the ClickHouse ping); /readyz answers 503 when false. */
   ready?: () => Promise<boolean>;
+  /** The text of /metrics; by default this process's registry (see SIDECAR_WORKERS for several). */
+  metricsText?: (() => Promise<string>) | undefined;
   logger?: Logger;
 }
 
@@ -66,10 +70,12 @@ export const createSidecarApp = ({
   emitter,
   clickhouse,
   replays,
+  replaysUnavailable,
   meters = parseMeters(config.meters),
   source = 'quota-sidecar',
   now = Date.now,
   ready,
+  metricsText,
   logger = createLogger('quota-sidecar'),
 }: SidecarOptions) => {
   if (!emitter) logger.warn('no event emitter: authorize decisions are not metered and POST /api/v1/events is not served');
@@ -82,13 +88,13 @@ export const createSidecarApp = ({
   // Ingest writes usage that reconciliation charges, and queries read every subject's usage: both need a token.
   app.use('/api/*', bearerAuth({ tokens: adminTokens }));
 
-  app.route('/', healthRoutes({ store, ready }));
+  app.route('/', healthRoutes({ store, ready, metricsText }));
   app.route('/', authorizeJsonRoutes({ decide, config }));
   app.route('/', authorizeForwardRoutes({ decide, config }));
   app.route('/', adminCreditsRoutes({ store, grants, config, logger }));
   app.route('/', adminSubjectsRoutes({ store, grants, clickhouse, logger }));
   if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
-  app.route('/', adminReplayRoutes({ replays }));
+  app.route('/', adminReplayRoutes({ replays, unavailable: replaysUnavailable }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
   return withAuthorizeFastPath(app, { decide, config, logger, service: 'quota-sidecar' });

@@ -37,4 +37,12 @@ describe('readSidecarConfig', () => {
     const problems = (error as ConfigError).problems.join('\n');
     for (const expected of ['SPOOL_FULL_POLICY', 'KAFKA_TOPIC_PARTITIONS', 'meters[0].slug', 'meters[0].valueProperty']) expect(problems).toContain(expected);
   });
+
+  it('runs several workers only with the shared state outside the process', () => {
+    expect(() => readSidecarConfig({ SIDECAR_WORKERS: '2' })).toThrow(/SIDECAR_WORKERS=2 needs VALKEY_URL[\s\S]*SIDECAR_WORKERS=2 needs CLICKHOUSE_URL/);
+    expect(() => readSidecarConfig({ SIDECAR_WORKERS: '0' })).toThrow(/SIDECAR_WORKERS must be an integer from 1 to 64/);
+    const { env } = readSidecarConfig({ SIDECAR_WORKERS: '2', VALKEY_URL: 'redis://v:6379', CLICKHOUSE_URL: 'http://ch:8123' });
+    expect(env.SIDECAR_WORKERS).toBe(2);
+    expect(readSidecarConfig({}).env.SIDECAR_WORKERS).toBe(1);
+  });
 });

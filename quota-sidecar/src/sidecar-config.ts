@@ -2,6 +2,7 @@ import { ConfigError, loadTollgateConfig, parseMeters, readEnv, type Env, type M
 
 export const SIDECAR_ENV = [
   'PORT',
+  'SIDECAR_WORKERS',
   'VALKEY_URL',
   'KAFKA_BROKERS',
   'KAFKA_TOPIC',
@@ -41,6 +42,11 @@ export const readSidecarConfig = (source: Record<string, string | undefined> = p
   const env = collect(() => readEnv(SIDECAR_ENV, source));
   const config = collect(() => loadTollgateConfig(source.TOLLGATE_CONFIG));
   const meters = config && collect(() => parseMeters(config.meters, `${source.TOLLGATE_CONFIG ?? 'config'}: meters`));
-  if (!env || !config || !meters) throw new ConfigError(problems);
+  if (env && env.SIDECAR_WORKERS > 1) {
+    // Each worker is its own process: the state it shares must live outside it.
+    if (!env.VALKEY_URL) problems.push(`SIDECAR_WORKERS=${env.SIDECAR_WORKERS} needs VALKEY_URL: the in-memory credit store belongs to one process, so workers would each hold their own balances`);
+    if (!env.CLICKHOUSE_URL) problems.push(`SIDECAR_WORKERS=${env.SIDECAR_WORKERS} needs CLICKHOUSE_URL: the embedded ClickHouse data directory can be opened by one process only`);
+  }
+  if (!env || !config || !meters || problems.length > 0) throw new ConfigError(problems);
   return { env, config, meters };
 };

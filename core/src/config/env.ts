@@ -61,6 +61,8 @@ const oneOf =
 export const ENV = {
   /** Port the service listens on. */
   PORT: integer(8080, 1, 65_535),
+  /** Processes of the quota sidecar on one port (node:cluster); above 1 needs VALKEY_URL and CLICKHOUSE_URL. */
+  SIDECAR_WORKERS: integer(1, 1, 64),
   /** Port of the quota sidecar when `npm start` runs everything in one process. */
   SIDECAR_PORT: integer(8081, 1, 65_535),
   /** Port of the built-in sample upstream when `npm start` runs without UPSTREAM_URL. */

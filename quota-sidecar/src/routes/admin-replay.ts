@@ -43,10 +43,10 @@ export const parseReplayRequest = (body: unknown): ReplayRequest => {
  * another runs); `GET /admin/v1/replay/{id}` → its progress. Without Kafka, both answer 503:
  * a replay re-reads the events topic.
  */
-export const adminReplayRoutes = ({ replays }: { replays: ReplayRegistry | undefined }) => {
+export const adminReplayRoutes = ({ replays, unavailable }: { replays: ReplayRegistry | undefined; unavailable?: string | undefined }) => {
   const registry = () => {
     if (!replays) {
-      throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'Replay re-reads the Kafka events topic; this sidecar runs without Kafka (set KAFKA_BROKERS).');
+      throw new TollgateError('DEPENDENCY_UNAVAILABLE', unavailable ?? 'Replay re-reads the Kafka events topic; this sidecar runs without Kafka (set KAFKA_BROKERS).');
     }
     return replays;
   };

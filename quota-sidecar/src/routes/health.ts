@@ -12,8 +12,15 @@ const probe = async (check: () => Promise<boolean>): Promise<boolean> => {
   }
 };
 
+export interface HealthOptions {
+  store: CreditStore;
+  ready?: (() => Promise<boolean>) | undefined;
+  /** The Prometheus text of /metrics: this process's registry, or every worker's when run as several. */
+  metricsText?: (() => Promise<string>) | undefined;
+}
+
 /** `/healthz` (the process is live), `/readyz` (its dependencies answer) and `/metrics`; none needs a token. */
-export const healthRoutes = ({ store, ready }: { store: CreditStore; ready?: (() => Promise<boolean>) | undefined }) =>
+export const healthRoutes = ({ store, ready, metricsText = () => registry.metrics() }: HealthOptions) =>
   new Hono()
     .get('/healthz', (c) => c.json({ status: 'live' }))
     .get('/readyz', async (c) => {
@@ -23,4 +30,4 @@ export const healthRoutes = ({ store, ready }: { store: CreditStore; ready?: (()
       if (storeUp && dependenciesUp) return c.json({ status: 'ready', checks });
       return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'A dependency does not answer.', { checks }));
     })
-    .get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
+    .get('/metrics', async (c) => c.body(await metricsText(), 200, { 'content-type': registry.contentType }));

@@ -6,6 +6,7 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
 /** The sidecar's main.ts as a child process, as it runs in production. */
 export interface SidecarProcess {
   url: string;
+  pid: number;
   output(): string;
   /** Resolves with the exit code (null when killed by a signal). */
   exited: Promise<number | null>;
@@ -23,6 +24,7 @@ export const spawnSidecar = async (env: Record<string, string>, { waitReady = tr
   const url = `http://127.0.0.1:${env.PORT ?? '8080'}`;
   const sidecar: SidecarProcess = {
     url,
+    pid: child.pid ?? -1,
     output: () => output,
     exited,
     stop: async (signal = 'SIGTERM') => {

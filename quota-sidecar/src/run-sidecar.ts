@@ -1,0 +1,130 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { serve } from '@hono/node-server';
+import {
+  createLogger,
+  GrantRepository,
+  migrate,
+  openClickHouse,
+  openCreditStore,
+  eventPathFromEnv,
+  openEventPath,
+  openKafka,
+  reconcileReplayed,
+  ReplayRegistry,
+  ValkeyCreditStore,
+  type Logger,
+} from '@tollgate/core';
+import type { SidecarSettings } from './sidecar-config.ts';
+import { createSidecarApp } from './sidecar-app.ts';
+
+export const SERVICE = 'quota-sidecar';
+/** In-flight requests get this long to finish after SIGTERM before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** One of several sidecar processes on one port (SIDECAR_WORKERS > 1). */
+export interface WorkerRole {
+  /** 0 … SIDECAR_WORKERS-1, kept by a restarted worker: it names the worker's disk spool. */
+  index: number;
+  /** /metrics of every worker, collected by the primary. */
+  metricsText: () => Promise<string>;
+}
+
+/** The events client id, and so the spool folder, of a worker: worker 0 uses the single process's. */
+export const eventClientId = (index: number): string => (index === 0 ? SERVICE : `${SERVICE}-${index}`);
+
+/** ClickHouse with the schema migrated; a migration that fails ends the process (exit 1). */
+export const openMigratedClickHouse = async (
+  env: Pick<SidecarSettings['env'], 'CLICKHOUSE_URL' | 'CLICKHOUSE_DATA_DIR'>,
+  logger: Logger,
+): Promise<ClickHouseClient> => {
+  const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
+  try {
+    await migrate(clickhouse);
+  } catch (err) {
+    logger.error('ClickHouse migrations failed', { error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  }
+  return clickhouse;
+};
+
+/** Runs the sidecar in this process until SIGTERM or SIGINT: alone, or as one worker of several. */
+export const runSidecar = async ({ env, config, meters }: SidecarSettings, worker?: WorkerRole): Promise<void> => {
+  const logger = createLogger(SERVICE, env.LOG_LEVEL);
+
+  if (env.ADMIN_TOKENS.length === 0 && !worker?.index) {
+    logger.warn('ADMIN_TOKENS is empty: the admin API (top-ups, balances, ledger) and the OpenMeter API (/api/v1: ingest, meters) refuse every request with 401. Set ADMIN_TOKENS to one or more comma-separated bearer tokens.');
+  }
+
+  const clickhouse = await openMigratedClickHouse(env, logger);
+
+  // Decisions and ingested events take the gateway's producer path: Kafka when brokers are set
+  // (spooled to disk while Kafka is away), otherwise the in-process bus, stored in ClickHouse here.
+  const topic = env.KAFKA_TOPIC ?? 'api-calls';
+  const emitter = await openEventPath(eventPathFromEnv(env, eventClientId(worker?.index ?? 0), () => clickhouse, logger));
+
+  const store = openCreditStore(env.VALKEY_URL);
+  if (store instanceof ValkeyCreditStore) {
+    // Not fatal: /readyz stays 503 until Valkey answers, and the store-error policy decides meanwhile.
+    await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
+  }
+
+  // Replay re-reads the events topic: only with Kafka, and only in a single-process sidecar, whose
+  // memory holds the replay's progress (a worker of several would answer for a replay it never saw).
+  const replays =
+    env.KAFKA_BROKERS.length > 0 && !worker
+      ? new ReplayRegistry({
+          kafka: openKafka(env.KAFKA_BROKERS, `${SERVICE}-replay`),
+          clickhouse,
+          topic,
+          reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
+          logger,
+        })
+      : undefined;
+
+  const app = createSidecarApp({
+    store,
+    grants: new GrantRepository(clickhouse),
+    config,
+    adminTokens: env.ADMIN_TOKENS,
+    emitter,
+    clickhouse,
+    replays,
+    replaysUnavailable: worker ? `Replays are served by a sidecar that runs as one process; this one runs SIDECAR_WORKERS=${env.SIDECAR_WORKERS}.` : undefined,
+    meters,
+    ready: async () => (await clickhouse.ping()).success,
+    metricsText: worker?.metricsText,
+    logger,
+  });
+
+  const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
+    logger.info('listening', {
+      port: info.port,
+      ...(worker ? { worker: worker.index, workers: env.SIDECAR_WORKERS } : {}),
+      store: store.kind,
+      events: env.KAFKA_BROKERS.length > 0 ? `kafka:${topic}` : 'in-process',
+      clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded',
+    });
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    const force = setTimeout(() => {
+      logger.warn('requests still open after the grace period; closing their connections');
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    server.close(async () => {
+      clearTimeout(force);
+      // Answered requests' events are flushed (to Kafka or the spool, or stored by the bus's sink) before ClickHouse closes.
+      await emitter.close().catch((err: unknown) => logger.error('events not flushed', { error: String(err) }));
+      await Promise.allSettled([store.close(), clickhouse.close()]);
+      logger.info('stopped');
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+};

@@ -1,0 +1,113 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
+import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
+import { freePort } from './harness/free-port.ts';
+import { waitFor } from './harness/wait-for.ts';
+
+const TOKEN = 'workers-token';
+
+/** POST /v1/authorize on a connection of its own, so that the cluster hands it to any worker. */
+const authorizeOnNewConnection = (url: string, subject: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const body = JSON.stringify({ subject, method: 'GET', path: '/accounts' });
+    const req = request(`${url}/v1/authorize`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+
+const workerPids = (primary: number): number[] =>
+  readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+
+const metricValue = (text: string, series: string): number => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
+};
+
+/** SIDECAR_WORKERS=2: two processes on one port, against real Valkey and a ClickHouse server. */
+describe('quota-sidecar with SIDECAR_WORKERS=2', () => {
+  let clickhouse: ClickHouseFront;
+  let sidecar: SidecarProcess;
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-workers-'));
+
+  beforeAll(async () => {
+    // A budget no busy test machine exceeds: every answer below is the store's decision.
+    const config = join(dir, 'tollgate.yaml');
+    writeFileSync(config, 'credits:\n  storeTimeoutMs: 5000\n');
+    clickhouse = await startClickHouseFront();
+    const port = await freePort();
+    sidecar = await spawnSidecar({
+      PORT: String(port),
+      SIDECAR_WORKERS: '2',
+      VALKEY_URL: inject('valkeyUrl'),
+      CLICKHOUSE_URL: clickhouse.url,
+      ADMIN_TOKENS: TOKEN,
+      LOG_LEVEL: 'info',
+      TOLLGATE_CONFIG: config,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await sidecar?.stop('SIGKILL');
+    await clickhouse?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('debits each credit once across workers, and /metrics on any worker counts every worker', async () => {
+    const subject = `tpp-workers-${Date.now()}`;
+    const topUp = await fetch(`${sidecar.url}/admin/v1/subjects/${subject}/credits`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'idempotency-key': `k-${subject}` },
+      body: JSON.stringify({ amount: 50 }),
+    });
+    expect(topUp.status).toBe(201);
+
+    const statuses = await Promise.all(Array.from({ length: 80 }, () => authorizeOnNewConnection(sidecar.url, subject)));
+    expect(statuses.filter((s) => s === 200)).toHaveLength(50);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(30);
+
+    expect(workerPids(sidecar.pid)).toHaveLength(2);
+    expect(sidecar.output()).toMatch(/"msg":"listening".*"worker":0/);
+    expect(sidecar.output()).toMatch(/"msg":"listening".*"worker":1/);
+    // Each worker served about half; only the primary's aggregation shows all 80 decisions.
+    for (let i = 0; i < 4; i++) {
+      const text = await (await fetch(`${sidecar.url}/metrics`, { headers: { connection: 'close' } })).text();
+      expect(metricValue(text, 'tollgate_credit_decisions_total{decision="debited",component="quota-sidecar"}')).toBeGreaterThanOrEqual(50);
+      expect(metricValue(text, 'tollgate_credit_decisions_total{decision="denied",component="quota-sidecar"}')).toBeGreaterThanOrEqual(30);
+    }
+  });
+
+  it('answers replay requests with 503 naming the reason: replay progress lives in one process', async () => {
+    const res = await fetch(`${sidecar.url}/admin/v1/replay`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ from: '2026-01-01T00:00:00Z' }),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await res.json()) as { detail: string }).detail).toContain('SIDECAR_WORKERS=2');
+  });
+
+  it('starts a crashed worker again, keeps answering meanwhile, and stops every worker on SIGTERM', async () => {
+    const [victim = -1, survivor = -1] = workerPids(sidecar.pid);
+    process.kill(victim, 'SIGKILL');
+    await waitFor(() => sidecar.output().includes('a worker stopped; starting it again'), { timeoutMs: 10_000 });
+    const subject = `tpp-workers-crash-${Date.now()}`;
+    // No credits: every answer is a decision (429), from the survivor or the restarted worker.
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => authorizeOnNewConnection(sidecar.url, subject)));
+    expect(statuses).toEqual(Array.from({ length: 20 }, () => 429));
+    await waitFor(() => workerPids(sidecar.pid).length === 2 && !workerPids(sidecar.pid).includes(victim), { timeoutMs: 15_000 });
+    // The restarted worker serves again: a third "listening", with the index of the one it replaces.
+    await waitFor(() => (sidecar.output().match(/"msg":"listening"/g)?.length ?? 0) === 3, { timeoutMs: 15_000 });
+    expect(workerPids(sidecar.pid)).toContain(survivor);
+
+    expect(await sidecar.stop('SIGTERM')).toBe(0);
+    expect(sidecar.output().match(/"msg":"stopped"/g)?.length).toBe(3);
+  });
+});
