@@ -23,13 +23,22 @@ export interface Contender {
   run: (durationS: number, connections?: number) => Promise<WrkRun>;
 }
 
+/** The processes that serve the port: the server, and its workers (`worker1` …) when it runs several. */
+const isServerRole = (role: string) => role === 'server' || /^worker\d+$/.test(role);
+
 /** wrk once, with the CPU time of the contender's processes and of wrk itself (role `wrk`) during the run. */
 export const measured = async (c: Contender, durationS: number, connections?: number): Promise<MeasuredRun> => {
   const stop = await measureCpu({ ...c.pids, wrk: REAPED_CHILDREN_PID });
-  const server = c.pids.server;
-  const ioBefore = server === undefined ? undefined : await readSyscalls(server);
+  const servers = Object.entries(c.pids)
+    .filter(([role]) => isServerRole(role))
+    .map(([, pid]) => pid);
+  const syscalls = async () => {
+    const all = await Promise.all(servers.map(readSyscalls));
+    return all.reduce((sum, io) => ({ reads: sum.reads + io.reads, writes: sum.writes + io.writes }), { reads: 0, writes: 0 });
+  };
+  const ioBefore = servers.length === 0 ? undefined : await syscalls();
   const run = await c.run(durationS, connections);
-  const ioAfter = server === undefined ? undefined : await readSyscalls(server);
+  const ioAfter = servers.length === 0 ? undefined : await syscalls();
   const per = (n: number) => n / Math.max(run.requests, 1);
   return {
     ...run,
@@ -78,7 +87,8 @@ export const alternate = async (
     for (const [key, c] of [['baseline', baseline], ['system', system]] as const) {
       const r = await measured(c, durationS);
       runs[key].push(r);
-      const cpu = r.cpuMs.server === undefined ? '' : `, ${((r.cpuMs.server * 1000) / Math.max(r.requests, 1)).toFixed(0)} µs CPU/request`;
+      const serverMs = Object.entries(r.cpuMs).reduce((ms, [role, v]) => (isServerRole(role) ? ms + v : ms), 0);
+      const cpu = r.cpuMs.server === undefined ? '' : `, ${((serverMs * 1000) / Math.max(r.requests, 1)).toFixed(0)} µs CPU/request`;
       const io = r.serverSyscallsPerRequest;
       const sys = io ? `, ${io.reads.toFixed(2)} reads + ${io.writes.toFixed(2)} writes/request` : '';
       log(`round ${round}/${rounds} ${c.label.padEnd(width)}: ${formatCount(r.requestsPerSec)} ${unit}, p99 ${formatMs(r.percentiles?.p99Ms ?? Number.NaN)}${cpu}${sys}`);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseBenchOptions, wrkSecondsBound } from './options.ts';
 
@@ -13,7 +14,14 @@ describe('parseBenchOptions', () => {
       maxRequestsPerRun: 3_000_000,
       store: 'valkey',
       profile: false,
+      workers: availableParallelism(),
     });
+  });
+
+  it('runs the sidecar with BENCH_WORKERS processes, from 1 to 64', () => {
+    expect(parseBenchOptions(['--workers', '3'], {}).workers).toBe(3);
+    expect(parseBenchOptions([], { BENCH_WORKERS: '1' }).workers).toBe(1);
+    expect(() => parseBenchOptions(['--workers', '0'], {})).toThrow(/--workers \(BENCH_WORKERS\) must be an integer from 1 to 64/);
   });
 
   it('takes flags over environment variables', () => {

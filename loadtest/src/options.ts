@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 
 /** How long and how hard a scenario runs. Every value is bounded, so no run is open-ended. */
@@ -18,6 +19,8 @@ export interface BenchOptions {
   store: 'valkey' | 'memory';
   /** Run the system under test with `--cpu-prof` and summarize where its time went. */
   profile: boolean;
+  /** Processes of the sidecar and of its baseline on one port (SIDECAR_WORKERS); one per core by default. */
+  workers: number;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -30,6 +33,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   maxRequestsPerRun: 0, // 0: derived from the duration, see below
   store: 'valkey',
   profile: false,
+  workers: availableParallelism(),
 };
 
 // Far above what this class of machine serves (bare node:http ≈ 70k req/s on 2 cores),
@@ -44,6 +48,7 @@ const FLAGS = {
   'light-connections': { env: 'BENCH_LIGHT_CONNECTIONS', min: 0, max: 1000 },
   threads: { env: 'BENCH_THREADS', min: 1, max: 8 },
   'max-requests': { env: 'BENCH_MAX_REQUESTS', min: 1, max: 100_000_000 },
+  workers: { env: 'BENCH_WORKERS', min: 1, max: 64 },
 } as const;
 
 export const USAGE = `options (flag, or environment variable):
@@ -56,6 +61,8 @@ export const USAGE = `options (flag, or environment variable):
   --threads N         BENCH_THREADS       wrk threads (default 1)
   --max-requests N    BENCH_MAX_REQUESTS  hard bound on requests per run (default duration x 200k)
   --store S           BENCH_STORE         valkey | memory (default valkey)
+  --workers N         BENCH_WORKERS       sidecar processes on one port, as SIDECAR_WORKERS
+                      (default: one per core); its baseline runs as many
   --profile           BENCH_PROFILE=1     CPU-profile the system under test`;
 
 /**
@@ -74,6 +81,7 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
       threads: { type: 'string' },
       'max-requests': { type: 'string' },
       store: { type: 'string' },
+      workers: { type: 'string' },
       profile: { type: 'boolean' },
     },
     strict: true,
@@ -109,6 +117,7 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
     maxRequestsPerRun: int('max-requests', durationS * MAX_RATE_PER_SECOND),
     store: rawStore === 'memory' ? 'memory' : 'valkey',
     profile: values.profile ?? ['1', 'true', 'yes'].includes(env.BENCH_PROFILE ?? ''),
+    workers: int('workers', d.workers),
   };
   if (problems.length > 0) throw new Error(`invalid benchmark options:\n  - ${problems.join('\n  - ')}\n\n${USAGE}`);
   return options;

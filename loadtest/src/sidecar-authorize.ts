@@ -121,11 +121,12 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       log(`${name}: pid ${child.pid} on ${child.url}`);
       return child;
     };
-    const bare = await start('bare-authorize', 'bare-authorize.ts', {});
+    const workers = { BENCH_WORKERS: String(options.workers) };
+    const bare = await start('bare-authorize', 'bare-authorize.ts', workers);
     const sidecar = await start(
       `sidecar-${options.store}`,
       'sidecar.ts',
-      { VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
+      { ...workers, VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
     );
 
     const path = '/v1/authorize';
@@ -144,11 +145,13 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
         script: 'authorize',
         subject: SUBJECT,
       });
-    const baseline: Contender = { label: 'bare Hono JSON', child: bare, pids: { server: bare.pid }, run: wrk(bare) };
+    // A server of several workers: its primary and each worker count as the server's CPU.
+    const serverPids = (child: ServerChild) => ({ server: child.pid, ...Object.fromEntries(child.workers.map((pid, i) => [`worker${i + 1}`, pid])) });
+    const baseline: Contender = { label: 'bare Hono JSON', child: bare, pids: serverPids(bare), run: wrk(bare) };
     const system: Contender = {
       child: sidecar,
       label: `sidecar (${options.store})`,
-      pids: { server: sidecar.pid, ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
+      pids: { ...serverPids(sidecar), ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
       run: wrk(sidecar),
     };
 

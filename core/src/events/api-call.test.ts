@@ -22,4 +22,15 @@ describe('buildApiCallEvent', () => {
     const ids = new Set(Array.from({ length: 1000 }, () => buildApiCallEvent({ source: 's', subject: 't', timeMs: 0, data }).id));
     expect(ids.size).toBe(1000);
   });
+
+  it('stamps each event with its own millisecond, whichever came before', () => {
+    const times = [5, 5, 6, 5, 86_400_000].map((timeMs) => buildApiCallEvent({ source: 's', subject: 't', timeMs, data }).time);
+    expect(times).toEqual([
+      '1970-01-01T00:00:00.005Z',
+      '1970-01-01T00:00:00.005Z',
+      '1970-01-01T00:00:00.006Z',
+      '1970-01-01T00:00:00.005Z',
+      '1970-01-02T00:00:00.000Z',
+    ]);
+  });
 });

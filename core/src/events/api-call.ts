@@ -27,6 +27,18 @@ export interface ApiCallInput {
   id?: string;
 }
 
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** RFC 3339 UTC with milliseconds; calls in the same millisecond (many, under load) share one string. */
+const isoTime = (ms: number): string => {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+};
+
 /**
  * One `api.call` CloudEvent 1.0 with millisecond time and a unique id, as a frozen plain
  * object: this runs once per request, and the SDK's constructor (property copying, the
@@ -37,7 +49,7 @@ export interface ApiCallInput {
 export const buildApiCallEvent = ({ source, subject, timeMs, data, id = randomUUID() }: ApiCallInput): ApiCallEvent =>
   Object.freeze({
     id,
-    time: new Date(timeMs).toISOString(),
+    time: isoTime(timeMs),
     type: API_CALL_TYPE,
     source,
     specversion: '1.0',

@@ -11,6 +11,8 @@ export const scratchDir = fileURLToPath(new URL('../../.tmp/', import.meta.url))
 export interface ServerChild {
   name: string;
   pid: number;
+  /** Pids of the processes that serve the port besides `pid` (a server with several workers). */
+  workers: number[];
   port: number;
   url: string;
   logFile: string;
@@ -71,10 +73,13 @@ export const startServerChild = async (
   void exited.then(() => running.delete(child));
 
   let timer: NodeJS.Timeout | undefined;
+  let workers: number[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms\n${logTail(logFile)}`)), timeoutMs);
     child.on('message', (m: ChildMessage) => {
-      if (m.type === 'ready') resolve(m.port);
+      if (m.type !== 'ready') return;
+      workers = m.workers ?? [];
+      resolve(m.port);
     });
     child.once('exit', (code, signal) => reject(new Error(`${name} exited (${signal ?? code}) before it listened\n${logTail(logFile)}`)));
   }).finally(() => clearTimeout(timer));
@@ -97,6 +102,7 @@ export const startServerChild = async (
   return {
     name,
     pid,
+    workers,
     port,
     url: `http://127.0.0.1:${port}`,
     logFile,

@@ -3,7 +3,7 @@ import { Session } from 'node:inspector/promises';
 
 /** What a server child tells the scenario that started it, over the IPC channel. */
 export type ChildMessage =
-  | { type: 'ready'; port: number }
+  | { type: 'ready'; port: number; workers?: number[] }
   | { type: 'stats'; stats: Record<string, number> }
   | { type: 'profiling' }
   | { type: 'profiled'; file: string };
@@ -40,6 +40,8 @@ export interface AnnounceOptions {
   stats?: () => Record<string, number> | Promise<Record<string, number>>;
   /** Closes the server and its clients before a clean exit. */
   onStop?: () => Promise<void>;
+  /** Pids of the worker processes that serve the port, when the server runs several. */
+  workers?: number[];
 }
 
 /** The port a server child listens on: BENCH_PORT when started by hand (e.g. to profile it alone), else any free one. */
@@ -49,7 +51,7 @@ export const listenPort = (): number => Number(process.env.BENCH_PORT ?? 0);
  * Reports a listening server to the scenario that started it, and serves its requests:
  * `stats`, and `stop`, which exits cleanly so that `--cpu-prof` writes its profile.
  */
-export const announce = (port: number, { stats = () => ({}), onStop = async () => {} }: AnnounceOptions = {}): void => {
+export const announce = (port: number, { stats = () => ({}), onStop = async () => {}, workers }: AnnounceOptions = {}): void => {
   const send = (message: ChildMessage) => process.send?.(message);
   const stop = () => {
     // A stop that hangs (a stuck connection) must not keep the process, or its profile, hostage.
@@ -68,6 +70,6 @@ export const announce = (port: number, { stats = () => ({}), onStop = async () =
   });
   // The IPC channel closing means the scenario that started us is gone.
   process.on('disconnect', stop);
-  if (process.send) send({ type: 'ready', port });
+  if (process.send) send({ type: 'ready', port, ...(workers ? { workers } : {}) });
   else console.log(`listening on http://127.0.0.1:${port}`);
 };
