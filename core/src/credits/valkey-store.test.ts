@@ -65,6 +65,37 @@ describe('valkey store scripts', () => {
     }
   });
 
+  it('decides interleaved subjects in order, each against its own running balance, and writes each minute once', async () => {
+    const store = await open();
+    try {
+      const a = `tpp-a-${Date.now()}`;
+      const b = `tpp-b-${Date.now()}`;
+      await store.applyGrant(a, 'k', 'h', 3);
+      await store.applyGrant(b, 'k', 'h', 1);
+      const results = await Promise.all([
+        store.debit(a, 2, 10),
+        store.debit(b, 1, 10),
+        store.debit(a, 2, 11),
+        store.debit(b, 0, 11),
+        store.debit(a, 1, 11),
+        store.debit(b, 1, 11),
+      ]);
+      expect(results).toEqual([
+        { allowed: true, balance: 1 },
+        { allowed: true, balance: 0 },
+        { allowed: false, balance: 1 },
+        { allowed: true, balance: 0 },
+        { allowed: true, balance: 0 },
+        { allowed: false, balance: 0 },
+      ]);
+      expect([await store.balance(a), await store.balance(b)]).toEqual([0, 0]);
+      expect(await store.realtimeBuckets(a)).toEqual(new Map([[10, 2], [11, 1]]));
+      expect(await store.realtimeBuckets(b)).toEqual(new Map([[10, 1]]));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('fails only the debit whose keys hold something else; the debits beside it are applied', async () => {
     const store = await open();
     try {
@@ -91,6 +122,17 @@ describe('valkey store scripts', () => {
       expect(await store.balance(badBucket)).toBe(10);
       await store.client.set(`tg:{${badBalance}}:balance`, '1.5');
       await expect(store.debit(badBalance, 1, 1)).rejects.toThrow(/not an integer/);
+
+      // A bucket field that cannot be incremented: the subject's calls fail, its other buckets and balance are as before.
+      const badField = `tpp-badfield-${Date.now()}`;
+      await store.applyGrant(badField, 'k', 'h', 10);
+      await store.client.hset(`tg:{${badField}}:rt`, '2', 'abc');
+      const failed = await Promise.allSettled([store.debit(badField, 1, 1), store.debit(badField, 2, 2), store.debit(good, 1, 2)]);
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+      expect(await store.balance(badField)).toBe(10);
+      expect(await store.client.hgetall(`tg:{${badField}}:rt`)).toEqual(expect.objectContaining({ '2': 'abc' }));
+      expect(Number((await store.client.hget(`tg:{${badField}}:rt`, '1')) ?? 0)).toBe(0);
+      expect(await store.balance(good)).toBe(4);
     } finally {
       await store.close();
     }
