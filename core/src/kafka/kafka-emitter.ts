@@ -4,6 +4,7 @@ import type { EventEmitter } from '../events/emitter.ts';
 import type { Logger } from '../logger.ts';
 import { countingCell, metrics } from '../metrics/metrics.ts';
 import { SpoolFullError, type DiskSpool, type SpoolRecord } from '../spool/disk-spool.ts';
+import { keyedPartitioner } from './keyed-partitioner.ts';
 import { CLOUDEVENTS_CONTENT_TYPE } from './messages.ts';
 
 export type SpoolFullPolicy = 'deny' | 'serve';
@@ -56,6 +57,8 @@ export class KafkaEmitter implements EventEmitter {
   #buffer: SpoolRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
   #tasks: Promise<void> = Promise.resolve();
+  /** Deliveries handed to the task queue and not yet finished. */
+  #delivering = 0;
   #connected = false;
   #spoolFull = false;
   #draining = false;
@@ -74,6 +77,7 @@ export class KafkaEmitter implements EventEmitter {
     const producer = this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
+      createPartitioner: keyedPartitioner,
       allowAutoTopicCreation: false,
       // Fail fast to the spool rather than hold batches in memory while the broker is away.
       retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
@@ -103,12 +107,14 @@ export class KafkaEmitter implements EventEmitter {
     this.#buffer.push({ key: event.subject ?? '', value: JSON.stringify(event) });
     this.#emitted.inc();
     if (this.#buffer.length >= this.#o.maxBatch) this.#flushBuffer();
-    else this.#timer ??= setTimeout(() => this.#flushBuffer(), this.#o.lingerMs);
+    else if (this.#delivering === 0) this.#timer ??= setTimeout(() => this.#flushBuffer(), this.#o.lingerMs);
   }
 
   async flush(): Promise<void> {
-    this.#flushBuffer();
-    await this.#tasks;
+    do {
+      this.#flushBuffer(true);
+      await this.#tasks;
+    } while (this.#buffer.length > 0);
   }
 
   /** Resolves when nothing is buffered or spooled (or after `timeoutMs`). */
@@ -130,13 +136,23 @@ export class KafkaEmitter implements EventEmitter {
     await this.#o.spool.close();
   }
 
-  #flushBuffer(): void {
+  /**
+   * Hands the buffer to the task queue. While a delivery is still under way, the buffer keeps
+   * growing instead (up to maxBatch) and goes out when that delivery ends: under load, batches
+   * grow with the broker's round trip rather than becoming one request per linger period.
+   */
+  #flushBuffer(force = false): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#buffer.length === 0) return;
+    if (this.#delivering > 0 && !force && this.#buffer.length < this.#o.maxBatch) return;
     const batch = this.#buffer;
     this.#buffer = [];
-    this.#enqueue(() => this.#deliver(batch));
+    this.#delivering++;
+    void this.#enqueue(() => this.#deliver(batch)).finally(() => {
+      this.#delivering--;
+      if (this.#delivering === 0 && this.#buffer.length > 0) this.#flushBuffer();
+    });
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
