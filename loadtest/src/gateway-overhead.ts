@@ -120,7 +120,13 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     const system: Contender = {
       child: gateway,
       label: `gateway (${options.store})`,
-      pids: { server: gateway.pid, upstream: upstream.pid, ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
+      pids: {
+        server: gateway.pid,
+        upstream: upstream.pid,
+        ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}),
+        // The broker's CPU is the metering path's too: it competes for the same cores.
+        ...(kafka?.pid() ? { kafka: kafka.pid() ?? -1 } : {}),
+      },
       run: wrk(gateway),
     };
 

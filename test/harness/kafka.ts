@@ -14,6 +14,8 @@ export interface KafkaBroker {
   brokers: string;
   port: number;
   dataDir: string;
+  /** The broker's process (the start script execs java), while it runs. */
+  pid(): number | undefined;
   /** Starts it again on the same ports with the same data (after `stop` or `kill`). */
   start(): Promise<void>;
   /** Controlled shutdown (SIGTERM), waiting until the process has exited; the data stays. */
@@ -139,5 +141,6 @@ export const startKafka = async (options: KafkaOptions = {}): Promise<KafkaBroke
     await close();
     throw err;
   }
-  return { brokers, port, dataDir, start, stop, kill, close };
+  const pid = () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined);
+  return { brokers, port, dataDir, pid, start, stop, kill, close };
 };
