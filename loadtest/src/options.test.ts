@@ -3,15 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { parseBenchOptions, wrkSecondsBound } from './options.ts';
 
 describe('parseBenchOptions', () => {
-  it('defaults to a bounded 15 s, 50-connection, A/B/A/B run on Valkey', () => {
+  it('defaults to bounded 10 s runs, 50 connections, five A/B rounds on Valkey', () => {
     expect(parseBenchOptions([], {})).toEqual({
-      durationS: 15,
+      durationS: 10,
       warmupS: 3,
-      rounds: 2,
+      rounds: 5,
       connections: 50,
       lightConnections: 2,
       threads: 1,
-      maxRequestsPerRun: 3_000_000,
+      maxRequestsPerRun: 2_000_000,
       store: 'valkey',
       profile: false,
       workers: availableParallelism(),
@@ -64,7 +64,7 @@ describe('parseBenchOptions', () => {
 
 describe('wrkSecondsBound', () => {
   it('adds warm-up and measured runs of every target', () => {
-    expect(wrkSecondsBound(parseBenchOptions([], {}), 2)).toBe(2 * (3 + 2 * 15 + 15));
-    expect(wrkSecondsBound(parseBenchOptions(['--light-connections', '0'], {}), 2)).toBe(2 * (3 + 2 * 15));
+    expect(wrkSecondsBound(parseBenchOptions([], {}), 2)).toBe(2 * (3 + 5 * 10 + 10));
+    expect(wrkSecondsBound(parseBenchOptions(['--light-connections', '0'], {}), 2)).toBe(2 * (3 + 5 * 10));
   });
 });

@@ -24,9 +24,11 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
-  durationS: 15,
+  durationS: 10,
   warmupS: 3,
-  rounds: 2,
+  // Five short rounds rather than two long ones: on a shared machine, the median of five
+  // neighbouring baseline/system pairs moves less than that of two.
+  rounds: 5,
   connections: 50,
   lightConnections: 2,
   threads: 1,
@@ -52,9 +54,9 @@ const FLAGS = {
 } as const;
 
 export const USAGE = `options (flag, or environment variable):
-  --duration S        BENCH_DURATION      seconds per measured run (1-120, default 15)
+  --duration S        BENCH_DURATION      seconds per measured run (1-120, default 10)
   --warmup S          BENCH_WARMUP        seconds of warm-up per target (0-30, default 3)
-  --rounds N          BENCH_ROUNDS        alternating baseline/system rounds (1-10, default 2)
+  --rounds N          BENCH_ROUNDS        alternating baseline/system rounds (1-10, default 5)
   --connections N     BENCH_CONNECTIONS   wrk connections (default 50)
   --light-connections N  BENCH_LIGHT_CONNECTIONS  connections of one extra light-load round
                       for latency without queueing (default 2; 0 skips it)
