@@ -51,6 +51,7 @@ const failingFor = (inner: CreditStore, down: Set<string>): CreditStore => ({
   balance: (subject) => inner.balance(subject),
   realtimeBuckets: (subject) => inner.realtimeBuckets(subject),
   reconcile: (subject, target, watermarkMinute) => inner.reconcile(subject, target, watermarkMinute),
+  confirmChanges: (subject, changeIds) => inner.confirmChanges(subject, changeIds),
   ping: () => inner.ping(),
   close: () => inner.close(),
 });

@@ -47,6 +47,7 @@ const switchable = (live: CreditStore, dead: CreditStore) => {
     balance: (...a) => s().balance(...a),
     realtimeBuckets: (...a) => s().realtimeBuckets(...a),
     reconcile: (...a) => s().reconcile(...a),
+    confirmChanges: (...a) => s().confirmChanges(...a),
     ping: () => s().ping(),
     close: async () => {},
   };
@@ -216,6 +217,47 @@ describe('sync worker reconciliation', () => {
     expect(sum('debitedUnsettled')).toBe(0);
     // The settled real-time debits are kept for the report: what was debited is what was metered, less the unverified calls.
     expect(sum('debited')).toBe((await eventCost(s)) - 15);
+  });
+
+  it('writes the ledger entry of a change whose first ledger write failed, once, on the next run', async () => {
+    const s = uniqueSubject();
+    await topUp(s, 100);
+    outage.state.down = true;
+    try {
+      for (let i = 0; i < 2; i++) await authorize(s, '/payments');
+    } finally {
+      outage.state.down = false;
+    }
+    nextMinute();
+    await settled();
+    const ch = await testClickHouse();
+    // ClickHouse refuses the first ledger insert, after the store already changed the balance.
+    let refusals = 1;
+    const refusing = new Proxy(ch, {
+      get(target, prop) {
+        if (prop === 'insert') {
+          return async (params: Parameters<typeof ch.insert>[0]) => {
+            if (params.table === 'ledger_adjustments' && refusals-- > 0) throw new Error('ClickHouse refused the insert');
+            return target.insert(params);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const worker = new SyncWorker({ clickhouse: refusing, store: live, settleLagMs: 0, now });
+    await expect(worker.runOnce()).rejects.toThrow('ClickHouse refused the insert');
+    expect(await live.balance(s)).toBe((await granted(s)) - (await eventCost(s)));
+    const ledger = async () =>
+      ((await (await sidecar.admin(`/admin/v1/subjects/${s}/ledger`)).json()) as { adjustments: { amount: number; cause: string }[] }).adjustments;
+    expect(await ledger()).toEqual([]);
+
+    // The next run changes no balance, yet writes the entry the failed run owed, and then no more.
+    await worker.runOnce();
+    expect(await ledger()).toEqual([expect.objectContaining({ amount: -6, cause: 'unverified' })]);
+    await worker.runOnce({ full: true });
+    expect(await ledger()).toHaveLength(1);
+    expect(await live.balance(s)).toBe((await granted(s)) - (await eventCost(s)));
   });
 
   it('counts a grant once when the sync runs between its durable write and its apply', async () => {

@@ -114,7 +114,7 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       await store.debit(s, 7, 11);
       await store.debit(s, 3, 12);
       // Metered before minute 12: 5 + 7 + 4 (an unverified call never debited) -> target 84.
-      const r = await store.reconcile(s, 84, 12);
+      const r = await store.reconcile(s, 84, 12, [], 'change-1');
       expect(r).toEqual({
         applied: true,
         before: 85,
@@ -123,6 +123,7 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
         realtimeAtOrAfter: 3,
         previousWatermark: undefined,
         droppedBuckets: new Map([[10, 5], [11, 7]]),
+        pending: [{ changeId: 'change-1', watermarkMinute: 12, previousWatermarkMinute: undefined, before: 85, after: 81, debited: 12 }],
       });
       expect(await store.balance(s)).toBe(81);
       expect(await store.realtimeBuckets(s)).toEqual(new Map([[12, 3]]));
@@ -144,6 +145,7 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
         realtimeAtOrAfter: 1,
         previousWatermark: 21,
         droppedBuckets: new Map(),
+        pending: [],
       });
     });
 
@@ -163,6 +165,7 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
         realtimeAtOrAfter: 6,
         previousWatermark: 40,
         droppedBuckets: new Map(),
+        pending: [],
       });
       expect(await store.balance(s)).toBe(24);
       expect(await store.realtimeBuckets(s)).toEqual(new Map([[39, 4], [40, 2]]));
@@ -198,6 +201,26 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       expect(await store.realtimeBuckets(s)).toEqual(new Map([[60, 100], [61, 100], [62, 100]]));
       // Minutes 60 and 61 metered exactly as debited: settling them leaves the balance as it is.
       expect(await store.reconcile(s, 800, 62)).toMatchObject({ applied: true, before: 700, after: 700, drift: 0 });
+    });
+
+    it('keeps each balance change pending until its ledger entry is confirmed, and returns it to every later run', async () => {
+      const s = subject();
+      await grant(s, 10);
+      await store.debit(s, 4, 30);
+      // Nothing metered: the balance goes back to 10 (drift +4), pending as change a.
+      const a = await store.reconcile(s, 10, 31, [], 'a');
+      expect(a.pending).toEqual([{ changeId: 'a', watermarkMinute: 31, previousWatermarkMinute: undefined, before: 6, after: 10, debited: 4 }]);
+      // Its ledger write failed: the next run, which changes nothing itself, still returns it ...
+      expect((await store.reconcile(s, 10, 31, [], 'b')).pending.map((p) => p.changeId)).toEqual(['a']);
+      // ... as does one that is too old to apply, and one that changes the balance again (b never existed).
+      expect((await store.reconcile(s, 0, 20, [], 'c')).pending.map((p) => p.changeId)).toEqual(['a']);
+      const d = await store.reconcile(s, 7, 32, [], 'd');
+      expect(d.pending.map((p) => p.changeId).sort()).toEqual(['a', 'd']);
+      expect(d.pending.find((p) => p.changeId === 'd')).toEqual({ changeId: 'd', watermarkMinute: 32, previousWatermarkMinute: 31, before: 10, after: 7, debited: 0 });
+      // Confirmed (written to the ledger): gone; confirming again, or an unknown id, is harmless.
+      await store.confirmChanges(s, ['a', 'd', 'never']);
+      await store.confirmChanges(s, ['a']);
+      expect((await store.reconcile(s, 7, 32, [], 'e')).pending).toEqual([]);
     });
 
     it('answers ping', async () => {

@@ -32,6 +32,26 @@ export interface ReconcileResult {
   previousWatermark: number | undefined;
   /** Real-time buckets before the watermark, now settled and dropped (epoch minute -> cost). */
   droppedBuckets: Map<number, number>;
+  /**
+   * Every balance change of this subject that the ledger has not confirmed (confirmChanges):
+   * this call's, when it changed the balance, and any an earlier run made but never wrote.
+   */
+  pending: PendingChange[];
+}
+
+/**
+ * A balance change made by reconciliation, kept by the store in the same atomic step, until
+ * the ledger confirms it has the entry: a ledger write that fails after the balance changed
+ * is then written by the next run instead of being lost.
+ */
+export interface PendingChange {
+  changeId: string;
+  watermarkMinute: number;
+  previousWatermarkMinute: number | undefined;
+  before: number;
+  after: number;
+  /** Real-time debits the change settled (its dropped buckets). */
+  debited: number;
 }
 
 /** A durable grant that a reconciliation target counts. */
@@ -56,8 +76,11 @@ export interface CreditStore {
    * target = grants - metered cost before it; buckets before it are dropped. A watermark older
    * than the one applied changes nothing; the same one again is idempotent. `counted`: the
    * recent grants in the target, marked applied so a top-up in flight does not add them again.
+   * A change of the balance is kept as pending under `changeId` (a new id by default).
    */
-  reconcile(subject: string, target: number, watermarkMinute: number, counted?: readonly CountedGrant[]): Promise<ReconcileResult>;
+  reconcile(subject: string, target: number, watermarkMinute: number, counted?: readonly CountedGrant[], changeId?: string): Promise<ReconcileResult>;
+  /** Forgets pending changes whose ledger entries are written. */
+  confirmChanges(subject: string, changeIds: readonly string[]): Promise<void>;
   /** Real-time debits per epoch minute not yet reconciled. */
   realtimeBuckets(subject: string): Promise<Map<number, number>>;
   ping(): Promise<boolean>;

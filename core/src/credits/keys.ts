@@ -11,6 +11,8 @@ export const creditKeys = (subject: string) => {
     grants: `${tag}:grants`,
     /** The last reconciliation watermark applied (epoch minute); it only moves forward. */
     watermark: `${tag}:wm`,
+    /** Reconciliation changes whose ledger entries are not confirmed yet: change id -> change. */
+    pendingChanges: `${tag}:pending`,
     refund: (requestId: string) => `${tag}:refund:${requestId}`,
   };
 };

@@ -1,4 +1,5 @@
-import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
+import { randomUUID } from 'node:crypto';
+import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
 
 interface Account {
   balance: number;
@@ -6,6 +7,7 @@ interface Account {
   grants: Map<string, { hash: string; applied: boolean }>;
   refunds: Set<string>;
   watermark: number | undefined;
+  pending: Map<string, PendingChange>;
 }
 
 /**
@@ -20,7 +22,7 @@ export class MemoryCreditStore implements CreditStore {
   #account(subject: string): Account {
     let account = this.#accounts.get(subject);
     if (!account) {
-      account = { balance: 0, buckets: new Map(), grants: new Map(), refunds: new Set(), watermark: undefined };
+      account = { balance: 0, buckets: new Map(), grants: new Map(), refunds: new Set(), watermark: undefined, pending: new Map() };
       this.#accounts.set(subject, account);
     }
     return account;
@@ -70,7 +72,13 @@ export class MemoryCreditStore implements CreditStore {
     return this.#accounts.get(subject)?.balance ?? 0;
   }
 
-  async reconcile(subject: string, target: number, watermarkMinute: number, counted: readonly CountedGrant[] = []): Promise<ReconcileResult> {
+  async reconcile(
+    subject: string,
+    target: number,
+    watermarkMinute: number,
+    counted: readonly CountedGrant[] = [],
+    changeId: string = randomUUID(),
+  ): Promise<ReconcileResult> {
     const a = this.#account(subject);
     const previousWatermark = a.watermark;
     let realtimeAtOrAfter = 0;
@@ -78,7 +86,7 @@ export class MemoryCreditStore implements CreditStore {
     const before = a.balance;
     const droppedBuckets = new Map<number, number>();
     if (previousWatermark !== undefined && watermarkMinute < previousWatermark) {
-      return { applied: false, before, after: before, drift: 0, realtimeAtOrAfter, previousWatermark, droppedBuckets };
+      return { applied: false, before, after: before, drift: 0, realtimeAtOrAfter, previousWatermark, droppedBuckets, pending: [...a.pending.values()] };
     }
     for (const [minute, cost] of a.buckets) {
       if (minute < watermarkMinute) {
@@ -92,7 +100,25 @@ export class MemoryCreditStore implements CreditStore {
     }
     a.balance = target - realtimeAtOrAfter;
     a.watermark = watermarkMinute;
-    return { applied: true, before, after: a.balance, drift: a.balance - before, realtimeAtOrAfter, previousWatermark, droppedBuckets };
+    if (a.balance !== before) {
+      const debited = [...droppedBuckets.values()].reduce((sum, cost) => sum + cost, 0);
+      a.pending.set(changeId, { changeId, watermarkMinute, previousWatermarkMinute: previousWatermark, before, after: a.balance, debited });
+    }
+    return {
+      applied: true,
+      before,
+      after: a.balance,
+      drift: a.balance - before,
+      realtimeAtOrAfter,
+      previousWatermark,
+      droppedBuckets,
+      pending: [...a.pending.values()],
+    };
+  }
+
+  async confirmChanges(subject: string, changeIds: readonly string[]): Promise<void> {
+    const pending = this.#accounts.get(subject)?.pending;
+    for (const id of changeIds) pending?.delete(id);
   }
 
   async realtimeBuckets(subject: string): Promise<Map<number, number>> {

@@ -1,5 +1,6 @@
 import { Command, Redis } from 'iovalkey';
-import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, ReconcileResult, RefundResult } from './credit-store.ts';
+import { randomUUID } from 'node:crypto';
+import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
 import { creditKeys } from './keys.ts';
 import { scripts, type Script } from './scripts.ts';
 
@@ -18,6 +19,12 @@ interface PendingDebit {
   resolve: (result: DebitResult) => void;
   reject: (err: unknown) => void;
 }
+
+/** A pending change as reconcile.lua keeps it: "watermark|previous|before|after|debited". */
+const parsePendingChange = (changeId: string, text: string): PendingChange => {
+  const [watermark = 0, previous = -1, before = 0, after = 0, debited = 0] = text.split('|').map(Number);
+  return { changeId, watermarkMinute: watermark, previousWatermarkMinute: previous < 0 ? undefined : previous, before, after, debited };
+};
 
 /** Most debits in one script call; a turn with more sends several calls. */
 const MAX_DEBITS_PER_CALL = 512;
@@ -160,13 +167,22 @@ export class ValkeyCreditStore implements CreditStore {
   }
 
   /** Calls made together share one write (auto-pipelining), so a batch of subjects costs one round trip. */
-  async reconcile(subject: string, target: number, watermarkMinute: number, counted: readonly CountedGrant[] = []): Promise<ReconcileResult> {
+  async reconcile(
+    subject: string,
+    target: number,
+    watermarkMinute: number,
+    counted: readonly CountedGrant[] = [],
+    changeId: string = randomUUID(),
+  ): Promise<ReconcileResult> {
     const k = creditKeys(subject);
-    const args = [target, watermarkMinute, ...counted.flatMap((g) => [g.key, g.bodyHash])];
-    const reply = (await this.#run(scripts.reconcile, [k.balance, k.buckets, k.watermark, k.grants], args)) as number[];
-    const [applied = 0, before = 0, after = 0, realtimeAtOrAfter = 0, previous = -1] = reply.map(Number);
+    const args = [target, watermarkMinute, changeId, ...counted.flatMap((g) => [g.key, g.bodyHash])];
+    const reply = (await this.#run(scripts.reconcile, [k.balance, k.buckets, k.watermark, k.grants, k.pendingChanges], args)) as (number | string)[];
+    const [applied = 0, before = 0, after = 0, realtimeAtOrAfter = 0, previous = -1, dropped = 0] = reply.slice(0, 6).map(Number);
     const droppedBuckets = new Map<number, number>();
-    for (let i = 5; i + 1 < reply.length; i += 2) droppedBuckets.set(Number(reply[i]), Number(reply[i + 1]));
+    const pendingFrom = 6 + 2 * dropped;
+    for (let i = 6; i < pendingFrom; i += 2) droppedBuckets.set(Number(reply[i]), Number(reply[i + 1]));
+    const pending: PendingChange[] = [];
+    for (let i = pendingFrom; i + 1 < reply.length; i += 2) pending.push(parsePendingChange(String(reply[i]), String(reply[i + 1])));
     return {
       applied: applied === 1,
       before,
@@ -175,7 +191,12 @@ export class ValkeyCreditStore implements CreditStore {
       realtimeAtOrAfter,
       previousWatermark: previous < 0 ? undefined : previous,
       droppedBuckets,
+      pending,
     };
+  }
+
+  async confirmChanges(subject: string, changeIds: readonly string[]): Promise<void> {
+    if (changeIds.length > 0) await this.client.hdel(creditKeys(subject).pendingChanges, ...changeIds);
   }
 
   async realtimeBuckets(subject: string): Promise<Map<number, number>> {

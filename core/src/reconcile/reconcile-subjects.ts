@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { CountedGrant, CreditStore, ReconcileResult } from '../credits/credit-store.ts';
+import type { CountedGrant, CreditStore, PendingChange } from '../credits/credit-store.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { driftCause, type DriftCause } from './drift-cause.ts';
@@ -45,35 +44,40 @@ export interface ReconcileSummary {
 const rows = async <T>(ch: ClickHouseClient, { query, params }: SqlQuery): Promise<T[]> =>
   (await ch.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
 
-const sumOf = (buckets: Map<number, number>) => [...buckets.values()].reduce((a, b) => a + b, 0);
-
-/** Explains the non-zero drifts of a batch with the usage of the windows each run settled. */
-const explain = async (ch: ClickHouseClient, watermarkMinute: number, drifted: [string, ReconcileResult][]): Promise<Adjustment[]> => {
-  // Subjects are grouped by the window they settled: one query per distinct previous watermark.
-  const byFrom = new Map<number, string[]>();
-  for (const [subject, r] of drifted) {
-    const from = r.previousWatermark ?? 0;
-    byFrom.set(from, [...(byFrom.get(from) ?? []), subject]);
+/** Explains pending balance changes with the usage of the window each one settled. */
+const explain = async (ch: ClickHouseClient, changes: { subject: string; change: PendingChange }[]): Promise<Adjustment[]> => {
+  // Changes are grouped by the window they settled: one query per distinct window.
+  const byWindow = new Map<string, { from: number; to: number; subjects: Set<string> }>();
+  for (const { subject, change } of changes) {
+    const to = change.watermarkMinute;
+    const from = Math.min(change.previousWatermarkMinute ?? 0, to);
+    const key = `${from}:${to}`;
+    const window = byWindow.get(key) ?? { from, to, subjects: new Set<string>() };
+    window.subjects.add(subject);
+    byWindow.set(key, window);
   }
   const usage = new Map<string, { metered: number; unverified: number }>();
-  for (const [from, subjects] of byFrom) {
+  for (const [key, { from, to, subjects }] of byWindow) {
     const found = await rows<{ subject: string; metered: string | number; unverified: string | number }>(
       ch,
-      settledUsageSql(subjects, Math.min(from, watermarkMinute), watermarkMinute),
+      settledUsageSql([...subjects], from, to),
     );
-    for (const u of found) usage.set(u.subject, { metered: Number(u.metered), unverified: Number(u.unverified) });
+    for (const u of found) usage.set(`${key}:${u.subject}`, { metered: Number(u.metered), unverified: Number(u.unverified) });
   }
-  return drifted.map(([subject, r]) => {
-    const { metered = 0, unverified = 0 } = usage.get(subject) ?? {};
-    const debited = sumOf(r.droppedBuckets);
+  return changes.map(({ subject, change }) => {
+    const to = change.watermarkMinute;
+    const from = Math.min(change.previousWatermarkMinute ?? 0, to);
+    const { metered = 0, unverified = 0 } = usage.get(`${from}:${to}:${subject}`) ?? {};
+    const drift = change.after - change.before;
+    const { debited } = change;
     return {
-      changeId: randomUUID(),
+      changeId: change.changeId,
       subject,
-      watermarkMinute,
-      previousWatermarkMinute: r.previousWatermark,
-      amount: r.drift,
-      cause: driftCause({ drift: r.drift, debited, metered, unverified }),
-      details: { before: r.before, after: r.after, debited, metered, unverified },
+      watermarkMinute: change.watermarkMinute,
+      previousWatermarkMinute: change.previousWatermarkMinute,
+      amount: drift,
+      cause: driftCause({ drift, debited, metered, unverified }),
+      details: { before: change.before, after: change.after, debited, metered, unverified },
     };
   });
 };
@@ -83,9 +87,11 @@ const explain = async (ch: ClickHouseClient, watermarkMinute: number, drifted: [
  * 1. ClickHouse, one round: Σ grants and Σ metered cost before W per subject, and the recent
  *    grants (marked applied by the store as it counts them).
  * 2. Per subject, one atomic store call (reconcile.lua); the calls of a batch go out together.
- * 3. Non-zero drift of an applied run → a ledger entry, one per balance change: a re-run at
- *    the same watermark with the same truth finds nothing to change and writes nothing, and
- *    the table's Replacing engine folds a retried insert of the same change.
+ * 3. Each balance change → a ledger entry under the change's own id. The store keeps a change
+ *    pending, in the same atomic step as the change, until its entry is written; an entry
+ *    whose write failed is written by the next run of that subject. A re-run at the same
+ *    watermark with the same truth finds nothing to change, and the table's Replacing engine
+ *    folds a retried insert of the same change.
  * A failure stops the run; every step is safe to run again.
  */
 export const reconcileSubjects = async ({
@@ -127,16 +133,17 @@ export const reconcileSubjects = async ({
       summary.clickhouseMs += performance.now() - started;
     }
 
-    const drifted: [string, ReconcileResult][] = [];
-    for (const [subject, r] of results) {
+    for (const [, r] of results) {
       metrics.reconcileSubjects.inc({ result: r.applied ? 'applied' : 'stale' });
       if (!r.applied) summary.stale += 1;
       else summary.applied += 1;
-      if (r.applied && r.drift !== 0) drifted.push([subject, r]);
     }
-    if (drifted.length === 0) continue;
+    // Every change the store holds as pending gets its ledger entry: this run's, and any whose
+    // write failed in an earlier run. The store forgets a change only once its entry is written.
+    const pending = results.flatMap(([subject, r]) => r.pending.map((change) => ({ subject, change })));
+    if (pending.length === 0) continue;
     started = performance.now();
-    const adjustments = await explain(clickhouse, watermarkMinute, drifted);
+    const adjustments = await explain(clickhouse, pending);
     await clickhouse.insert({
       table: 'ledger_adjustments',
       format: 'JSONEachRow',
@@ -153,6 +160,11 @@ export const reconcileSubjects = async ({
       })),
     });
     summary.clickhouseMs += performance.now() - started;
+    started = performance.now();
+    const confirmed = new Map<string, string[]>();
+    for (const { subject, change } of pending) confirmed.set(subject, [...(confirmed.get(subject) ?? []), change.changeId]);
+    await Promise.all([...confirmed].map(([subject, ids]) => store.confirmChanges(subject, ids)));
+    summary.storeMs += performance.now() - started;
     for (const a of adjustments) {
       metrics.reconcileDrift.inc({ cause: a.cause }, Math.abs(a.amount));
       logger?.info('drift', { subject: a.subject, amount: a.amount, cause: a.cause, ...a.details });
