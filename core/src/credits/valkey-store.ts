@@ -29,7 +29,7 @@ const parsePendingChange = (changeId: string, text: string): PendingChange => {
 /** Most debits in one script call; a turn with more sends several calls. */
 const MAX_DEBITS_PER_CALL = 512;
 
-/** debit.lua's answer for one debit whose keys held the wrong type: that debit fails, not its batch. */
+/** debit.lua's answer for a debit whose keys hold something else (wrong type, not an integer): that debit fails, not its batch. */
 const DEBIT_FAILED = -1;
 
 /**
