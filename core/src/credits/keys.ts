@@ -3,11 +3,20 @@
  * one Cluster slot, so every script touches a single slot. Subjects are validated to
  * `[A-Za-z0-9._:-]`, so they cannot contain braces.
  */
+const tagOf = (subject: string) => `tg:{${subject}}`;
+
+/** The balance and real-time buckets keys, the two a debit touches: built alone, as this runs once per request. */
+export const debitKeys = (subject: string): [balance: string, buckets: string] => {
+  const tag = tagOf(subject);
+  return [`${tag}:balance`, `${tag}:rt`];
+};
+
 export const creditKeys = (subject: string) => {
-  const tag = `tg:{${subject}}`;
+  const tag = tagOf(subject);
+  const [balance, buckets] = debitKeys(subject);
   return {
-    balance: `${tag}:balance`,
-    buckets: `${tag}:rt`,
+    balance,
+    buckets,
     grants: `${tag}:grants`,
     /** The last reconciliation watermark applied (epoch minute); it only moves forward. */
     watermark: `${tag}:wm`,

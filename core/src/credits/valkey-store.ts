@@ -1,7 +1,7 @@
 import { Command, Redis } from 'iovalkey';
 import { randomUUID } from 'node:crypto';
 import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
-import { creditKeys } from './keys.ts';
+import { creditKeys, debitKeys } from './keys.ts';
 import { scripts, type Script } from './scripts.ts';
 
 export interface ValkeyStoreOptions {
@@ -97,8 +97,7 @@ export class ValkeyCreditStore implements CreditStore {
    */
   debit(subject: string, cost: number, minute: number): Promise<DebitResult> {
     return new Promise((resolve, reject) => {
-      const k = creditKeys(subject);
-      if (this.#pendingDebits.push({ keys: [k.balance, k.buckets], cost, minute, resolve, reject }) === 1) setImmediate(this.#flushDebits);
+      if (this.#pendingDebits.push({ keys: debitKeys(subject), cost, minute, resolve, reject }) === 1) setImmediate(this.#flushDebits);
     });
   }
 
