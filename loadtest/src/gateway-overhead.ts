@@ -1,18 +1,18 @@
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startKafka, type KafkaBroker } from '../../test/harness/kafka.ts';
 import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
-import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
+import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
 import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
 import { comparePaired, cpuBreakdownUs, cpuModelRatio, extraWritesPerRequest, verdict, type PairedComparison } from './report/compare.ts';
 import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMb, formatMs, formatPipelining, formatRatio, reportTable, type ReportRow } from './report/format.ts';
 import { UPSTREAM_BODY } from './servers/upstream-body.ts';
-import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
 import { runWrk } from './wrk/run-wrk.ts';
-import { alternate, type Contender, type MeasuredRun } from './alternate.ts';
-import { commandsPerRead, readInfo, trafficOf, valkeyPid } from './valkey/info.ts';
+import { lightLoadRows, p50Row } from './report/latency-rows.ts';
+import type { Contender, MeasuredRun } from './alternate.ts';
+import { debitMismatch, runPairedScenario } from './paired-scenario.ts';
+import { valkeyPid } from './valkey/info.ts';
 
 /**
  * Gateway overhead: what tollgate (one atomic debit per request, one api.call event, the
@@ -84,20 +84,13 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       kafka = await startKafka({ numPartitions: 6 });
       log(`kafka on ${kafka.brokers}`);
     }
-    const start = async (name: string, entry: string, env: Record<string, string>, execArgv: string[] = []) => {
-      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env, execArgv });
-      started.push(child);
-      log(`${name}: pid ${child.pid} on ${child.url}`);
-      return child;
-    };
-    const upstream = await start('upstream', 'upstream.ts', {});
-    const bare = await start('bare-proxy', 'bare-proxy.ts', { UPSTREAM_URL: upstream.url }, PROXY_NODE_FLAGS);
-    const gateway = await start(
-      `gateway-${options.store}`,
-      'gateway.ts',
-      { UPSTREAM_URL: upstream.url, VALKEY_URL: valkey?.url ?? '', KAFKA_BROKERS: kafka?.brokers ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
-      PROXY_NODE_FLAGS,
-    );
+    const start = serverStarter(started, log);
+    const upstream = await start('upstream', 'upstream.ts');
+    const bare = await start('bare-proxy', 'bare-proxy.ts', { env: { UPSTREAM_URL: upstream.url }, execArgv: PROXY_NODE_FLAGS });
+    const gateway = await start(`gateway-${options.store}`, 'gateway.ts', {
+      env: { UPSTREAM_URL: upstream.url, VALKEY_URL: valkey?.url ?? '', KAFKA_BROKERS: kafka?.brokers ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
+      execArgv: PROXY_NODE_FLAGS,
+    });
 
     // Both proxies must really proxy, and the gateway must really enforce, before anything is measured.
     const header = { 'x-tpp-id': SUBJECT };
@@ -132,55 +125,22 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
 
     // Sampling starts at rest (the first sample), before any load.
     const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
-    let warmupResponses = 0;
-    if (options.warmupS > 0) {
-      log(`warm-up ${options.warmupS}s each`);
-      await baseline.run(options.warmupS);
-      warmupResponses = (await system.run(options.warmupS)).requests;
-    }
-
-    if (options.profile) {
-      rmSync(profileDir, { recursive: true, force: true });
-      mkdirSync(profileDir, { recursive: true });
-    }
-    const trafficBefore = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
-    const { baseline: bareRuns, system: gatewayRuns, profile, light } = await alternate(
-      {
-        baseline,
-        system,
-        rounds: options.rounds,
-        durationS: options.durationS,
-        profileDir: options.profile ? profileDir : undefined,
-        lightConnections: options.lightConnections,
-      },
-      log,
-    );
+    const paired = await runPairedScenario({ baseline, system, options, profileDir, valkeyUrl: valkey?.url }, log);
+    const { baseline: bareRuns, system: gatewayRuns, profile, light, problems } = paired;
     const peaks = { gateway: await memory.gateway.stop(), bare: await memory.bare.stop() };
-    const trafficAfter = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
 
     const stats = await gateway.stats();
     const bareStats = await bare.stats();
     const pick = (s: Record<string, number>, prefix: string) => Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith(prefix)));
-    const responses = smokeResponses + warmupResponses + [...gatewayRuns, ...(light ? [light.system] : [])].reduce((n, r) => n + r.requests, 0);
     const accounting = {
-      responses,
+      responses: smokeResponses + paired.systemResponses,
       debited: (stats.granted ?? 0) - (stats.balance ?? 0),
       events: pick(stats, 'events'),
       counters: { ...pick(stats, 'decisions.'), ...pick(stats, 'storeErrors.') },
     };
     const processMemory = { gateway: pick(stats, 'memory.'), bare: pick(bareStats, 'memory.') };
-
-    const problems: string[] = [];
-    for (const r of [...bareRuns, ...gatewayRuns, ...(light ? [light.baseline, light.system] : [])]) {
-      if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
-      if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);
-    }
-    // wrk counts only completed responses; requests cut off at the end of a run were still debited.
-    // Requests cut off at the end of each run (warm-up, rounds, light round) were debited but not counted by wrk.
-    const inFlight = (options.rounds + 1) * options.connections + options.lightConnections;
-    if (accounting.debited < accounting.responses || accounting.debited > accounting.responses + inFlight) {
-      problems.push(`the gateway debited ${accounting.debited} credits for ${accounting.responses} responses`);
-    }
+    const mismatch = debitMismatch(options, accounting, 'the gateway', 'responses');
+    if (mismatch) problems.push(mismatch);
 
     for (const child of started.splice(0).reverse()) await child.stop();
 
@@ -191,7 +151,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       gateway: gatewayRuns,
       comparison: comparePaired(bareRuns, gatewayRuns),
       cpu: { bare: cpuBreakdownUs(bareRuns), gateway: cpuBreakdownUs(gatewayRuns), modelRatio: cpuModelRatio(bareRuns, gatewayRuns) },
-      valkeyCommandsPerRead: trafficBefore && trafficAfter ? commandsPerRead(trafficBefore, trafficAfter) : undefined,
+      valkeyCommandsPerRead: paired.valkeyCommandsPerRead,
       valkeyWritesPerRequest: valkey ? extraWritesPerRequest(bareRuns, gatewayRuns) : undefined,
       memory: peaks,
       accounting,
@@ -231,28 +191,8 @@ export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
       target: `≤ +${formatMs(TARGETS.addedP99Ms)}`,
       verdict: verdict(c.addedP99Ms, TARGETS.addedP99Ms, 'atMost') + invalid,
     },
-    {
-      scenario,
-      measure: 'p50 latency',
-      baseline: formatMs(c.baseline.p50Ms),
-      system: formatMs(c.system.p50Ms),
-      comparison: formatDeltaMs(c.addedP50Ms),
-      target: '—',
-      verdict: '—',
-    },
-    ...(r.light
-      ? [
-          {
-            scenario,
-            measure: `latency at light load (${r.options.lightConnections} connections)`,
-            baseline: `p50 ${formatMs(r.light.baseline.p50Ms)}, p99 ${formatMs(r.light.baseline.p99Ms)}`,
-            system: `p50 ${formatMs(r.light.system.p50Ms)}, p99 ${formatMs(r.light.system.p99Ms)}`,
-            comparison: `p50 ${formatDeltaMs(r.light.addedP50Ms)}, p99 ${formatDeltaMs(r.light.addedP99Ms)}`,
-            target: `p99 ≤ +${formatMs(TARGETS.addedP99Ms)}`,
-            verdict: verdict(r.light.addedP99Ms, TARGETS.addedP99Ms, 'atMost'),
-          },
-        ]
-      : []),
+    p50Row(scenario, c),
+    ...lightLoadRows(scenario, r.light, r.options.lightConnections, TARGETS.addedP99Ms),
     {
       scenario,
       measure: 'CPU per request, every process',

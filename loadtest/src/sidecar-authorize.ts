@@ -5,17 +5,17 @@ import { epochMinute, ValkeyCreditStore } from '@tollgate/core';
 import { creditKeys } from '../../core/src/credits/keys.ts';
 import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { scratchDir, startServerChild, type ServerChild } from './process/child.ts';
+import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
 import { comparePaired, cpuBreakdownUs, extraWritesPerRequest, verdict, type PairedComparison } from './report/compare.ts';
 import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMs, formatPipelining, formatRatio, reportTable, type ReportRow } from './report/format.ts';
 import { runValkeyBenchmark, type ValkeyBenchmarkRun } from './valkey/run-valkey-benchmark.ts';
-import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
 import { runWrk } from './wrk/run-wrk.ts';
-import { alternate, type Contender, type MeasuredRun } from './alternate.ts';
-import { commandsPerRead, readInfo, trafficOf, valkeyPid } from './valkey/info.ts';
+import { lightLoadRows, p50Row } from './report/latency-rows.ts';
+import type { Contender, MeasuredRun } from './alternate.ts';
+import { debitMismatch, runPairedScenario } from './paired-scenario.ts';
+import { valkeyPid } from './valkey/info.ts';
 
 /**
  * Sidecar authorize: decisions per second of `POST /v1/authorize` (one debit each), beside
@@ -115,19 +115,12 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       ceiling = await measureScriptCeiling(valkey, options.connections, problems);
       log(`debit script ceiling: ${formatCount(ceiling.unpipelined.requestsPerSec)} ops/s unpipelined, ${formatCount(ceiling.pipelined.requestsPerSec)} ops/s with -P 16`);
     }
-    const start = async (name: string, entry: string, env: Record<string, string>) => {
-      const child = await startServerChild(name, new URL(`./servers/${entry}`, import.meta.url), { env });
-      started.push(child);
-      log(`${name}: pid ${child.pid} on ${child.url}`);
-      return child;
-    };
+    const start = serverStarter(started, log);
     const workers = { BENCH_WORKERS: String(options.workers) };
-    const bare = await start('bare-authorize', 'bare-authorize.ts', workers);
-    const sidecar = await start(
-      `sidecar-${options.store}`,
-      'sidecar.ts',
-      { ...workers, VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
-    );
+    const bare = await start('bare-authorize', 'bare-authorize.ts', { env: workers });
+    const sidecar = await start(`sidecar-${options.store}`, 'sidecar.ts', {
+      env: { ...workers, VALKEY_URL: valkey?.url ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
+    });
 
     const path = '/v1/authorize';
     await expectStatus(`${bare.url}${path}`, SUBJECT, 200);
@@ -155,49 +148,20 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       run: wrk(sidecar),
     };
 
-    let warmupResponses = 0;
-    if (options.warmupS > 0) {
-      log(`warm-up ${options.warmupS}s each`);
-      await baseline.run(options.warmupS);
-      warmupResponses = (await system.run(options.warmupS)).requests;
-    }
+    const paired = await runPairedScenario({ baseline, system, options, profileDir, unit: 'decisions/s', valkeyUrl: valkey?.url }, log);
+    const { baseline: bareRuns, system: sidecarRuns, profile, light } = paired;
+    problems.push(...paired.problems);
 
-    if (options.profile) {
-      rmSync(profileDir, { recursive: true, force: true });
-      mkdirSync(profileDir, { recursive: true });
-    }
-    const trafficBefore = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
-    const { baseline: bareRuns, system: sidecarRuns, profile, light } = await alternate(
-      {
-        baseline,
-        system,
-        rounds: options.rounds,
-        durationS: options.durationS,
-        profileDir: options.profile ? profileDir : undefined,
-        lightConnections: options.lightConnections,
-        unit: 'decisions/s',
-      },
-      log,
-    );
-
-    const trafficAfter = valkey ? trafficOf(await readInfo(valkey.url, 'stats')) : undefined;
     const stats = await sidecar.stats();
     const accounting = {
-      responses: smokeResponses + warmupResponses + [...sidecarRuns, ...(light ? [light.system] : [])].reduce((n, r) => n + r.requests, 0),
+      responses: smokeResponses + paired.systemResponses,
       debited: (stats.granted ?? 0) - (stats.balance ?? 0),
       counters: Object.fromEntries(
         Object.entries(stats).filter(([k]) => k.startsWith('events') || k.startsWith('decisions.') || k.startsWith('storeErrors.')),
       ),
     };
-    for (const r of [...bareRuns, ...sidecarRuns, ...(light ? [light.baseline, light.system] : [])]) {
-      if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
-      if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);
-    }
-    // Requests cut off at the end of each run (warm-up, rounds, light round) were debited but not counted by wrk.
-    const inFlight = (options.rounds + 1) * options.connections + options.lightConnections;
-    if (accounting.debited < accounting.responses || accounting.debited > accounting.responses + inFlight) {
-      problems.push(`the sidecar debited ${accounting.debited} credits for ${accounting.responses} decisions`);
-    }
+    const mismatch = debitMismatch(options, accounting, 'the sidecar', 'decisions');
+    if (mismatch) problems.push(mismatch);
 
     for (const child of started.splice(0).reverse()) await child.stop();
     return {
@@ -207,7 +171,7 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
       sidecar: sidecarRuns,
       comparison: comparePaired(bareRuns, sidecarRuns),
       cpu: { bare: cpuBreakdownUs(bareRuns), sidecar: cpuBreakdownUs(sidecarRuns) },
-      valkeyCommandsPerRead: trafficBefore && trafficAfter ? commandsPerRead(trafficBefore, trafficAfter) : undefined,
+      valkeyCommandsPerRead: paired.valkeyCommandsPerRead,
       valkeyWritesPerRequest: valkey ? extraWritesPerRequest(bareRuns, sidecarRuns) : undefined,
       ceiling,
       accounting,
@@ -245,28 +209,8 @@ export const sidecarAuthorizeRows = (r: SidecarAuthorizeResult): ReportRow[] => 
       target: '—',
       verdict: '—',
     },
-    {
-      scenario,
-      measure: 'p50 latency',
-      baseline: formatMs(c.baseline.p50Ms),
-      system: formatMs(c.system.p50Ms),
-      comparison: formatDeltaMs(c.addedP50Ms),
-      target: '—',
-      verdict: '—',
-    },
-    ...(r.light
-      ? [
-          {
-            scenario,
-            measure: `latency at light load (${r.options.lightConnections} connections)`,
-            baseline: `p50 ${formatMs(r.light.baseline.p50Ms)}, p99 ${formatMs(r.light.baseline.p99Ms)}`,
-            system: `p50 ${formatMs(r.light.system.p50Ms)}, p99 ${formatMs(r.light.system.p99Ms)}`,
-            comparison: `p50 ${formatDeltaMs(r.light.addedP50Ms)}, p99 ${formatDeltaMs(r.light.addedP99Ms)}`,
-            target: '—',
-            verdict: '—',
-          },
-        ]
-      : []),
+    p50Row(scenario, c),
+    ...lightLoadRows(scenario, r.light, r.options.lightConnections),
     {
       scenario,
       measure: 'CPU per decision, every process',

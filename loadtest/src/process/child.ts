@@ -122,3 +122,16 @@ export const startServerChild = async (
     },
   };
 };
+
+/**
+ * How a scenario starts its servers: an entry of `loadtest/src/servers/` as a child, added to
+ * `started` (which the scenario stops at the end, newest first) and logged with its pid and URL.
+ */
+export const serverStarter =
+  (started: ServerChild[], log: (line: string) => void) =>
+  async (name: string, entry: string, options: StartOptions = {}): Promise<ServerChild> => {
+    const child = await startServerChild(name, new URL(`../servers/${entry}`, import.meta.url), options);
+    started.push(child);
+    log(`${name}: pid ${child.pid} on ${child.url}`);
+    return child;
+  };
