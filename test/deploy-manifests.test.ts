@@ -47,8 +47,10 @@ interface Module {
   source: ts.SourceFile;
   /** Top-level `const NAME = …` initializers. */
   consts: Map<string, ts.Expression>;
-  /** Local name → the relative module and the name it is exported under. */
+  /** Local name → the module (relative, or the core package) and the name it is exported under. */
   imports: Map<string, { path: string; name: string }>;
+  /** Modules it re-exports whole (`export * from`). */
+  reexports: string[];
 }
 
 const modules = new Map<string, Module>();
@@ -59,6 +61,7 @@ const loadModule = (path: string): Module => {
   const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const consts = new Map<string, ts.Expression>();
   const imports = new Map<string, { path: string; name: string }>();
+  const reexports: string[] = [];
   for (const statement of source.statements) {
     if (ts.isVariableStatement(statement)) {
       for (const declaration of statement.declarationList.declarations) {
@@ -66,18 +69,40 @@ const loadModule = (path: string): Module => {
       }
     }
     if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
-      const specifier = statement.moduleSpecifier.text;
+      const target = modulePath(path, statement.moduleSpecifier.text);
       const bindings = statement.importClause?.namedBindings;
-      if (specifier.startsWith('.') && bindings && ts.isNamedImports(bindings)) {
+      if (target && bindings && ts.isNamedImports(bindings)) {
         for (const element of bindings.elements) {
-          imports.set(element.name.text, { path: resolve(dirname(path), specifier), name: (element.propertyName ?? element.name).text });
+          imports.set(element.name.text, { path: target, name: (element.propertyName ?? element.name).text });
         }
       }
     }
+    if (ts.isExportDeclaration(statement) && !statement.exportClause && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) {
+      const target = modulePath(path, statement.moduleSpecifier.text);
+      if (target) reexports.push(target);
+    }
   }
-  const module = { path, source, consts, imports };
+  const module = { path, source, consts, imports, reexports };
   modules.set(path, module);
   return module;
+};
+
+/** The file a specifier names: a relative path, or the core package's entry (the one workspace whose constants a service imports). */
+const modulePath = (from: string, specifier: string): string | undefined => {
+  if (specifier.startsWith('.')) return resolve(dirname(from), specifier);
+  if (specifier === '@tollgate/core') return join(ROOT, 'core/src/index.ts');
+  return undefined;
+};
+
+/** The `const` a module exports under `name`, itself or through its `export * from` modules. */
+const exportedConst = (module: Module, name: string): { module: Module; expression: ts.Expression } | undefined => {
+  const local = module.consts.get(name);
+  if (local) return { module, expression: local };
+  for (const path of module.reexports) {
+    const found = exportedConst(loadModule(path), name);
+    if (found) return found;
+  }
+  return undefined;
 };
 
 /** Relative modules reachable from `entry` (tests excluded), entry first. */
@@ -124,9 +149,8 @@ const namesOf = (expression: ts.Expression, module: Module): string[] => {
     if (local) return namesOf(local, module);
     const imported = module.imports.get(expression.text);
     if (imported) {
-      const target = loadModule(imported.path);
-      const exported = target.consts.get(imported.name);
-      if (exported) return namesOf(exported, target);
+      const exported = exportedConst(loadModule(imported.path), imported.name);
+      if (exported) return namesOf(exported.expression, exported.module);
     }
   }
   throw new Error(`${where(module, expression)}: cannot resolve the environment names in \`${expression.getText()}\``);

@@ -1,17 +1,10 @@
-import { ConfigError, loadTollgateConfig, parseMeters, readEnv, type Env, type Meter, type TollgateConfig } from '@tollgate/core';
+import { ConfigError, EVENT_PATH_ENV, loadTollgateConfig, parseMeters, readEnv, type Env, type Meter, type TollgateConfig } from '@tollgate/core';
 
 export const SIDECAR_ENV = [
   'PORT',
   'SIDECAR_WORKERS',
   'VALKEY_URL',
-  'KAFKA_BROKERS',
-  'KAFKA_TOPIC',
-  'KAFKA_TOPIC_PARTITIONS',
-  'KAFKA_LINGER_MS',
-  'SPOOL_DIR',
-  'SPOOL_MAX_BYTES',
-  'SPOOL_FULL_POLICY',
-  'SPOOL_FSYNC',
+  ...EVENT_PATH_ENV,
   'CLICKHOUSE_URL',
   'CLICKHOUSE_DATA_DIR',
   'ADMIN_TOKENS',

@@ -3,6 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { migrate } from '../clickhouse/migrations.ts';
 import { ensureTopics, openKafka } from '../kafka/client.ts';
 import { KafkaEmitter, type SpoolFullPolicy } from '../kafka/kafka-emitter.ts';
+import type { Env, EnvName } from '../config/env.ts';
 import type { Logger } from '../logger.ts';
 import { DiskSpool, type FsyncPolicy } from '../spool/disk-spool.ts';
 import { attachBusSink } from './bus-sink.ts';
@@ -21,17 +22,20 @@ export interface EventPathOptions {
   logger: Logger;
 }
 
-/** The variables of the producer path, as `readEnv` gives them. */
-export interface EventPathEnv {
-  KAFKA_BROKERS: string[];
-  KAFKA_TOPIC: string | undefined;
-  KAFKA_TOPIC_PARTITIONS: number;
-  KAFKA_LINGER_MS: number;
-  SPOOL_DIR: string | undefined;
-  SPOOL_MAX_BYTES: number;
-  SPOOL_FULL_POLICY: SpoolFullPolicy;
-  SPOOL_FSYNC: FsyncPolicy;
-}
+/** The variables of the producer path: every service that emits events reads these. */
+export const EVENT_PATH_ENV = [
+  'KAFKA_BROKERS',
+  'KAFKA_TOPIC',
+  'KAFKA_TOPIC_PARTITIONS',
+  'KAFKA_LINGER_MS',
+  'SPOOL_DIR',
+  'SPOOL_MAX_BYTES',
+  'SPOOL_FULL_POLICY',
+  'SPOOL_FSYNC',
+] as const satisfies readonly EnvName[];
+
+/** The producer path's variables, as `readEnv` gives them. */
+export type EventPathEnv = Env<(typeof EVENT_PATH_ENV)[number]>;
 
 /** The options of `openEventPath` from a service's environment. */
 export const eventPathFromEnv = (
