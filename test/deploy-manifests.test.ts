@@ -87,10 +87,10 @@ const loadModule = (path: string): Module => {
   return module;
 };
 
-/** The file a specifier names: a relative path, or the core package's entry (the one workspace whose constants a service imports). */
+/** The file a specifier names: a relative path, or a workspace's entry (`@tollgate/<folder>`). */
 const modulePath = (from: string, specifier: string): string | undefined => {
   if (specifier.startsWith('.')) return resolve(dirname(from), specifier);
-  if (specifier === '@tollgate/core') return join(ROOT, 'core/src/index.ts');
+  if (specifier.startsWith('@tollgate/')) return join(ROOT, specifier.slice('@tollgate/'.length), 'src/index.ts');
   return undefined;
 };
 

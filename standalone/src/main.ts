@@ -16,7 +16,7 @@ import {
 import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gateway-plugin';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
-import { SyncWorker } from '@tollgate/sync-worker';
+import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from '@tollgate/sync-worker';
 
 /**
  * `npm start`: the whole system in one process. Embedded defaults — memory credit store,
@@ -42,10 +42,7 @@ const boot = () => {
     'UPSTREAM_TIMEOUT_MS',
     'TOLLGATE_CONFIG',
     'JWT_SECRET',
-    'SYNC_INTERVAL_MS',
-    'SYNC_SETTLE_LAG_MS',
-    'SYNC_BATCH_SIZE',
-    'SYNC_FULL_SWEEP_MS',
+    ...SYNC_ENV,
     'LOG_LEVEL',
   ]);
   return { env, config: loadTollgateConfig(env.TOLLGATE_CONFIG ?? DEFAULT_CONFIG_FILE) };
@@ -114,15 +111,7 @@ const sidecarApp = createSidecarApp({
   ready: () => clickhouse.ping().then((r) => r.success),
 });
 // The sync worker keeps balances on the metered truth (in memory too: the store is this process's).
-const syncWorker = new SyncWorker({
-  clickhouse,
-  store,
-  intervalMs: env.SYNC_INTERVAL_MS,
-  settleLagMs: env.SYNC_SETTLE_LAG_MS,
-  batchSize: env.SYNC_BATCH_SIZE,
-  fullSweepMs: env.SYNC_FULL_SWEEP_MS,
-  logger,
-});
+const syncWorker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), logger });
 syncWorker.start();
 const gateway = await listening('gateway', 'PORT', env.PORT, serveApp(gatewayApp, { port: env.PORT }));
 const sidecar = await listening('sidecar', 'SIDECAR_PORT', env.SIDECAR_PORT, serveApp(sidecarApp, { port: env.SIDECAR_PORT }));

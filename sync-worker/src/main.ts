@@ -1,6 +1,6 @@
 import { ConfigError, createLogger, migrate, openClickHouse, readEnv, ValkeyCreditStore } from '@tollgate/core';
 import { serveHealth } from './health-server.ts';
-import { SyncWorker } from './sync-worker.ts';
+import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from './sync-worker.ts';
 
 /** The sync worker on its own: reconciles Valkey balances with ClickHouse on an interval. */
 const boot = () => {
@@ -9,10 +9,7 @@ const boot = () => {
     'VALKEY_URL',
     'CLICKHOUSE_URL',
     'CLICKHOUSE_DATA_DIR',
-    'SYNC_INTERVAL_MS',
-    'SYNC_SETTLE_LAG_MS',
-    'SYNC_BATCH_SIZE',
-    'SYNC_FULL_SWEEP_MS',
+    ...SYNC_ENV,
     'LOG_LEVEL',
   ]);
   // An in-memory store lives in one process: a separate worker can only reconcile a shared Valkey.
@@ -31,15 +28,7 @@ const logger = createLogger('sync-worker', env.LOG_LEVEL);
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
 await migrate(clickhouse);
 const store = new ValkeyCreditStore({ url: env.VALKEY_URL });
-const worker = new SyncWorker({
-  clickhouse,
-  store,
-  intervalMs: env.SYNC_INTERVAL_MS,
-  settleLagMs: env.SYNC_SETTLE_LAG_MS,
-  batchSize: env.SYNC_BATCH_SIZE,
-  fullSweepMs: env.SYNC_FULL_SWEEP_MS,
-  logger,
-});
+const worker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), logger });
 const health = await serveHealth({
   port: env.PORT,
   ready: async () => (await store.ping()) && (await clickhouse.ping()).success,

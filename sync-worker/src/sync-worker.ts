@@ -5,6 +5,8 @@ import {
   metrics,
   reconcileSubjects,
   type CreditStore,
+  type Env,
+  type EnvName,
   type Logger,
   type ReconcileSummary,
 } from '@tollgate/core';
@@ -24,6 +26,17 @@ export interface SyncWorkerOptions {
   now?: () => number;
   logger?: Logger | undefined;
 }
+
+/** The variables of the sync worker's schedule: read by its own process and by `npm start`. */
+export const SYNC_ENV = ['SYNC_INTERVAL_MS', 'SYNC_SETTLE_LAG_MS', 'SYNC_BATCH_SIZE', 'SYNC_FULL_SWEEP_MS'] as const satisfies readonly EnvName[];
+
+/** The options those variables set. */
+export const syncScheduleFromEnv = (env: Env<(typeof SYNC_ENV)[number]>) => ({
+  intervalMs: env.SYNC_INTERVAL_MS,
+  settleLagMs: env.SYNC_SETTLE_LAG_MS,
+  batchSize: env.SYNC_BATCH_SIZE,
+  fullSweepMs: env.SYNC_FULL_SWEEP_MS,
+});
 
 export interface SyncRun extends ReconcileSummary {
   kind: 'incremental' | 'full';
