@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
+import { buildApiCallEvent, createLogger, ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
@@ -24,15 +24,15 @@ afterAll(async () => {
 });
 
 const event = (i: number) =>
-  JSON.stringify({
-    specversion: '1.0',
-    type: 'api.call',
-    source: 'ch-down-test',
-    id: `e-${i}`,
-    time: new Date(Date.UTC(2026, 0, 15, 10, 0, 0) + i).toISOString(),
-    subject: 'tpp-down',
-    data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
-  });
+  JSON.stringify(
+    buildApiCallEvent({
+      source: 'ch-down-test',
+      id: `e-${i}`,
+      timeMs: Date.UTC(2026, 0, 15, 10, 0, 0) + i,
+      subject: 'tpp-down',
+      data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
+    }),
+  );
 
 describe('meter-sink while ClickHouse is unreachable', () => {
   it('commits nothing past what was stored, is not ready, and catches up by itself', async () => {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureTopics, openClickHouse, openKafka, migrate } from '@tollgate/core';
+import { buildApiCallEvent, ensureTopics, openClickHouse, openKafka, migrate } from '@tollgate/core';
 import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
@@ -21,15 +21,15 @@ afterAll(async () => {
 });
 
 const event = (i: number) =>
-  JSON.stringify({
-    specversion: '1.0',
-    type: 'api.call',
-    source: 'crash-test',
-    id: `e-${i}`,
-    time: new Date(Date.UTC(2026, 0, 15, 10, 0, 0) + i * 10).toISOString(),
-    subject: `tpp-${i % 50}`,
-    data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
-  });
+  JSON.stringify(
+    buildApiCallEvent({
+      source: 'crash-test',
+      id: `e-${i}`,
+      timeMs: Date.UTC(2026, 0, 15, 10, 0, 0) + i * 10,
+      subject: `tpp-${i % 50}`,
+      data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
+    }),
+  );
 
 describe('meter-sink killed with SIGKILL while 100,000 events stream', () => {
   it('ends with exactly 100,000 events in ClickHouse, each counted once in usage_1m', async () => {
