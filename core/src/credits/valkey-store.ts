@@ -12,6 +12,9 @@ export interface ValkeyStoreOptions {
 
 type Reply = number[] | string;
 
+/** Sends one EVALSHA and resolves with its reply. */
+type EvalSha = (sha: string, keys: string[], args: (string | number)[]) => Promise<unknown>;
+
 interface PendingDebit {
   keys: [string, string];
   cost: number;
@@ -78,15 +81,28 @@ export class ValkeyCreditStore implements CreditStore {
     });
   }
 
-  async #run(script: Script, keys: string[], args: (string | number)[]): Promise<Reply> {
+  /**
+   * Calls a script by SHA, loading it once more after NOSCRIPT (nothing ran). `send` writes the
+   * EVALSHA: through the client's auto-pipelining by default, or at once (`#evalshaNow`).
+   */
+  async #run(script: Script, keys: string[], args: (string | number)[], send: EvalSha = this.#evalshaPipelined): Promise<Reply> {
     try {
-      return (await this.client.evalsha(script.sha, keys.length, ...keys, ...args)) as Reply;
+      return (await send(script.sha, keys, args)) as Reply;
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       await this.client.script('LOAD', script.source);
-      return (await this.client.evalsha(script.sha, keys.length, ...keys, ...args)) as Reply;
+      return (await send(script.sha, keys, args)) as Reply;
     }
   }
+
+  readonly #evalshaPipelined: EvalSha = (sha, keys, args) => this.client.evalsha(sha, keys.length, ...keys, ...args);
+
+  /** Writes the EVALSHA now, without auto-pipelining's extra turn. */
+  readonly #evalshaNow: EvalSha = (sha, keys, args) => {
+    const command = new Command('evalsha', [sha, keys.length, ...keys, ...args]);
+    this.client.sendCommand(command);
+    return command.promise;
+  };
 
   /**
    * Debits that arrive in the same turn of the event loop go to Valkey as one call of
@@ -110,35 +126,23 @@ export class ValkeyCreditStore implements CreditStore {
   };
 
   #sendDebits(batch: PendingDebit[]): void {
-    const args: (string | number)[] = [scripts.debit.sha, batch.length * 2];
-    for (const d of batch) args.push(d.keys[0], d.keys[1]);
+    const keys: string[] = [];
+    const args: number[] = [];
+    for (const d of batch) keys.push(...d.keys);
     for (const d of batch) args.push(d.cost, d.minute);
-    const settle = (reply: unknown) => {
-      const flat = reply as number[];
-      batch.forEach((d, i) => {
-        const allowed = flat[2 * i];
-        if (allowed === DEBIT_FAILED) d.reject(new Error(`debit failed: ${String(flat[2 * i + 1])}`));
-        else d.resolve({ allowed: allowed === 1, balance: Number(flat[2 * i + 1]) });
-      });
-    };
-    const fail = (err: unknown) => {
-      for (const d of batch) d.reject(err);
-    };
-    this.#send('evalsha', args).then(settle, (err: unknown) => {
-      // NOSCRIPT means nothing ran: load the script and send the same batch once more.
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) return fail(err);
-      this.client
-        .script('LOAD', scripts.debit.source)
-        .then(() => this.#send('evalsha', args))
-        .then(settle, fail);
-    });
-  }
-
-  /** Writes one command now, without auto-pipelining's extra turn. */
-  #send(name: string, args: (string | number)[]): Promise<unknown> {
-    const command = new Command(name, args);
-    this.client.sendCommand(command);
-    return command.promise;
+    void this.#run(scripts.debit, keys, args, this.#evalshaNow).then(
+      (reply) => {
+        const flat = reply as number[];
+        batch.forEach((d, i) => {
+          const allowed = flat[2 * i];
+          if (allowed === DEBIT_FAILED) d.reject(new Error(`debit failed: ${String(flat[2 * i + 1])}`));
+          else d.resolve({ allowed: allowed === 1, balance: Number(flat[2 * i + 1]) });
+        });
+      },
+      (err: unknown) => {
+        for (const d of batch) d.reject(err);
+      },
+    );
   }
 
   async refund(subject: string, cost: number, minute: number, requestId: string): Promise<RefundResult> {
