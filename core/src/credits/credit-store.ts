@@ -62,8 +62,13 @@ export interface CountedGrant {
 
 export interface CreditStore {
   readonly kind: 'valkey' | 'memory';
-  /** If balance >= cost, subtract it and add it to the subject's bucket for `minute`; otherwise change nothing. */
-  debit(subject: string, cost: number, minute: number): Promise<DebitResult>;
+  /**
+   * If balance >= cost, subtract it and add it to the subject's bucket for `minute`; otherwise
+   * change nothing. With `budgetMs`, a store that has not answered within that many
+   * milliseconds rejects with BudgetExceededError, after polling pending I/O once (an answer
+   * already in the socket is taken). The in-process store always answers at once.
+   */
+  debit(subject: string, cost: number, minute: number, budgetMs?: number): Promise<DebitResult>;
   /** Give back a debit once per requestId, in the debit's own minute bucket. */
   refund(subject: string, cost: number, minute: number, requestId: string): Promise<RefundResult>;
   /** Reserve an idempotency key for one body hash; applies nothing. */

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
 import { creditKeys, debitKeys } from './keys.ts';
 import { scripts, type Script } from './scripts.ts';
+import { BudgetExceededError } from './with-budget.ts';
 
 export interface ValkeyStoreOptions {
   url: string;
@@ -21,7 +22,33 @@ interface PendingDebit {
   minute: number;
   resolve: (result: DebitResult) => void;
   reject: (err: unknown) => void;
+  settled: boolean;
+  budget: BudgetGroup | undefined;
 }
+
+/** The debits of one turn that share a budget, and the one timer that bounds them all. */
+interface BudgetGroup {
+  debits: PendingDebit[];
+  timer: NodeJS.Timeout;
+  /** Debits of the group not yet settled; the timer is cleared when none is left. */
+  open: number;
+}
+
+/** The budget of a group ran out: poll pending I/O once (one setImmediate), then fail what is still open. */
+const expireBudget = (group: BudgetGroup, ms: number): void => {
+  setImmediate(() => {
+    for (const d of group.debits) if (!d.settled) settleDebit(d, new BudgetExceededError(ms));
+  });
+};
+
+/** Settles a debit once: with its result, or with an error. */
+const settleDebit = (d: PendingDebit, outcome: DebitResult | Error): void => {
+  if (d.settled) return;
+  d.settled = true;
+  if (d.budget && --d.budget.open === 0) clearTimeout(d.budget.timer);
+  if (outcome instanceof Error) d.reject(outcome);
+  else d.resolve(outcome);
+};
 
 /** A pending change as reconcile.lua keeps it: "watermark|previous|before|after|debited". */
 const parsePendingChange = (changeId: string, text: string): PendingChange => {
@@ -48,6 +75,8 @@ export class ValkeyCreditStore implements CreditStore {
   readonly client: Redis;
   readonly #markerTtl: number;
   #pendingDebits: PendingDebit[] = [];
+  /** The budget timers of the turn under way, by budget; the next turn starts its own. */
+  #turnBudgets = new Map<number, BudgetGroup>();
 
   constructor({ url, refundMarkerTtlSeconds = 3600 }: ValkeyStoreOptions) {
     this.#markerTtl = refundMarkerTtlSeconds;
@@ -110,16 +139,34 @@ export class ValkeyCreditStore implements CreditStore {
    * write and one reply per turn instead of one per request. The call is written at the
    * end of the turn (setImmediate), bypassing the client's auto-pipelining, which would
    * defer it by another turn. A debit waits for nothing but the end of its own turn.
+   *
+   * The debits of a turn with the same budget share one timer, started by the first of
+   * them: a later debit of that turn may be given up on earlier than its own budget by at
+   * most the length of the turn, never later. One timer per turn, not one per request.
    */
-  debit(subject: string, cost: number, minute: number): Promise<DebitResult> {
+  debit(subject: string, cost: number, minute: number, budgetMs?: number): Promise<DebitResult> {
     return new Promise((resolve, reject) => {
-      if (this.#pendingDebits.push({ keys: debitKeys(subject), cost, minute, resolve, reject }) === 1) setImmediate(this.#flushDebits);
+      const d: PendingDebit = { keys: debitKeys(subject), cost, minute, resolve, reject, settled: false, budget: undefined };
+      if (this.#pendingDebits.push(d) === 1) setImmediate(this.#flushDebits);
+      if (budgetMs !== undefined) {
+        const group = this.#turnBudgets.get(budgetMs) ?? this.#startBudget(budgetMs);
+        group.debits.push(d);
+        group.open++;
+        d.budget = group;
+      }
     });
+  }
+
+  #startBudget(ms: number): BudgetGroup {
+    const group: BudgetGroup = { debits: [], timer: setTimeout(() => expireBudget(group, ms), ms), open: 0 };
+    this.#turnBudgets.set(ms, group);
+    return group;
   }
 
   readonly #flushDebits = (): void => {
     const pending = this.#pendingDebits;
     this.#pendingDebits = [];
+    if (this.#turnBudgets.size > 0) this.#turnBudgets = new Map();
     for (let start = 0; start < pending.length; start += MAX_DEBITS_PER_CALL) {
       this.#sendDebits(pending.slice(start, start + MAX_DEBITS_PER_CALL));
     }
@@ -135,12 +182,13 @@ export class ValkeyCreditStore implements CreditStore {
         const flat = reply as number[];
         batch.forEach((d, i) => {
           const allowed = flat[2 * i];
-          if (allowed === DEBIT_FAILED) d.reject(new Error(`debit failed: ${String(flat[2 * i + 1])}`));
-          else d.resolve({ allowed: allowed === 1, balance: Number(flat[2 * i + 1]) });
+          if (allowed === DEBIT_FAILED) settleDebit(d, new Error(`debit failed: ${String(flat[2 * i + 1])}`));
+          else settleDebit(d, { allowed: allowed === 1, balance: Number(flat[2 * i + 1]) });
         });
       },
       (err: unknown) => {
-        for (const d of batch) d.reject(err);
+        const error = err instanceof Error ? err : new Error(String(err));
+        for (const d of batch) settleDebit(d, error);
       },
     );
   }

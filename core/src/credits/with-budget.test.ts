@@ -42,6 +42,20 @@ describe('withinBudget against a real Valkey', () => {
     await expect(answeredDuringABusyLoop((p) => withBudget(p, 30))).rejects.toBeInstanceOf(BudgetExceededError);
   });
 
+  it("the store's own budget (debit with budgetMs) also takes an answer that waited behind a busy event loop", async () => {
+    const result = store.debit(subject, 1, 1, 30);
+    await new Promise((resolve) => setImmediate(resolve));
+    busy(120);
+    await expect(result).resolves.toMatchObject({ allowed: true });
+  });
+
+  it('a debit with a budget that is answered in time resolves as one without', async () => {
+    const before = await store.balance(subject);
+    const [timed, untimed] = await Promise.all([store.debit(subject, 1, 2, 1_000), store.debit(subject, 1, 2)]);
+    expect(timed).toEqual({ allowed: true, balance: before - 1 });
+    expect(untimed).toEqual({ allowed: true, balance: before - 2 });
+  });
+
   it('still gives up on a store that does not answer', async () => {
     const started = performance.now();
     await expect(withinBudget(new Promise(() => {}), 30)).rejects.toBeInstanceOf(BudgetExceededError);

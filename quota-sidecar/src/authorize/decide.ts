@@ -4,7 +4,6 @@ import {
   createPricer,
   epochMinute,
   metrics,
-  withinBudget,
   type CreditStore,
   type EventEmitter,
   type Logger,
@@ -59,7 +58,7 @@ export const createDecide = ({ store, config, events, now = Date.now }: DecideOp
     const debitStarted = performance.now();
     try {
       // One poll of grace when the budget runs out: an answer already in the socket is taken.
-      const result = await withinBudget(store.debit(subject, cost, epochMinute(timeMs)), budgetMs);
+      const result = await store.debit(subject, cost, epochMinute(timeMs), budgetMs);
       latency.ok.observe((performance.now() - debitStarted) / 1000);
       if (!result.allowed) return { outcome: 'denied', allowed: false, cost, balance: result.balance };
       return { outcome: cost === 0 ? 'free' : 'debited', allowed: true, cost, balance: result.balance };

@@ -138,7 +138,7 @@ const createCharge = ({
     let debit: DebitResult | undefined;
     const debitStarted = performance.now();
     try {
-      debit = await withinBudget(store.debit(subject, cost, minute), budgetMs);
+      debit = await store.debit(subject, cost, minute, budgetMs);
       m.debitLatency.ok.observe((performance.now() - debitStarted) / 1000);
     } catch (err) {
       m.debitLatency.error.observe((performance.now() - debitStarted) / 1000);
