@@ -51,6 +51,9 @@ describe('quota-sidecar with SIDECAR_WORKERS=2', () => {
       LOG_LEVEL: 'info',
       TOLLGATE_CONFIG: config,
     });
+    // The port answers once the first worker listens; the requests below must meet both.
+    const listening = (worker: number) => new RegExp(`"msg":"listening".*"worker":${worker}`).test(sidecar.output());
+    await waitFor(() => listening(0) && listening(1), { what: 'both workers to listen', timeoutMs: 30_000 });
   }, 60_000);
 
   afterAll(async () => {
@@ -73,8 +76,6 @@ describe('quota-sidecar with SIDECAR_WORKERS=2', () => {
     expect(statuses.filter((s) => s === 429)).toHaveLength(30);
 
     expect(workerPids(sidecar.pid)).toHaveLength(2);
-    expect(sidecar.output()).toMatch(/"msg":"listening".*"worker":0/);
-    expect(sidecar.output()).toMatch(/"msg":"listening".*"worker":1/);
     // Each worker served about half; only the primary's aggregation shows all 80 decisions.
     for (let i = 0; i < 4; i++) {
       const text = await (await fetch(`${sidecar.url}/metrics`, { headers: { connection: 'close' } })).text();
