@@ -3,6 +3,7 @@ import type { CloudEventV1 } from 'cloudevents';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import {
+  BudgetExceededError,
   InProcessBus,
   MemoryCreditStore,
   epochMinute,
@@ -294,10 +295,16 @@ describe('tollgate middleware', () => {
   });
 
   describe('when the store does not answer within the budget', () => {
-    /** A store whose debits never settle, as when Valkey hangs; everything else is the memory store. */
+    /**
+     * A store whose debits get no answer, as when Valkey hangs; everything else is the memory
+     * store. As every store does, it gives up with BudgetExceededError when the debit's budget
+     * runs out (the Valkey store's own budget is tested against a Valkey stopped with SIGSTOP).
+     */
     class StalledStore extends MemoryCreditStore {
-      override debit(): Promise<never> {
-        return new Promise<never>(() => {});
+      override debit(_subject: string, _cost: number, _minute: number, budgetMs?: number): Promise<never> {
+        return new Promise<never>((_, reject) => {
+          if (budgetMs !== undefined) setTimeout(() => reject(new BudgetExceededError(budgetMs)), budgetMs);
+        });
       }
     }
     const stalled = (): CreditStore => new StalledStore();
