@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+import { HotHistogram } from './hot-histogram.ts';
 
 /** The one registry of the process; every metric of every service is defined in this file. */
 export const registry = new Registry();
@@ -47,7 +48,8 @@ export const metrics = {
     registers: [registry],
     collect: foldCells,
   }),
-  storeLatency: new Histogram({
+  // Observed on every request: HotHistogram, which costs a fraction of prom-client's Histogram.
+  storeLatency: new HotHistogram({
     name: 'tollgate_credit_store_latency_seconds',
     help: 'Latency of credit store calls, failures included',
     labelNames: ['operation', 'outcome'] as const,
@@ -66,7 +68,7 @@ export const metrics = {
     labelNames: ['result'] as const,
     registers: [registry],
   }),
-  upstreamLatency: new Histogram({
+  upstreamLatency: new HotHistogram({
     name: 'tollgate_upstream_latency_seconds',
     help: 'Time to the upstream response headers, failures included',
     labelNames: ['outcome'] as const,
