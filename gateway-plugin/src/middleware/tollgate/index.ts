@@ -50,26 +50,28 @@ interface Call {
 
 const STORE_UNAVAILABLE = 'Credits cannot be checked right now; retry shortly.';
 
-/** Sets fields on the handler's response, copying it first if its headers are immutable (a fetch() response). */
-const setHeaders = (c: Context, fields: Record<string, string>) => {
+/** The response with `fields` set: the same response, or a copy when its headers are immutable (a fetch() response). */
+const withFields = (res: Response, fields: Record<string, string>): Response => {
   const entries = Object.entries(fields);
   try {
-    for (const [name, value] of entries) c.res.headers.set(name, value);
+    for (const [name, value] of entries) res.headers.set(name, value);
+    return res;
   } catch {
-    c.res = new Response(c.res.body, c.res);
-    for (const [name, value] of entries) c.res.headers.set(name, value);
+    const copy = new Response(res.body, res);
+    for (const [name, value] of entries) copy.headers.set(name, value);
+    return copy;
   }
 };
 
-/** Runs the rest of the chain: the handler behind tollgate, which leaves its answer in `c.res`. */
-export type RunHandler = (c: Context) => Promise<void>;
+/** The handler behind tollgate: it answers the request once credits covered its cost. */
+export type ChargedHandler = (c: Context) => Promise<Response>;
 
 /**
  * Prepaid-credit enforcement, shared by the middleware and the gateway's charged handler.
  * Per request: find the subject, price the route, debit the store in one atomic step within
  * the timeout budget, run the handler only if credits covered the cost, refund a failed
  * call under `chargeOn: success`, and emit one api.call event with the outcome (never
- * awaited). Resolves to tollgate's own answer, or undefined when the handler's stands.
+ * awaited). Resolves to tollgate's own answer, or to the handler's with the RateLimit fields.
  */
 const createCharge = ({
   store,
@@ -113,7 +115,7 @@ const createCharge = ({
     }
   };
 
-  return async function charge(c: Context, run: RunHandler): Promise<Response | undefined> {
+  return async function charge(c: Context, handler: ChargedHandler): Promise<Response> {
     const started = performance.now();
     let resolved = resolveSubject(c);
     if (resolved instanceof Promise) resolved = await resolved;
@@ -151,17 +153,16 @@ const createCharge = ({
         return problemResponse(new TollgateError('STORE_UNAVAILABLE', STORE_UNAVAILABLE));
       }
       // Fail open: the call passes now and owes its cost; reconciliation charges it later.
-      let status: number;
+      let res: Response;
       try {
-        await run(c);
-        status = c.res.status;
+        res = await handler(c);
       } catch (err) {
         // A throw is a 500 for pricing and the event, and is rethrown after.
         emit(call, 500, chargeOn === 'success' ? 0 : cost, 'unverified');
         throw err;
       }
-      emit(call, status, chargeOn === 'success' && status >= 500 ? 0 : cost, 'unverified');
-      return undefined;
+      emit(call, res.status, chargeOn === 'success' && res.status >= 500 ? 0 : cost, 'unverified');
+      return res;
     }
 
     if (!debit.allowed) {
@@ -175,14 +176,14 @@ const createCharge = ({
     const fields = rateLimitHeaders(quota, remaining);
     offerResponseFields(c, fields);
     // A throw is a 500 for pricing and the event, and is rethrown after.
-    let status = 500;
+    let res: Response | undefined;
     let thrown: { error: unknown } | undefined;
     try {
-      await run(c);
-      status = c.res.status;
+      res = await handler(c);
     } catch (error) {
       thrown = { error };
     }
+    const status = res ? res.status : 500;
     let decision: Decision = cost === 0 ? 'free' : 'debited';
     let owed = cost;
     if (cost > 0 && chargeOn === 'success' && status >= 500) {
@@ -197,14 +198,11 @@ const createCharge = ({
         logger.warn('refund failed; reconciliation will restore it', { id, subject, cost, error: String(err) });
       }
     }
-    if (!thrown) {
-      // A refund changed what is left; otherwise the fields are set here unless the handler took them.
-      if (remaining !== debit.balance) setHeaders(c, rateLimitHeaders(quota, remaining));
-      else if (takeResponseFields(c)) setHeaders(c, fields);
-    }
     emit(call, status, owed, decision);
-    if (thrown) throw thrown.error;
-    return undefined;
+    if (thrown || !res) throw thrown?.error;
+    // A refund changed what is left; otherwise the fields are set here unless the handler took them.
+    if (remaining !== debit.balance) return withFields(res, rateLimitHeaders(quota, remaining));
+    return takeResponseFields(c) ? withFields(res, fields) : res;
   };
 };
 
@@ -212,20 +210,28 @@ const createCharge = ({
 export const tollgate = (options: TollgateOptions): MiddlewareHandler => {
   const charge = createCharge(options);
   return async function tollgate(c, next) {
-    return charge(c, next);
+    let ran = false;
+    const res = await charge(c, async () => {
+      ran = true;
+      await next();
+      return c.res;
+    });
+    // Tollgate's own answer (401, 429, 503) stands in for the handler's.
+    if (!ran) return res;
+    // The handler's answer, or a copy of it that could take the RateLimit fields.
+    if (res !== c.res) c.res = res;
+    return undefined;
   };
 };
 
 /**
  * The same enforcement wrapped around one handler, as a single Hono handler: the gateway's
- * route then has one handler, which Hono dispatches without composing a middleware chain.
+ * route then has one handler, which Hono dispatches without composing a middleware chain,
+ * and whose answer is the handler's Response, without going through `c.res`.
  */
-export const chargedHandler = (options: TollgateOptions, handler: (c: Context) => Promise<Response>): ((c: Context) => Promise<Response>) => {
+export const chargedHandler = (options: TollgateOptions, handler: ChargedHandler): ChargedHandler => {
   const charge = createCharge(options);
-  const run: RunHandler = async (c) => {
-    c.res = await handler(c);
-  };
-  return async function tollgate(c) {
-    return (await charge(c, run)) ?? c.res;
+  return function tollgate(c) {
+    return charge(c, handler);
   };
 };
