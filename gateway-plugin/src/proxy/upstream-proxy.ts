@@ -89,13 +89,17 @@ export const createUpstreamProxy = ({ upstreamUrl, timeoutMs = 30_000, connectio
       });
       outcome = 'ok';
       const out = forwardResponseHeaders(res.headers);
-      const added = { ...takeResponseFields(c), [INTERACTION_ID_HEADER]: interactionId };
+      const fields = takeResponseFields(c);
       if (Array.isArray(out)) {
+        const added: Record<string, string> = { ...fields, [INTERACTION_ID_HEADER]: interactionId };
         const kept = out.filter(([name]) => !(name in added));
         kept.push(...Object.entries(added));
         return new Response(res.body, { status: res.status, headers: kept });
       }
-      return new Response(res.body, { status: res.status, headers: Object.assign(out, added) });
+      // The common case, every field once: the added fields replace the upstream's of the same name.
+      if (fields) Object.assign(out, fields);
+      out[INTERACTION_ID_HEADER] = interactionId;
+      return new Response(res.body, { status: res.status, headers: out });
     } catch (err) {
       const echo = { [INTERACTION_ID_HEADER]: interactionId };
       if (isTimeout(err)) {
