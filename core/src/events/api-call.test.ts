@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildApiCallEvent } from './api-call.ts';
+import { buildApiCallEvent, eventTime } from './api-call.ts';
 
 describe('buildApiCallEvent', () => {
   const data = { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 45, cost: 1, decision: 'debited' as const };
@@ -21,6 +21,16 @@ describe('buildApiCallEvent', () => {
   it('gives every event its own id', () => {
     const ids = new Set(Array.from({ length: 1000 }, () => buildApiCallEvent({ source: 's', subject: 't', timeMs: 0, data }).id));
     expect(ids.size).toBe(1000);
+  });
+
+  it('writes the time as Date#toISOString does, for any millisecond', () => {
+    const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, -1, -999, -1000, -1001, 59_999, 60_000, 1.5, 999.9, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001];
+    let x = 0x2545f491;
+    const random = Array.from({ length: 2_000 }, () => {
+      x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+      return Date.UTC(2026, 10, 22) + (x % 400_000_000) - 200_000_000;
+    });
+    for (const ms of [...edges, ...random, ...edges]) expect(eventTime(ms), String(ms)).toBe(new Date(Math.floor(ms)).toISOString());
   });
 
   it('stamps each event with its own millisecond, whichever came before', () => {

@@ -27,16 +27,25 @@ export interface ApiCallInput {
   id?: string;
 }
 
-let lastMs = Number.NaN;
-let lastIso = '';
+let second = Number.NaN;
+let secondPrefix = '';
 
-/** RFC 3339 UTC with milliseconds; calls in the same millisecond (many, under load) share one string. */
-const isoTime = (ms: number): string => {
-  if (ms !== lastMs) {
-    lastIso = new Date(ms).toISOString();
-    lastMs = ms;
+/**
+ * RFC 3339 UTC with milliseconds, as Date#toISOString gives it: the date and time up to the
+ * second is formatted once per second, and each call adds its milliseconds.
+ */
+export const eventTime = (ms: number): string => {
+  const t = Math.floor(ms);
+  const s = t - (((t % 1000) + 1000) % 1000);
+  // Years past 9999 (and before 0) have a longer prefix: leave them to Date.
+  if (s !== second) {
+    const iso = new Date(s).toISOString();
+    if (iso.length !== 24) return new Date(t).toISOString();
+    secondPrefix = iso.slice(0, 20);
+    second = s;
   }
-  return lastIso;
+  const milli = t - s;
+  return `${secondPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 };
 
 /**
@@ -49,7 +58,7 @@ const isoTime = (ms: number): string => {
 export const buildApiCallEvent = ({ source, subject, timeMs, data, id = randomUUID() }: ApiCallInput): ApiCallEvent =>
   Object.freeze({
     id,
-    time: isoTime(timeMs),
+    time: eventTime(timeMs),
     type: API_CALL_TYPE,
     source,
     specversion: '1.0',
