@@ -5,21 +5,41 @@ import type { CloudEventV1 } from 'cloudevents';
 import { createLogger, DiskSpool, ensureTopics, InProcessBus, KafkaEmitter, openKafka, type EventEmitter } from '@tollgate/core';
 
 /**
- * The in-process event bus with one subscriber that only counts what it receives, by
- * outcome: `events`, `events.debited`, `events.status.2xx`, … The bus is what a service
- * runs without Kafka; counting proves every call produced its event.
+ * Counts events by outcome as `events`, `events.debited`, `events.status.2xx`, … Counting
+ * runs in the process under test, once per event, so it adds to plain numbers and builds
+ * the names only when the counts are read.
+ */
+const eventCounter = () => {
+  let events = 0;
+  const byDecision = new Map<string, number>();
+  const byStatusClass = new Map<number, number>();
+  const count = (e: CloudEventV1<unknown>) => {
+    const data = e.data as { decision?: string; status_code?: number } | undefined;
+    const decision = data?.decision ?? 'none';
+    const statusClass = Math.floor((data?.status_code ?? 0) / 100);
+    events++;
+    byDecision.set(decision, (byDecision.get(decision) ?? 0) + 1);
+    byStatusClass.set(statusClass, (byStatusClass.get(statusClass) ?? 0) + 1);
+  };
+  const counts = (): Record<string, number> => {
+    const out: Record<string, number> = { events };
+    for (const [decision, n] of byDecision) out[`events.${decision}`] = n;
+    for (const [statusClass, n] of byStatusClass) out[`events.status.${statusClass}xx`] = n;
+    return out;
+  };
+  return { count, counts };
+};
+
+/**
+ * The in-process event bus with one subscriber that only counts what it receives (see
+ * eventCounter). The bus is what a service runs without Kafka; counting proves every call
+ * produced its event.
  */
 export const countingBus = () => {
   const bus = new InProcessBus();
-  const counts: Record<string, number> = { events: 0 };
-  const count = (key: string) => (counts[key] = (counts[key] ?? 0) + 1);
+  const { count, counts } = eventCounter();
   bus.subscribe((batch) => {
-    for (const e of batch) {
-      const data = e.data as { decision?: string; status_code?: number } | undefined;
-      count('events');
-      count(`events.${data?.decision ?? 'none'}`);
-      count(`events.status.${Math.floor((data?.status_code ?? 0) / 100)}xx`);
-    }
+    for (const e of batch) count(e);
   });
   return { bus, counts };
 };
@@ -28,7 +48,7 @@ export const countingBus = () => {
  * With KAFKA_BROKERS: the production producer path (Kafka emitter with its disk spool), with
  * the same counts taken as events are handed to it. Otherwise the counting in-process bus.
  */
-export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: Record<string, number> }> => {
+export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: () => Record<string, number> }> => {
   const brokers = process.env.KAFKA_BROKERS;
   if (!brokers) {
     const { bus, counts } = countingBus();
@@ -39,14 +59,10 @@ export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: R
   const spool = new DiskSpool({ dir: mkdtempSync(join(tmpdir(), 'bench-spool-')), maxBytes: 1024 ** 3 });
   const kafkaEmitter = new KafkaEmitter({ kafka, topic: 'api-calls', spool, logger: createLogger('bench', 'warn') });
   await kafkaEmitter.start();
-  const counts: Record<string, number> = { events: 0 };
-  const count = (key: string) => (counts[key] = (counts[key] ?? 0) + 1);
+  const { count, counts } = eventCounter();
   const emitter: EventEmitter = {
     emit(e: CloudEventV1<unknown>) {
-      const data = e.data as { decision?: string; status_code?: number } | undefined;
-      count('events');
-      count(`events.${data?.decision ?? 'none'}`);
-      count(`events.status.${Math.floor((data?.status_code ?? 0) / 100)}xx`);
+      count(e);
       kafkaEmitter.emit(e);
     },
     get accepting() {

@@ -32,7 +32,7 @@ if (!servesRequests()) {
     announce(info.port, {
       stats: async () => {
         await emitter.flush();
-        return { ...counts, ...(await decisionCounts()), ...(await balances()) };
+        return { ...counts(), ...(await decisionCounts()), ...(await balances()) };
       },
       onStop: async () => {
         server.close();
