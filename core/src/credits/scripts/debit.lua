@@ -74,7 +74,10 @@ for _, key in ipairs(order) do
       added[#added + 1] = { minute, cost }
     end
     if failed then
-      for _, a in ipairs(added) do redis.call('HINCRBY', s.bucketKey, a[1], -a[2]) end
+      for _, a in ipairs(added) do
+        -- A field this script created goes again, rather than staying behind at 0.
+        if redis.call('HINCRBY', s.bucketKey, a[1], -a[2]) == 0 then redis.call('HDEL', s.bucketKey, a[1]) end
+      end
       for _, at in ipairs(s.calls) do
         out[at] = -1
         out[at + 1] = failed
