@@ -22,6 +22,7 @@ export * from './grants/grant-repository.ts';
 export * from './grants/top-up.ts';
 export * from './metrics/metrics.ts';
 export * from './metrics/cluster-metrics.ts';
+export * from './cluster/primary-calls.ts';
 export * from './meters/meter.ts';
 export * from './meters/query-sql.ts';
 export * from './meters/query-meter.ts';

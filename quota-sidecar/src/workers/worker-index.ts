@@ -1,36 +1,15 @@
-import cluster from 'node:cluster';
+import { answerWorkerCalls, callPrimary } from '@tollgate/core';
 
-/** A worker asks the primary which worker it is; the answer carries the index. */
-interface IndexMessage {
-  type: 'tollgate:worker-index';
-  index?: number;
-}
-
-const isIndexMessage = (m: unknown): m is IndexMessage =>
-  typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'tollgate:worker-index';
+const WORKER_INDEX_CALL = 'worker-index';
 
 /** In the primary: answers each worker's question with `indexOf(worker id)`. */
 export const answerWorkerIndex = (indexOf: (workerId: number) => number | undefined): void => {
-  cluster.on('message', (worker, message: unknown) => {
-    if (!isIndexMessage(message)) return;
-    const index = indexOf(worker.id);
-    if (index !== undefined) worker.send({ type: 'tollgate:worker-index', index } satisfies IndexMessage);
+  answerWorkerCalls(WORKER_INDEX_CALL, (_payload: unknown, workerId) => {
+    const index = indexOf(workerId);
+    if (index === undefined) throw new Error(`worker ${workerId} has no index`);
+    return index;
   });
 };
 
 /** In a worker: its index, asked of the primary (a worker restarted after a crash keeps its index). */
-export const askWorkerIndex = (timeoutMs = 10_000): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      process.off('message', onMessage);
-      reject(new Error(`the primary did not tell this worker its index within ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onMessage = (message: unknown) => {
-      if (!isIndexMessage(message) || message.index === undefined) return;
-      clearTimeout(timer);
-      process.off('message', onMessage);
-      resolve(message.index);
-    };
-    process.on('message', onMessage);
-    process.send?.({ type: 'tollgate:worker-index' } satisfies IndexMessage);
-  });
+export const askWorkerIndex = (timeoutMs = 10_000): Promise<number> => callPrimary<number>(WORKER_INDEX_CALL, null, timeoutMs);
