@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { openKafka } from '@tollgate/core';
 import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
+import { startClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
 import { waitFor } from './harness/wait-for.ts';
@@ -153,6 +154,55 @@ describe('quota-sidecar process events', () => {
         ['prompt', subject, null, null],
       ]);
       expect(messages[2]?.id).toBe(promptId);
+    });
+
+    it('with SIDECAR_WORKERS=2, serves a replay through every worker: the primary holds its progress', async () => {
+      const topic = `sidecar-workers-${randomUUID()}`;
+      const clickhouse = await startClickHouseFront();
+      const sidecar = await spawnSidecar({
+        PORT: String(await freePort()),
+        SIDECAR_WORKERS: '2',
+        ADMIN_TOKENS: TOKEN,
+        TOLLGATE_CONFIG: configFile,
+        VALKEY_URL: inject('valkeyUrl'),
+        CLICKHOUSE_URL: clickhouse.url,
+        KAFKA_BROKERS: broker.brokers,
+        KAFKA_TOPIC: topic,
+        SPOOL_DIR: join(dir, 'spool-workers'),
+        LOG_LEVEL: 'info',
+      });
+      // Each request on a connection of its own, so that node:cluster hands them to either worker.
+      const fresh = (path: string, init: RequestInit = {}) =>
+        call(sidecar, path, { ...init, headers: { connection: 'close', 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
+      try {
+        const listening = (worker: number) => new RegExp(`"msg":"listening".*"worker":${worker}`).test(sidecar.output());
+        await waitFor(() => listening(0) && listening(1), { what: 'both workers to listen' });
+        const subject = `tpp-${randomUUID()}`;
+        // POST /payments costs 5.
+        expect((await topUp(sidecar, subject, 15)).status).toBe(201);
+        for (let i = 0; i < 3; i++) expect((await authorize(sidecar, subject)).status).toBe(200);
+        await readTopic(topic, (m) => m.length >= 3);
+
+        // No meter-sink consumes this topic, so the replay waits for it: it is still running below.
+        const from = new Date(Date.now() - 3_600_000).toISOString();
+        const started = await fresh('/admin/v1/replay', { method: 'POST', body: JSON.stringify({ from }) });
+        expect(started.status).toBe(202);
+        const { id } = (await started.json()) as { id: string };
+        expect(started.headers.get('location')).toBe(`/admin/v1/replay/${id}`);
+
+        const progress = await Promise.all(Array.from({ length: 10 }, () => fresh(`/admin/v1/replay/${id}`)));
+        expect(progress.map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 200));
+        for (const r of progress) expect(await r.json()).toMatchObject({ id, state: 'running', from });
+
+        const second = await fresh('/admin/v1/replay', { method: 'POST', body: JSON.stringify({ from }) });
+        expect(second.status).toBe(409);
+        expect(second.headers.get('content-type')).toContain('application/problem+json');
+        expect(await second.json()).toMatchObject({ status: 409, code: 'CONFLICT', running: id });
+        expect((await fresh(`/admin/v1/replay/${randomUUID()}`)).status).toBe(404);
+      } finally {
+        expect(await sidecar.stop('SIGTERM')).toBe(0);
+        await clickhouse.stop();
+      }
     });
   });
 });

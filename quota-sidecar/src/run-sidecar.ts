@@ -12,7 +12,9 @@ import {
   reconcileReplayed,
   ReplayRegistry,
   ValkeyCreditStore,
+  type CreditStore,
   type Logger,
+  type Replays,
 } from '@tollgate/core';
 import type { SidecarSettings } from './sidecar-config.ts';
 import { createSidecarApp } from './sidecar-app.ts';
@@ -27,6 +29,8 @@ export interface WorkerRole {
   index: number;
   /** /metrics of every worker, collected by the primary. */
   metricsText: () => Promise<string>;
+  /** The primary's replays (with Kafka): their progress lives in that one process. */
+  replays: Replays | undefined;
 }
 
 /** The events client id, and so the spool folder, of a worker: worker 0 uses the single process's. */
@@ -46,6 +50,23 @@ export const openMigratedClickHouse = async (
   }
   return clickhouse;
 };
+
+/** Replays of the events topic with Kafka, reconciling what they restore; undefined without Kafka. */
+export const openReplays = (
+  env: Pick<SidecarSettings['env'], 'KAFKA_BROKERS' | 'KAFKA_TOPIC' | 'SYNC_SETTLE_LAG_MS'>,
+  clickhouse: ClickHouseClient,
+  store: CreditStore,
+  logger: Logger,
+): ReplayRegistry | undefined =>
+  env.KAFKA_BROKERS.length > 0
+    ? new ReplayRegistry({
+        kafka: openKafka(env.KAFKA_BROKERS, `${SERVICE}-replay`),
+        clickhouse,
+        topic: env.KAFKA_TOPIC ?? 'api-calls',
+        reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
+        logger,
+      })
+    : undefined;
 
 /** Runs the sidecar in this process until SIGTERM or SIGINT: alone, or as one worker of several. */
 export const runSidecar = async ({ env, config, meters }: SidecarSettings, worker?: WorkerRole): Promise<void> => {
@@ -68,18 +89,9 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
     await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
   }
 
-  // Replay re-reads the events topic: only with Kafka, and only in a single-process sidecar, whose
-  // memory holds the replay's progress (a worker of several would answer for a replay it never saw).
-  const replays =
-    env.KAFKA_BROKERS.length > 0 && !worker
-      ? new ReplayRegistry({
-          kafka: openKafka(env.KAFKA_BROKERS, `${SERVICE}-replay`),
-          clickhouse,
-          topic,
-          reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
-          logger,
-        })
-      : undefined;
+  // Replay re-reads the events topic (only with Kafka). A worker of several asks the primary,
+  // whose memory holds every replay's progress.
+  const replays = worker ? worker.replays : openReplays(env, clickhouse, store, logger);
 
   const app = createSidecarApp({
     store,
@@ -89,7 +101,6 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
     emitter,
     clickhouse,
     replays,
-    replaysUnavailable: worker ? `Replays are served by a sidecar that runs as one process; this one runs SIDECAR_WORKERS=${env.SIDECAR_WORKERS}.` : undefined,
     meters,
     ready: async () => (await clickhouse.ping()).success,
     metricsText: worker?.metricsText,

@@ -8,7 +8,7 @@ import {
   type GrantRepository,
   type Logger,
   type Meter,
-  type ReplayRegistry,
+  type Replays,
   type TollgateConfig,
 } from '@tollgate/core';
 import { bearerAuth } from './admin/bearer-auth.ts';
@@ -40,9 +40,7 @@ export interface SidecarOptions {
    */
   emitter?: EventEmitter | undefined;
   /** Replays of the Kafka events topic; without it (no Kafka), the replay routes answer 503. */
-  replays?: ReplayRegistry | undefined;
-  /** Why there are no replays, when it is not the missing Kafka: the detail of the replay routes' 503. */
-  replaysUnavailable?: string | undefined;
+  replays?: Replays | undefined;
   /** ClickHouse for meter queries; without it, `GET /api/v1/meters/{meter}/query` is not served. */
   clickhouse?: ClickHouseClient | undefined;
   /** The meters of the OpenMeter API; by default, those of `config.meters`. */
@@ -70,7 +68,6 @@ export const createSidecarApp = ({
   emitter,
   clickhouse,
   replays,
-  replaysUnavailable,
   meters = parseMeters(config.meters),
   source = 'quota-sidecar',
   now = Date.now,
@@ -94,7 +91,7 @@ export const createSidecarApp = ({
   app.route('/', adminCreditsRoutes({ store, grants, config, logger }));
   app.route('/', adminSubjectsRoutes({ store, grants, clickhouse, logger }));
   if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
-  app.route('/', adminReplayRoutes({ replays, unavailable: replaysUnavailable }));
+  app.route('/', adminReplayRoutes({ replays }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
   return withAuthorizeFastPath(app, { decide, config, logger, service: 'quota-sidecar' });

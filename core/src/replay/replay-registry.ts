@@ -4,11 +4,18 @@ import { startReplay, type Replay, type ReplayOptions, type ReplayProgress, type
 
 export type ReplayDefaults = Omit<ReplayOptions, keyof ReplayRequest | 'id'>;
 
+/** What the replay routes need: start a replay, read one's progress; served here or by another process. */
+export interface Replays {
+  /** Starts a replay and answers its first progress; CONFLICT while another one runs. */
+  start(request: ReplayRequest): ReplayProgress | Promise<ReplayProgress>;
+  get(id: string): ReplayProgress | undefined | Promise<ReplayProgress | undefined>;
+}
+
 /**
  * The replays of a process, one at a time: starting one while another runs is a CONFLICT (409).
  * Finished replays stay readable (the most recent `keep` of them).
  */
-export class ReplayRegistry {
+export class ReplayRegistry implements Replays {
   readonly #defaults: ReplayDefaults;
   readonly #keep: number;
   readonly #replays = new Map<string, Replay>();
@@ -20,7 +27,7 @@ export class ReplayRegistry {
   }
 
   /** Starts a replay; throws CONFLICT while another one runs. */
-  start(request: ReplayRequest): Replay {
+  start(request: ReplayRequest): ReplayProgress {
     const running = this.#current;
     if (running && running.progress().state === 'running') {
       throw new TollgateError('CONFLICT', `Replay ${running.id} is still running; one replay runs at a time.`, { running: running.id });
@@ -32,7 +39,7 @@ export class ReplayRegistry {
       if (this.#replays.size <= this.#keep) break;
       this.#replays.delete(old);
     }
-    return replay;
+    return replay.progress();
   }
 
   get(id: string): ReplayProgress | undefined {

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { isValidSubject, TollgateError, type ReplayRegistry, type ReplayRequest } from '@tollgate/core';
+import { isValidSubject, TollgateError, type ReplayRequest, type Replays } from '@tollgate/core';
 import { isObject, readJsonRequest } from '../http/json-request.ts';
 import { parseTimestamp } from '../openmeter/query-params.ts';
 
@@ -43,10 +43,10 @@ export const parseReplayRequest = (body: unknown): ReplayRequest => {
  * another runs); `GET /admin/v1/replay/{id}` → its progress. Without Kafka, both answer 503:
  * a replay re-reads the events topic.
  */
-export const adminReplayRoutes = ({ replays, unavailable }: { replays: ReplayRegistry | undefined; unavailable?: string | undefined }) => {
+export const adminReplayRoutes = ({ replays }: { replays: Replays | undefined }) => {
   const registry = () => {
     if (!replays) {
-      throw new TollgateError('DEPENDENCY_UNAVAILABLE', unavailable ?? 'Replay re-reads the Kafka events topic; this sidecar runs without Kafka (set KAFKA_BROKERS).');
+      throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'Replay re-reads the Kafka events topic; this sidecar runs without Kafka (set KAFKA_BROKERS).');
     }
     return replays;
   };
@@ -54,12 +54,12 @@ export const adminReplayRoutes = ({ replays, unavailable }: { replays: ReplayReg
     .post('/admin/v1/replay', async (c) => {
       const registered = registry();
       const request = parseReplayRequest(await readJsonRequest(c.req.raw, MAX_BODY_BYTES));
-      const replay = registered.start(request);
-      c.header('location', `/admin/v1/replay/${replay.id}`);
-      return c.json(replay.progress(), 202);
+      const progress = await registered.start(request);
+      c.header('location', `/admin/v1/replay/${progress.id}`);
+      return c.json(progress, 202);
     })
-    .get('/admin/v1/replay/:id', (c) => {
-      const progress = registry().get(c.req.param('id'));
+    .get('/admin/v1/replay/:id', async (c) => {
+      const progress = await registry().get(c.req.param('id'));
       if (!progress) throw new TollgateError('NOT_FOUND', `There is no replay ${c.req.param('id')}.`);
       return c.json(progress);
     });
