@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { openKafka } from '@tollgate/core';
 import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
-import { startClickHouseFront } from './harness/clickhouse-http.ts';
+import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
 import { waitFor } from './harness/wait-for.ts';
@@ -156,27 +156,37 @@ describe('quota-sidecar process events', () => {
       expect(messages[2]?.id).toBe(promptId);
     });
 
-    it('with SIDECAR_WORKERS=2, serves a replay through every worker: the primary holds its progress', async () => {
+    describe('with SIDECAR_WORKERS=2', () => {
       const topic = `sidecar-workers-${randomUUID()}`;
-      const clickhouse = await startClickHouseFront();
-      const sidecar = await spawnSidecar({
-        PORT: String(await freePort()),
-        SIDECAR_WORKERS: '2',
-        ADMIN_TOKENS: TOKEN,
-        TOLLGATE_CONFIG: configFile,
-        VALKEY_URL: inject('valkeyUrl'),
-        CLICKHOUSE_URL: clickhouse.url,
-        KAFKA_BROKERS: broker.brokers,
-        KAFKA_TOPIC: topic,
-        SPOOL_DIR: join(dir, 'spool-workers'),
-        LOG_LEVEL: 'info',
-      });
-      // Each request on a connection of its own, so that node:cluster hands them to either worker.
-      const fresh = (path: string, init: RequestInit = {}) =>
-        call(sidecar, path, { ...init, headers: { connection: 'close', 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
-      try {
+      let clickhouse: ClickHouseFront;
+      let sidecar: SidecarProcess;
+      beforeAll(async () => {
+        clickhouse = await startClickHouseFront();
+        sidecar = await spawnSidecar({
+          PORT: String(await freePort()),
+          SIDECAR_WORKERS: '2',
+          ADMIN_TOKENS: TOKEN,
+          TOLLGATE_CONFIG: configFile,
+          VALKEY_URL: inject('valkeyUrl'),
+          CLICKHOUSE_URL: clickhouse.url,
+          KAFKA_BROKERS: broker.brokers,
+          KAFKA_TOPIC: topic,
+          SPOOL_DIR: join(dir, 'spool-workers'),
+          LOG_LEVEL: 'info',
+        });
         const listening = (worker: number) => new RegExp(`"msg":"listening".*"worker":${worker}`).test(sidecar.output());
-        await waitFor(() => listening(0) && listening(1), { what: 'both workers to listen' });
+        await waitFor(() => listening(0) && listening(1), { what: 'both workers to listen', timeoutMs: 60_000 });
+      }, 120_000);
+      afterAll(async () => {
+        if (sidecar) expect(await sidecar.stop('SIGTERM')).toBe(0);
+        await clickhouse?.stop();
+      });
+
+      it('serves a replay through every worker: the primary holds its progress', async () => {
+        onTestFailed(() => console.error(`sidecar output:\n${sidecar.output().slice(-6000)}`));
+        // Each request on a connection of its own, so that node:cluster hands them to either worker.
+        const fresh = (path: string, init: RequestInit = {}) =>
+          call(sidecar, path, { ...init, headers: { connection: 'close', 'content-type': 'application/json', ...(init.headers as Record<string, string>) } });
         const subject = `tpp-${randomUUID()}`;
         // POST /payments costs 5.
         expect((await topUp(sidecar, subject, 15)).status).toBe(201);
@@ -199,10 +209,7 @@ describe('quota-sidecar process events', () => {
         expect(second.headers.get('content-type')).toContain('application/problem+json');
         expect(await second.json()).toMatchObject({ status: 409, code: 'CONFLICT', running: id });
         expect((await fresh(`/admin/v1/replay/${randomUUID()}`)).status).toBe(404);
-      } finally {
-        expect(await sidecar.stop('SIGTERM')).toBe(0);
-        await clickhouse.stop();
-      }
+      }, 120_000);
     });
   });
 });
