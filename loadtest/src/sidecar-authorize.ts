@@ -77,7 +77,8 @@ const measureScriptCeiling = async (valkey: ValkeyServer, clients: number, probl
     if (sha !== createHash('sha1').update(source).digest('hex')) throw new Error(`SCRIPT LOAD answered ${sha}, not the SHA-1 of debit.lua`);
     await store.applyGrant(CEILING_SUBJECT, 'ceiling', 'loadtest', GRANT);
     const keys = creditKeys(CEILING_SUBJECT);
-    const command = ['EVALSHA', sha, '2', keys.balance, keys.buckets, '1', String(epochMinute(Date.now()))];
+    // One debit of cost 1 for subject 1 (the two keys) in the current minute.
+    const command = ['EVALSHA', sha, '2', keys.balance, keys.buckets, String(epochMinute(Date.now())), '1', '1'];
 
     const run = async (requests: number, pipeline: number) => {
       const before = await store.balance(CEILING_SUBJECT);

@@ -65,6 +65,24 @@ describe('valkey store scripts', () => {
     }
   });
 
+  it('keeps arrival order when a turn crosses a minute (one call per run of debits with the same minute)', async () => {
+    const store = await open();
+    try {
+      const s = `tpp-minutes-${Date.now()}`;
+      await store.applyGrant(s, 'k', 'h', 2);
+      // Grouped by minute, the third debit would be decided before the second and take the last credit.
+      const results = await Promise.all([store.debit(s, 1, 10), store.debit(s, 1, 11), store.debit(s, 1, 10)]);
+      expect(results).toEqual([
+        { allowed: true, balance: 1 },
+        { allowed: true, balance: 0 },
+        { allowed: false, balance: 0 },
+      ]);
+      expect(await store.realtimeBuckets(s)).toEqual(new Map([[10, 1], [11, 1]]));
+    } finally {
+      await store.close();
+    }
+  });
+
   it('decides interleaved subjects in order, each against its own running balance, and writes each minute once', async () => {
     const store = await open();
     try {
@@ -123,22 +141,21 @@ describe('valkey store scripts', () => {
       await store.client.set(`tg:{${badBalance}}:balance`, '1.5');
       await expect(store.debit(badBalance, 1, 1)).rejects.toThrow(/not an integer/);
 
-      // A bucket field that cannot be incremented: the subject's calls fail, its other buckets and balance are as before.
+      // A bucket field that cannot be incremented fails the subject's debits of that minute, and
+      // leaves its balance and other buckets as they were; the other subject's debit is applied.
       const badField = `tpp-badfield-${Date.now()}`;
       await store.applyGrant(badField, 'k', 'h', 10);
       await store.client.hset(`tg:{${badField}}:rt`, '2', 'abc', '5', '7');
-      const failed = await Promise.allSettled([
-        store.debit(badField, 1, 1),
-        store.debit(badField, 2, 2),
-        store.debit(badField, 1, 3),
-        store.debit(badField, 1, 4),
-        store.debit(badField, 1, 5),
-        store.debit(good, 1, 2),
-      ]);
-      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+      const failed = await Promise.allSettled([store.debit(badField, 1, 2), store.debit(good, 1, 2), store.debit(badField, 2, 2)]);
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'fulfilled', 'rejected']);
+      expect(String((failed[0] as PromiseRejectedResult).reason)).toMatch(/not an integer/);
       expect(await store.balance(badField)).toBe(10);
-      // The buckets written before the failure are taken back; none is left behind at 0.
       expect(await store.client.hgetall(`tg:{${badField}}:rt`)).toEqual({ '2': 'abc', '5': '7' });
+      // Its debits of another minute, in the same turn, are applied: each minute is its own call.
+      const other = await Promise.allSettled([store.debit(badField, 1, 5), store.debit(badField, 1, 2), store.debit(badField, 3, 6)]);
+      expect(other.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await store.balance(badField)).toBe(6);
+      expect(await store.client.hgetall(`tg:{${badField}}:rt`)).toEqual({ '2': 'abc', '5': '8', '6': '3' });
       expect(await store.balance(good)).toBe(4);
     } finally {
       await store.close();

@@ -17,7 +17,7 @@ type Reply = number[] | string;
 type EvalSha = (sha: string, keys: string[], args: (string | number)[]) => Promise<unknown>;
 
 interface PendingDebit {
-  keys: [string, string];
+  subject: string;
   cost: number;
   minute: number;
   resolve: (result: DebitResult) => void;
@@ -135,8 +135,9 @@ export class ValkeyCreditStore implements CreditStore {
 
   /**
    * Debits that arrive in the same turn of the event loop go to Valkey as one call of
-   * debit.lua, which applies them in arrival order, each atomically: one command, one
-   * write and one reply per turn instead of one per request. The call is written at the
+   * debit.lua (one per minute, should the turn cross one), which applies them in arrival
+   * order, each atomically: one command, one write and one reply per turn instead of one
+   * per request, with each subject's keys sent once. The call is written at the
    * end of the turn (setImmediate), bypassing the client's auto-pipelining, which would
    * defer it by another turn. A debit waits for nothing but the end of its own turn.
    *
@@ -146,7 +147,7 @@ export class ValkeyCreditStore implements CreditStore {
    */
   debit(subject: string, cost: number, minute: number, budgetMs?: number): Promise<DebitResult> {
     return new Promise((resolve, reject) => {
-      const d: PendingDebit = { keys: debitKeys(subject), cost, minute, resolve, reject, settled: false, budget: undefined };
+      const d: PendingDebit = { subject, cost, minute, resolve, reject, settled: false, budget: undefined };
       if (this.#pendingDebits.push(d) === 1) setImmediate(this.#flushDebits);
       if (budgetMs !== undefined) {
         const group = this.#turnBudgets.get(budgetMs) ?? this.#startBudget(budgetMs);
@@ -172,15 +173,36 @@ export class ValkeyCreditStore implements CreditStore {
     }
   };
 
+  /** One debit.lua call per run of debits with the same minute, in arrival order. */
   #sendDebits(batch: PendingDebit[]): void {
+    let from = 0;
+    while (from < batch.length) {
+      const minute = (batch[from] as PendingDebit).minute;
+      let to = from + 1;
+      while (to < batch.length && (batch[to] as PendingDebit).minute === minute) to++;
+      this.#sendDebitCall(from === 0 && to === batch.length ? batch : batch.slice(from, to), minute);
+      from = to;
+    }
+  }
+
+  /** Debits of one minute: each subject's keys go once, each debit as its subject's number and its cost. */
+  #sendDebitCall(call: PendingDebit[], minute: number): void {
     const keys: string[] = [];
-    const args: number[] = [];
-    for (const d of batch) keys.push(...d.keys);
-    for (const d of batch) args.push(d.cost, d.minute);
+    const args: number[] = [minute];
+    const subjectNumber = new Map<string, number>();
+    for (const d of call) {
+      let j = subjectNumber.get(d.subject);
+      if (j === undefined) {
+        j = subjectNumber.size + 1;
+        subjectNumber.set(d.subject, j);
+        keys.push(...debitKeys(d.subject));
+      }
+      args.push(j, d.cost);
+    }
     void this.#run(scripts.debit, keys, args, this.#evalshaNow).then(
       (reply) => {
         const flat = reply as number[];
-        batch.forEach((d, i) => {
+        call.forEach((d, i) => {
           const allowed = flat[2 * i];
           if (allowed === DEBIT_FAILED) settleDebit(d, new Error(`debit failed: ${String(flat[2 * i + 1])}`));
           else settleDebit(d, { allowed: allowed === 1, balance: Number(flat[2 * i + 1]) });
@@ -188,7 +210,7 @@ export class ValkeyCreditStore implements CreditStore {
       },
       (err: unknown) => {
         const error = err instanceof Error ? err : new Error(String(err));
-        for (const d of batch) settleDebit(d, error);
+        for (const d of call) settleDebit(d, error);
       },
     );
   }
