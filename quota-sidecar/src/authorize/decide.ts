@@ -1,9 +1,8 @@
 import {
   BudgetExceededError,
-  countingCell,
   createPricer,
+  debitMetrics,
   epochMinute,
-  metrics,
   type CreditStore,
   type EventEmitter,
   type Logger,
@@ -42,16 +41,8 @@ export interface DecideOptions {
 export const createDecide = ({ store, config, events, now = Date.now }: DecideOptions): Decide => {
   const price = createPricer(config);
   const budgetMs = config.credits.storeTimeoutMs;
-  // Metric children bound to their labels once rather than per decision.
-  const latency = { ok: metrics.storeLatency.labels('debit', 'ok'), error: metrics.storeLatency.labels('debit', 'error') };
-  const storeErrors = { timeout: metrics.storeErrors.labels('debit', 'timeout'), error: metrics.storeErrors.labels('debit', 'error') };
-  const decisions = {
-    debited: countingCell(metrics.creditDecisions, { decision: 'debited', component: COMPONENT }),
-    free: countingCell(metrics.creditDecisions, { decision: 'free', component: COMPONENT }),
-    denied: countingCell(metrics.creditDecisions, { decision: 'denied', component: COMPONENT }),
-    unverified: countingCell(metrics.creditDecisions, { decision: 'unverified', component: COMPONENT }),
-    unavailable: countingCell(metrics.creditDecisions, { decision: 'unavailable', component: COMPONENT }),
-  };
+  // Metric series bound to their labels once rather than per decision.
+  const { decision: decisions, debitLatency: latency, debitErrors: storeErrors } = debitMetrics(COMPONENT);
 
   const decideOnce = async (subject: string, method: string, path: string, timeMs: number): Promise<Decision> => {
     const { cost, onStoreError } = price(method, path);

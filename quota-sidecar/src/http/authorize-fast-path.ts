@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { countingCell, metrics, parseJsonBody, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
+import { answeredRequests, parseJsonBody, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
 import type { Decide } from '../authorize/decide.ts';
 import { answerForward } from '../routes/authorize-forward.ts';
 import { answerAuthorize } from '../routes/authorize-json.ts';
@@ -65,7 +65,7 @@ export interface AuthorizeFastPathOptions {
 export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, logger, service }: AuthorizeFastPathOptions): T => {
   const honoFetch = app.fetch;
   const limitBytes = config.limits.maxBodyBytes;
-  const answered = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((status) => countingCell(metrics.httpRequests, { service, status }));
+  const answered = answeredRequests(service);
 
   /** Writes what `produce` answers; an error leaves as the app's error handler answers it. */
   const respond = async (method: string, outgoing: ServerResponse, produce: () => Promise<Answer>): Promise<void> => {
@@ -86,7 +86,7 @@ export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, 
       }
       status = outgoing.headersSent ? 500 : await writeResponse(outgoing, problemResponse(err));
     }
-    answered[Math.trunc(status / 100)]?.inc();
+    answered(status);
   };
 
   const authorize = async (incoming: IncomingMessage): Promise<Answer> => {

@@ -1,9 +1,11 @@
 import type { MiddlewareHandler } from 'hono';
-import { metrics } from '@tollgate/core';
+import { answeredRequests } from '@tollgate/core';
 
 /** Counts answered requests by status class; runs after the error handler, so errors are counted too. */
-export const countResponses = (service: string): MiddlewareHandler =>
-  async function countResponses(c, next) {
+export const countResponses = (service: string): MiddlewareHandler => {
+  const answered = answeredRequests(service);
+  return async function countResponses(c, next) {
     await next();
-    metrics.httpRequests.inc({ service, status: `${Math.floor(c.res.status / 100)}xx` });
+    answered(c.res.status);
   };
+};

@@ -90,7 +90,7 @@ const createCharge = ({
   const m = gatewayMetrics();
 
   const emit = ({ subject, id, timeMs, method, path, started }: Call, status: number, cost: number, decision: Decision) => {
-    m.answered[Math.trunc(status / 100)]?.inc();
+    m.answered(status);
     m.decision[decision === 'denied' && status === 503 ? 'unavailable' : decision].inc();
     try {
       emitter.emit(
@@ -120,13 +120,13 @@ const createCharge = ({
     let resolved = resolveSubject(c);
     if (resolved instanceof Promise) resolved = await resolved;
     if (resolved instanceof TollgateError) {
-      m.answered[Math.trunc(resolved.status / 100)]?.inc();
+      m.answered(resolved.status);
       return problemResponse(resolved, resolved.status === 401 ? challenge : {});
     }
     const subject = resolved;
     if (emitter.accepting === false) {
       // The event spool is full under the `deny` policy: a call that cannot be metered is not served.
-      m.answered[5]?.inc();
+      m.answered(503);
       return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'Usage cannot be recorded right now; retry later.'));
     }
 
