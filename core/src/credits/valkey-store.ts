@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
 import { creditKeys, debitKeys } from './keys.ts';
 import { scripts, type Script } from './scripts.ts';
-import { BudgetExceededError } from './with-budget.ts';
+import { giveUpAfterOnePoll } from './with-budget.ts';
 
 export interface ValkeyStoreOptions {
   url: string;
@@ -34,11 +34,11 @@ interface BudgetGroup {
   open: number;
 }
 
-/** The budget of a group ran out: poll pending I/O once (one setImmediate), then fail what is still open. */
+/** The budget of a group ran out: after one poll of pending I/O, what is still open fails. */
 const expireBudget = (group: BudgetGroup, ms: number): void => {
-  setImmediate(() => {
-    for (const d of group.debits) if (!d.settled) settleDebit(d, new BudgetExceededError(ms));
-  });
+  giveUpAfterOnePoll((err) => {
+    for (const d of group.debits) settleDebit(d, err);
+  }, ms);
 };
 
 /** Settles a debit once: with its result, or with an error. */
@@ -164,26 +164,20 @@ export class ValkeyCreditStore implements CreditStore {
     return group;
   }
 
+  /** One debit.lua call per run of debits with the same minute (at most MAX_DEBITS_PER_CALL), in arrival order. */
   readonly #flushDebits = (): void => {
     const pending = this.#pendingDebits;
     this.#pendingDebits = [];
     if (this.#turnBudgets.size > 0) this.#turnBudgets = new Map();
-    for (let start = 0; start < pending.length; start += MAX_DEBITS_PER_CALL) {
-      this.#sendDebits(pending.slice(start, start + MAX_DEBITS_PER_CALL));
-    }
-  };
-
-  /** One debit.lua call per run of debits with the same minute, in arrival order. */
-  #sendDebits(batch: PendingDebit[]): void {
     let from = 0;
-    while (from < batch.length) {
-      const minute = (batch[from] as PendingDebit).minute;
+    while (from < pending.length) {
+      const minute = (pending[from] as PendingDebit).minute;
       let to = from + 1;
-      while (to < batch.length && (batch[to] as PendingDebit).minute === minute) to++;
-      this.#sendDebitCall(from === 0 && to === batch.length ? batch : batch.slice(from, to), minute);
+      while (to < pending.length && to - from < MAX_DEBITS_PER_CALL && (pending[to] as PendingDebit).minute === minute) to++;
+      this.#sendDebitCall(from === 0 && to === pending.length ? pending : pending.slice(from, to), minute);
       from = to;
     }
-  }
+  };
 
   /** Debits of one minute: each subject's keys go once, each debit as its subject's number and its cost. */
   #sendDebitCall(call: PendingDebit[], minute: number): void {

@@ -21,9 +21,13 @@ export const withBudget = async <T>(promise: Promise<T>, ms: number): Promise<T>
   }
 };
 
-/** The budget ran out: poll pending I/O once (one setImmediate) before rejecting. */
-const giveUpAfterOnePoll = (reject: (err: BudgetExceededError) => void, ms: number) => {
-  setImmediate(reject, new BudgetExceededError(ms));
+/**
+ * The budget of `ms` ran out: poll pending I/O once (one setImmediate), then fail with
+ * BudgetExceededError. An answer that arrived in time but sat in the socket behind a busy
+ * event loop is read in that poll and settles first.
+ */
+export const giveUpAfterOnePoll = (fail: (err: BudgetExceededError) => void, ms: number): void => {
+  setImmediate(fail, new BudgetExceededError(ms));
 };
 
 /**
