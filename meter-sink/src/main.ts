@@ -32,7 +32,7 @@ const kafka = openKafka(env.KAFKA_BROKERS, 'tollgate-meter-sink');
 const sink = new KafkaMeterSink({
   kafka,
   clickhouse,
-  topic: env.KAFKA_TOPIC ?? 'api-calls',
+  topic: env.KAFKA_TOPIC,
   batchSize: env.SINK_BATCH_SIZE,
   batchWaitMs: env.SINK_BATCH_WAIT_MS,
   sessionTimeoutMs: env.SINK_SESSION_TIMEOUT_MS,
@@ -44,7 +44,7 @@ const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: e
 for (let attempt = 0; ; attempt++) {
   try {
     await migrate(clickhouse);
-    await ensureTopics(kafka, env.KAFKA_TOPIC ?? 'api-calls', env.KAFKA_TOPIC_PARTITIONS);
+    await ensureTopics(kafka, env.KAFKA_TOPIC, env.KAFKA_TOPIC_PARTITIONS);
     await sink.start();
     break;
   } catch (err) {

@@ -62,7 +62,7 @@ export const openReplays = (
     ? new ReplayRegistry({
         kafka: openKafka(env.KAFKA_BROKERS, `${SERVICE}-replay`),
         clickhouse,
-        topic: env.KAFKA_TOPIC ?? 'api-calls',
+        topic: env.KAFKA_TOPIC,
         reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
         logger,
       })
@@ -80,7 +80,7 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
 
   // Decisions and ingested events take the gateway's producer path: Kafka when brokers are set
   // (spooled to disk while Kafka is away), otherwise the in-process bus, stored in ClickHouse here.
-  const topic = env.KAFKA_TOPIC ?? 'api-calls';
+  const topic = env.KAFKA_TOPIC;
   const emitter = await openEventPath(eventPathFromEnv(env, eventClientId(worker?.index ?? 0), () => clickhouse, logger));
 
   const store = openCreditStore(env.VALKEY_URL);

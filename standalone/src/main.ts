@@ -58,7 +58,7 @@ try {
 const { env, config } = booted;
 const logger = createLogger('tollgate', env.LOG_LEVEL);
 const adminTokens = env.ADMIN_TOKENS.length > 0 ? env.ADMIN_TOKENS : [`dev-${randomBytes(12).toString('hex')}`];
-const topic = env.KAFKA_TOPIC ?? 'api-calls';
+const topic = env.KAFKA_TOPIC;
 
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
 await migrate(clickhouse);

@@ -45,10 +45,12 @@ const list: Parser<string[]> = (raw) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-const text =
-  (fallback: string | undefined): Parser<string | undefined> =>
-  (raw) =>
-    raw === undefined || raw === '' ? fallback : raw;
+/** A string, or the fallback when unset or empty; with a string fallback the value is always a string. */
+function text(fallback: string): Parser<string>;
+function text(fallback: undefined): Parser<string | undefined>;
+function text(fallback: string | undefined): Parser<string | undefined> {
+  return (raw) => (raw === undefined || raw === '' ? fallback : raw);
+}
 
 const oneOf =
   <T extends string>(values: readonly T[], fallback: T): Parser<T> =>

@@ -46,10 +46,10 @@ export const eventPathFromEnv = (
 ): EventPathOptions => ({
   clientId,
   kafkaBrokers: env.KAFKA_BROKERS,
-  topic: env.KAFKA_TOPIC ?? 'api-calls',
+  topic: env.KAFKA_TOPIC,
   partitions: env.KAFKA_TOPIC_PARTITIONS,
   lingerMs: env.KAFKA_LINGER_MS,
-  spool: { dir: env.SPOOL_DIR ?? '.data/spool', maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
+  spool: { dir: env.SPOOL_DIR, maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
   clickhouse,
   logger,
 });

@@ -39,7 +39,7 @@ export const runPrimary = async ({ env }: SidecarSettings): Promise<void> => {
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const workers = env.SIDECAR_WORKERS;
 
-  const stranded = env.KAFKA_BROKERS.length > 0 ? strandedSpools(env.SPOOL_DIR ?? '.data/spool', workers) : [];
+  const stranded = env.KAFKA_BROKERS.length > 0 ? strandedSpools(env.SPOOL_DIR, workers) : [];
   if (stranded.length > 0) {
     logger.error(`unsent events are spooled for workers this sidecar will not start; run it with more SIDECAR_WORKERS until they drain`, { stranded, workers });
     process.exit(1);
