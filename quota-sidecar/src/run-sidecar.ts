@@ -76,7 +76,8 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
     logger.warn('ADMIN_TOKENS is empty: the admin API (top-ups, balances, ledger) and the OpenMeter API (/api/v1: ingest, meters) refuse every request with 401. Set ADMIN_TOKENS to one or more comma-separated bearer tokens.');
   }
 
-  const clickhouse = await openMigratedClickHouse(env, logger);
+  // A worker's primary has migrated the schema before starting it.
+  const clickhouse = worker ? openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }) : await openMigratedClickHouse(env, logger);
 
   // Decisions and ingested events take the gateway's producer path: Kafka when brokers are set
   // (spooled to disk while Kafka is away), otherwise the in-process bus, stored in ClickHouse here.
