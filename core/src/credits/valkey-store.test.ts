@@ -39,25 +39,6 @@ describe('valkey store scripts', () => {
     expect(slots.size).toBe(1);
   });
 
-  it('sends the debits of one turn as one call, applied in order, once each after SCRIPT FLUSH', async () => {
-    const s = `tpp-batch-${Date.now()}`;
-    await store.applyGrant(s, 'k', 'h', 3);
-    await store.client.script('FLUSH');
-    const before = Number((await store.client.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
-    const results = await Promise.all(Array.from({ length: 5 }, () => store.debit(s, 1, 7)));
-    const after = Number((await store.client.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
-    expect(results).toEqual([
-      { allowed: true, balance: 2 },
-      { allowed: true, balance: 1 },
-      { allowed: true, balance: 0 },
-      { allowed: false, balance: 0 },
-      { allowed: false, balance: 0 },
-    ]);
-    // One call answered NOSCRIPT, the same batch went again once: two calls for five debits.
-    expect(after - before).toBe(2);
-    expect(await store.realtimeBuckets(s)).toEqual(new Map([[7, 3]]));
-  });
-
   it('keeps arrival order when a turn crosses a minute (one call per run of debits with the same minute)', async () => {
     const s = `tpp-minutes-${Date.now()}`;
     await store.applyGrant(s, 'k', 'h', 2);
