@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import { startKafka, type KafkaBroker } from '../../test/harness/kafka.ts';
-import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
@@ -12,7 +11,7 @@ import { runWrk } from './wrk/run-wrk.ts';
 import { lightLoadRows, p50Row } from './report/latency-rows.ts';
 import type { Contender, MeasuredRun } from './alternate.ts';
 import { debitMismatch, runPairedScenario } from './paired-scenario.ts';
-import { valkeyPid } from './valkey/info.ts';
+import { openBenchValkey, type BenchValkey } from './valkey/bench-valkey.ts';
 
 /**
  * Gateway overhead: what tollgate (one atomic debit per request, one api.call event, the
@@ -71,13 +70,13 @@ const expectOk = async (url: string, headers: Record<string, string>, status: nu
 
 export const runGatewayOverhead = async (options: BenchOptions, log: (line: string) => void = console.log): Promise<GatewayOverheadResult> => {
   const started: ServerChild[] = [];
-  let valkey: ValkeyServer | undefined;
+  let valkey: BenchValkey | undefined;
   let kafka: KafkaBroker | undefined;
   const profileDir = join(scratchDir, `profile-gateway-${options.store}`);
   try {
     if (options.store === 'valkey') {
-      valkey = await startValkey();
-      log(`valkey on ${valkey.url}`);
+      valkey = await openBenchValkey(options.valkeyUrl);
+      log(valkey.description);
     }
     // BENCH_EMITTER=kafka: the gateway produces its events to a real broker (the metering path).
     if (process.env.BENCH_EMITTER === 'kafka') {
@@ -116,7 +115,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       pids: {
         server: gateway.pid,
         upstream: upstream.pid,
-        ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}),
+        ...(valkey?.pid ? { valkey: valkey.pid } : {}),
         // The broker's CPU is the metering path's too: it competes for the same cores.
         ...(kafka?.pid() ? { kafka: kafka.pid() ?? -1 } : {}),
       },

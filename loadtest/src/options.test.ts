@@ -13,9 +13,35 @@ describe('parseBenchOptions', () => {
       threads: 1,
       maxRequestsPerRun: 2_000_000,
       store: 'valkey',
+      valkeyUrl: undefined,
       profile: false,
       workers: availableParallelism(),
     });
+  });
+
+  it('takes a Valkey that runs elsewhere from --valkey-url or BENCH_VALKEY_URL', () => {
+    expect(parseBenchOptions(['--valkey-url', 'redis://valkey-bench:6380'], {}).valkeyUrl).toBe('redis://valkey-bench:6380');
+    expect(parseBenchOptions([], { BENCH_VALKEY_URL: 'redis://:secret@10.0.0.7' }).valkeyUrl).toBe('redis://:secret@10.0.0.7');
+    expect(parseBenchOptions([], { BENCH_VALKEY_URL: '' }).valkeyUrl).toBeUndefined();
+  });
+
+  it('refuses a --valkey-url the scenarios cannot use, without showing its password', () => {
+    const problems = (url: string, argv: string[] = []) => {
+      try {
+        parseBenchOptions(['--valkey-url', url, ...argv], {});
+      } catch (err) {
+        return String(err);
+      }
+      return '';
+    };
+    expect(problems('valkey-bench:6379')).toContain('must be a redis:// URL');
+    expect(problems('rediss://valkey-bench')).toContain('must be redis:// (the benchmarks do not speak TLS)');
+    expect(problems('redis://valkey-bench/2')).toContain('must not name a database');
+    expect(problems('not a url')).toContain('must be a URL');
+    const secret = problems('redis://bench:hunter2@valkey-bench/1');
+    expect(secret).toContain('"redis://bench:***@valkey-bench/1"');
+    expect(secret).not.toContain('hunter2');
+    expect(problems('redis://valkey-bench', ['--store', 'memory'])).toContain('--valkey-url (BENCH_VALKEY_URL) needs --store valkey');
   });
 
   it('runs the sidecar with BENCH_WORKERS processes, from 1 to 64', () => {

@@ -17,6 +17,11 @@ export interface BenchOptions {
   maxRequestsPerRun: number;
   /** Credit store of the system under test. */
   store: 'valkey' | 'memory';
+  /**
+   * A Valkey that runs elsewhere (its own cores or host), used instead of one started on this
+   * machine. Its CPU time is then not in the figures. The scenarios write their subjects' keys.
+   */
+  valkeyUrl: string | undefined;
   /** Run the system under test with `--cpu-prof` and summarize where its time went. */
   profile: boolean;
   /** Processes of the sidecar and of its baseline on one port (SIDECAR_WORKERS); one per core by default. */
@@ -34,6 +39,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   threads: 1,
   maxRequestsPerRun: 0, // 0: derived from the duration, see below
   store: 'valkey',
+  valkeyUrl: undefined,
   profile: false,
   workers: availableParallelism(),
 };
@@ -63,9 +69,28 @@ export const USAGE = `options (flag, or environment variable):
   --threads N         BENCH_THREADS       wrk threads (default 1)
   --max-requests N    BENCH_MAX_REQUESTS  hard bound on requests per run (default duration x 200k)
   --store S           BENCH_STORE         valkey | memory (default valkey)
+  --valkey-url URL    BENCH_VALKEY_URL    redis://[user:password@]host[:port] of a Valkey for the
+                      benchmarks alone, running on cores of its own, for the gateway and
+                      sidecar scenarios instead of one started on this machine (default);
+                      its CPU time is then not counted
   --workers N         BENCH_WORKERS       sidecar processes on one port, as SIDECAR_WORKERS
                       (default: one per core); its baseline runs as many
   --profile           BENCH_PROFILE=1     CPU-profile the system under test`;
+
+/** What is wrong with a --valkey-url, or undefined: valkey-benchmark and the stores need a plain redis:// host. */
+const valkeyUrlProblem = (raw: string): string | undefined => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be a URL';
+  }
+  if (url.protocol === 'rediss:') return 'must be redis:// (the benchmarks do not speak TLS)';
+  if (url.protocol !== 'redis:') return 'must be a redis:// URL';
+  if (!url.hostname) return 'must name a host';
+  if (url.pathname.length > 1) return 'must not name a database (the stores use database 0)';
+  return undefined;
+};
 
 /**
  * Reads the options from flags, then environment variables, then defaults. Every problem
@@ -83,6 +108,7 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
       threads: { type: 'string' },
       'max-requests': { type: 'string' },
       store: { type: 'string' },
+      'valkey-url': { type: 'string' },
       workers: { type: 'string' },
       profile: { type: 'boolean' },
     },
@@ -109,6 +135,14 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
   if (connections < threads) problems.push(`--connections must be at least --threads (wrk gives each thread its own connections)`);
   const rawStore = values.store ?? env.BENCH_STORE ?? d.store;
   if (rawStore !== 'valkey' && rawStore !== 'memory') problems.push(`--store (BENCH_STORE) must be valkey or memory, got "${rawStore}"`);
+  const valkeyUrl = values['valkey-url'] || env.BENCH_VALKEY_URL || undefined;
+  if (valkeyUrl !== undefined) {
+    const problem = valkeyUrlProblem(valkeyUrl);
+    // The URL as given, but for a password.
+    const shown = valkeyUrl.replace(/\/\/([^@/]*:)[^@/]*@/, '//$1***@');
+    if (problem) problems.push(`--valkey-url (BENCH_VALKEY_URL) ${problem}, got "${shown}"`);
+    else if (rawStore === 'memory') problems.push('--valkey-url (BENCH_VALKEY_URL) needs --store valkey');
+  }
   const options: BenchOptions = {
     durationS,
     warmupS: int('warmup', d.warmupS),
@@ -118,6 +152,7 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
     threads,
     maxRequestsPerRun: int('max-requests', durationS * MAX_RATE_PER_SECOND),
     store: rawStore === 'memory' ? 'memory' : 'valkey',
+    valkeyUrl,
     profile: values.profile ?? ['1', 'true', 'yes'].includes(env.BENCH_PROFILE ?? ''),
     workers: int('workers', d.workers),
   };

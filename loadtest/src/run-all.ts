@@ -123,6 +123,9 @@ const main = async () => {
       (options.lightConnections > 0 ? `; then one light-load pair with -c${options.lightConnections}` : ''),
     'gateway: GET with header x-tpp-id, upstream is a node:http server answering a small JSON body; sidecar: POST /v1/authorize {subject, method, path}',
     `gateway and bare proxy: one process each; sidecar and its baseline: ${options.workers} processes each on one port (SIDECAR_WORKERS / BENCH_WORKERS)`,
+    options.valkeyUrl
+      ? `Valkey of the gateway and sidecar scenarios: ${new URL(options.valkeyUrl).host}, given with --valkey-url, not started on this machine; its CPU time is not counted`
+      : 'Valkey of the gateway and sidecar scenarios: started on this machine, on the same cores',
     'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
     'reconcile: one grant, two settled events and one real-time debit per subject; ClickHouse embedded, Valkey private; batches of 5,000 subjects',
     'metering: a single-node KRaft Kafka on the same machine, 6 partitions; the sink and the embedded ClickHouse engine in one process; sink batches of 10,000, fetch wait 250 ms',

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { epochMinute, ValkeyCreditStore } from '@tollgate/core';
 import { creditKeys } from '../../core/src/credits/keys.ts';
-import { startValkey, type ValkeyServer } from '../../test/harness/valkey.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { join } from 'node:path';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
@@ -15,7 +14,7 @@ import { runWrk } from './wrk/run-wrk.ts';
 import { lightLoadRows, p50Row } from './report/latency-rows.ts';
 import type { Contender, MeasuredRun } from './alternate.ts';
 import { debitMismatch, runPairedScenario } from './paired-scenario.ts';
-import { valkeyPid } from './valkey/info.ts';
+import { openBenchValkey, type BenchValkey } from './valkey/bench-valkey.ts';
 
 /**
  * Sidecar authorize: decisions per second of `POST /v1/authorize` (one debit each), beside
@@ -68,7 +67,7 @@ const debitScriptSource = (): string =>
  * SCRIPT LOAD) for one subject with a huge balance. Each run must lower the balance by
  * exactly its request count, which proves every call ran the script and debited.
  */
-const measureScriptCeiling = async (valkey: ValkeyServer, clients: number, problems: string[]): Promise<ScriptCeiling> => {
+const measureScriptCeiling = async (valkey: BenchValkey, clients: number, problems: string[]): Promise<ScriptCeiling> => {
   const store = new ValkeyCreditStore({ url: valkey.url });
   try {
     await store.connected();
@@ -82,7 +81,7 @@ const measureScriptCeiling = async (valkey: ValkeyServer, clients: number, probl
 
     const run = async (requests: number, pipeline: number) => {
       const before = await store.balance(CEILING_SUBJECT);
-      const result = await runValkeyBenchmark({ port: valkey.port, requests, clients, pipeline, command });
+      const result = await runValkeyBenchmark({ host: valkey.host, port: valkey.port, user: valkey.user, password: valkey.password, requests, clients, pipeline, command });
       const spent = before - (await store.balance(CEILING_SUBJECT));
       if (spent !== requests) problems.push(`valkey-benchmark -P ${pipeline}: ${requests} EVALSHA calls debited ${spent} credits`);
       return result;
@@ -105,14 +104,14 @@ const expectStatus = async (url: string, subject: string, status: number) => {
 
 export const runSidecarAuthorize = async (options: BenchOptions, log: (line: string) => void = console.log): Promise<SidecarAuthorizeResult> => {
   const started: ServerChild[] = [];
-  let valkey: ValkeyServer | undefined;
+  let valkey: BenchValkey | undefined;
   const problems: string[] = [];
   const profileDir = join(scratchDir, `profile-sidecar-${options.store}`);
   try {
     let ceiling: ScriptCeiling | undefined;
     if (options.store === 'valkey') {
-      valkey = await startValkey();
-      log(`valkey on ${valkey.url}`);
+      valkey = await openBenchValkey(options.valkeyUrl);
+      log(valkey.description);
       ceiling = await measureScriptCeiling(valkey, options.connections, problems);
       log(`debit script ceiling: ${formatCount(ceiling.unpipelined.requestsPerSec)} ops/s unpipelined, ${formatCount(ceiling.pipelined.requestsPerSec)} ops/s with -P 16`);
     }
@@ -145,7 +144,7 @@ export const runSidecarAuthorize = async (options: BenchOptions, log: (line: str
     const system: Contender = {
       child: sidecar,
       label: `sidecar (${options.store})`,
-      pids: { ...serverPids(sidecar), ...(valkey ? { valkey: await valkeyPid(valkey.url) } : {}) },
+      pids: { ...serverPids(sidecar), ...(valkey?.pid ? { valkey: valkey.pid } : {}) },
       run: wrk(sidecar),
     };
 

@@ -41,7 +41,7 @@ export const renderResultsMarkdown = (d: ResultsDocument): string => {
     '',
     'Run: `npm run bench` (all), `node loadtest/src/gateway-overhead.ts [--store memory]`,',
     '`node loadtest/src/sidecar-authorize.ts`; options `--duration --warmup --rounds --connections',
-    '--threads --max-requests --store --profile` or BENCH_* variables (see loadtest/src/options.ts).',
+    '--threads --max-requests --store --valkey-url --profile` or BENCH_* variables (see loadtest/src/options.ts).',
     '',
     '## Machine',
     '',

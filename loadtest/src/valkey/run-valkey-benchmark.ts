@@ -2,7 +2,10 @@ import { spawn } from 'node:child_process';
 import { parseValkeyBenchmarkCsv, type ValkeyBenchmarkRow } from './parse-valkey-benchmark.ts';
 
 export interface ValkeyBenchmarkOptions {
+  host: string;
   port: number;
+  user?: string | undefined;
+  password?: string | undefined;
   /** Total commands: the run's hard bound. */
   requests: number;
   clients: number;
@@ -17,9 +20,10 @@ export interface ValkeyBenchmarkRun extends ValkeyBenchmarkRow {
   pipeline: number;
 }
 
-/** One valkey-benchmark run of one command against a loopback server. */
+/** One valkey-benchmark run of one command. */
 export const runValkeyBenchmark = (o: ValkeyBenchmarkOptions): Promise<ValkeyBenchmarkRun> => {
-  const args = ['-h', '127.0.0.1', '-p', String(o.port), '-n', String(o.requests), '-c', String(o.clients), '-P', String(o.pipeline), '--csv', ...o.command];
+  const auth = [...(o.user ? ['--user', o.user] : []), ...(o.password ? ['-a', o.password] : [])];
+  const args = ['-h', o.host, '-p', String(o.port), ...auth, '-n', String(o.requests), '-c', String(o.clients), '-P', String(o.pipeline), '--csv', ...o.command];
   return new Promise((resolve, reject) => {
     const child = spawn('valkey-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
