@@ -76,7 +76,7 @@ export class ValkeyCreditStore implements CreditStore {
   readonly #markerTtl: number;
   #pendingDebits: PendingDebit[] = [];
   /** The budget timers of the turn under way, by budget; the next turn starts its own. */
-  #turnBudgets = new Map<number, BudgetGroup>();
+  readonly #turnBudgets = new Map<number, BudgetGroup>();
 
   constructor({ url, refundMarkerTtlSeconds = 3600 }: ValkeyStoreOptions) {
     this.#markerTtl = refundMarkerTtlSeconds;
@@ -168,7 +168,7 @@ export class ValkeyCreditStore implements CreditStore {
   readonly #flushDebits = (): void => {
     const pending = this.#pendingDebits;
     this.#pendingDebits = [];
-    if (this.#turnBudgets.size > 0) this.#turnBudgets = new Map();
+    this.#turnBudgets.clear();
     let from = 0;
     while (from < pending.length) {
       const minute = (pending[from] as PendingDebit).minute;
