@@ -44,14 +44,19 @@ export interface ReconcileSummary {
 const rows = async <T>(ch: ClickHouseClient, { query, params }: SqlQuery): Promise<T[]> =>
   (await ch.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
 
+/** The window of usage a change settled: from the watermark it moved from (0: none) to its own. */
+const windowOf = (change: PendingChange) => {
+  const to = change.watermarkMinute;
+  const from = Math.min(change.previousWatermarkMinute ?? 0, to);
+  return { from, to, key: `${from}:${to}` };
+};
+
 /** Explains pending balance changes with the usage of the window each one settled. */
 const explain = async (ch: ClickHouseClient, changes: { subject: string; change: PendingChange }[]): Promise<Adjustment[]> => {
   // Changes are grouped by the window they settled: one query per distinct window.
   const byWindow = new Map<string, { from: number; to: number; subjects: Set<string> }>();
   for (const { subject, change } of changes) {
-    const to = change.watermarkMinute;
-    const from = Math.min(change.previousWatermarkMinute ?? 0, to);
-    const key = `${from}:${to}`;
+    const { from, to, key } = windowOf(change);
     const window = byWindow.get(key) ?? { from, to, subjects: new Set<string>() };
     window.subjects.add(subject);
     byWindow.set(key, window);
@@ -65,9 +70,7 @@ const explain = async (ch: ClickHouseClient, changes: { subject: string; change:
     for (const u of found) usage.set(`${key}:${u.subject}`, { metered: Number(u.metered), unverified: Number(u.unverified) });
   }
   return changes.map(({ subject, change }) => {
-    const to = change.watermarkMinute;
-    const from = Math.min(change.previousWatermarkMinute ?? 0, to);
-    const { metered = 0, unverified = 0 } = usage.get(`${from}:${to}:${subject}`) ?? {};
+    const { metered = 0, unverified = 0 } = usage.get(`${windowOf(change).key}:${subject}`) ?? {};
     const drift = change.after - change.before;
     const { debited } = change;
     return {
@@ -162,7 +165,11 @@ export const reconcileSubjects = async ({
     summary.clickhouseMs += performance.now() - started;
     started = performance.now();
     const confirmed = new Map<string, string[]>();
-    for (const { subject, change } of pending) confirmed.set(subject, [...(confirmed.get(subject) ?? []), change.changeId]);
+    for (const { subject, change } of pending) {
+      const ids = confirmed.get(subject) ?? [];
+      ids.push(change.changeId);
+      confirmed.set(subject, ids);
+    }
     await Promise.all([...confirmed].map(([subject, ids]) => store.confirmChanges(subject, ids)));
     summary.storeMs += performance.now() - started;
     for (const a of adjustments) {
