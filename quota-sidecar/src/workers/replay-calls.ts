@@ -10,7 +10,8 @@ type ReplayCall = { op: 'start'; request: ReplayRequest } | { op: 'get'; id: str
 
 /** In the primary: runs the workers' replay calls on `replays`. */
 export const serveReplaysToWorkers = (replays: Replays): void => {
-  answerWorkerCalls(REPLAY_CALL, async (call: ReplayCall) => (call.op === 'start' ? replays.start(call.request) : ((await replays.get(call.id)) ?? null)));
+  // An unknown id travels as null (answerWorkerCalls sends no value as null).
+  answerWorkerCalls(REPLAY_CALL, (call: ReplayCall) => (call.op === 'start' ? replays.start(call.request) : replays.get(call.id)));
 };
 
 /** In a worker: the primary's replays. */
