@@ -18,14 +18,15 @@ describe('Valkey debit calls', () => {
     await store.close();
     await valkey.stop();
   });
+  const evalshaCalls = async () => Number((await store.client.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
 
   it('sends the debits of one turn as one call, applied in order, once each after SCRIPT FLUSH', async () => {
     const s = `tpp-batch-${Date.now()}`;
     await store.applyGrant(s, 'k', 'h', 3);
     await store.client.script('FLUSH');
-    const before = Number((await store.client.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+    const before = await evalshaCalls();
     const results = await Promise.all(Array.from({ length: 5 }, () => store.debit(s, 1, 7)));
-    const after = Number((await store.client.info('commandstats')).match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0);
+    const after = await evalshaCalls();
     expect(results).toEqual([
       { allowed: true, balance: 2 },
       { allowed: true, balance: 1 },
