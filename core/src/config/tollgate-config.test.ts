@@ -44,12 +44,27 @@ routes:
         subject: { jwt: { claims: [] } },
       }),
     ).toEqual([
-      'tollgate.yaml: credits.defaultCost must be an integer from 0 to 9007199254740991, got 1.5',
+      'tollgate.yaml: credits.defaultCost must be an integer from 0 to 1000000 (credits.maxCost), got 1.5',
       'tollgate.yaml: credits.chargeOn must be one of request, success, got "always"',
       'tollgate.yaml: subject.jwt.claims must be a non-empty list of claim names',
       'tollgate.yaml: routes[0].path must start with /',
-      'tollgate.yaml: routes[0].cost must be an integer from 0 to 9007199254740991, got -1',
+      'tollgate.yaml: routes[0].cost must be an integer from 0 to 1000000 (credits.maxCost), got -1',
       'tollgate.yaml: routes[1].path is required',
     ]);
+  });
+
+  it('bounds the cost of one call: maxCost defaults to 1,000,000, and no rule or default may cost more', () => {
+    expect(parseTollgateConfig(null).credits.maxCost).toBe(1_000_000);
+    expect(parseTollgateConfig({ credits: { maxCost: 50 }, routes: [{ path: '/a', cost: 50 }] }).credits.maxCost).toBe(50);
+    expect(problemsOf({ routes: [{ path: '/a', cost: 1_000_001 }] })).toEqual([
+      'tollgate.yaml: routes[0].cost must be an integer from 0 to 1000000 (credits.maxCost), got 1000001',
+    ]);
+    expect(
+      problemsOf({ credits: { maxCost: 10, defaultCost: 11 }, routes: [{ path: '/a', cost: 9007199254740991 }, { path: '/b' }] }),
+    ).toEqual([
+      'tollgate.yaml: credits.defaultCost must be an integer from 0 to 10 (credits.maxCost), got 11',
+      'tollgate.yaml: routes[0].cost must be an integer from 0 to 10 (credits.maxCost), got 9007199254740991',
+    ]);
+    expect(problemsOf({ credits: { maxCost: 0 } })).toEqual(['tollgate.yaml: credits.maxCost must be an integer from 1 to 1000000000000, got 0']);
   });
 });

@@ -30,6 +30,12 @@ export interface TollgateConfig {
     onStoreError: StoreErrorPolicy;
     storeTimeoutMs: number;
     maxTopUp: number;
+    /**
+     * The most one call may cost: every route rule and the default are at most this, and the
+     * ingest edge and the sink refuse an api.call event whose cost is above it. It keeps every
+     * sum of costs far inside the exact range of a double (DESIGN.md "Credits").
+     */
+    maxCost: number;
   };
   routes: RouteRule[];
   limits: { maxBodyBytes: number };
@@ -37,9 +43,14 @@ export interface TollgateConfig {
   meters: unknown[];
 }
 
+/** The default of `credits.maxCost`: the most one call may cost. */
+export const DEFAULT_MAX_COST = 1_000_000;
+/** The largest `credits.maxCost` accepted: 9,007 calls at this cost already reach 2^53. */
+export const MAX_COST_LIMIT = 1_000_000_000_000;
+
 export const DEFAULT_CONFIG: TollgateConfig = {
   subject: { header: 'x-tpp-id' },
-  credits: { defaultCost: 1, chargeOn: 'request', onStoreError: 'deny', storeTimeoutMs: 50, maxTopUp: 1_000_000_000 },
+  credits: { defaultCost: 1, chargeOn: 'request', onStoreError: 'deny', storeTimeoutMs: 50, maxTopUp: 1_000_000_000, maxCost: DEFAULT_MAX_COST },
   routes: [],
   limits: { maxBodyBytes: 64 * 1024 },
   meters: [],
@@ -53,10 +64,10 @@ export const parseTollgateConfig = (doc: unknown, where = 'config'): TollgateCon
   const problems: string[] = [];
   const root: Obj = doc === null || doc === undefined ? {} : isObj(doc) ? doc : (problems.push(`${where}: must be a mapping`), {});
 
-  const int = (v: unknown, path: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
+  const int = (v: unknown, path: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER, bound = ''): number => {
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      problems.push(`${where}: ${path} must be an integer from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      problems.push(`${where}: ${path} must be an integer from ${min} to ${max}${bound}, got ${JSON.stringify(v)}`);
       return fallback;
     }
     return v;
@@ -89,12 +100,15 @@ export const parseTollgateConfig = (doc: unknown, where = 'config'): TollgateCon
 
   const d = DEFAULT_CONFIG;
   const c = section('credits');
+  const maxCost = int(c.maxCost, 'credits.maxCost', d.credits.maxCost, 1, MAX_COST_LIMIT);
+  const cost = (v: unknown, path: string, fallback: number) => int(v, path, fallback, 0, maxCost, ' (credits.maxCost)');
   const credits = {
-    defaultCost: int(c.defaultCost, 'credits.defaultCost', d.credits.defaultCost, 0),
+    defaultCost: cost(c.defaultCost, 'credits.defaultCost', Math.min(d.credits.defaultCost, maxCost)),
     chargeOn: choice(c.chargeOn, 'credits.chargeOn', ['request', 'success'] as const, d.credits.chargeOn),
     onStoreError: choice(c.onStoreError, 'credits.onStoreError', ['allow', 'deny'] as const, d.credits.onStoreError),
     storeTimeoutMs: int(c.storeTimeoutMs, 'credits.storeTimeoutMs', d.credits.storeTimeoutMs, 1, 60_000),
     maxTopUp: int(c.maxTopUp, 'credits.maxTopUp', d.credits.maxTopUp, 1),
+    maxCost,
   };
 
   const s = section('subject');
@@ -131,7 +145,7 @@ export const parseTollgateConfig = (doc: unknown, where = 'config'): TollgateCon
       routes.push({
         method,
         path: path ?? '/',
-        cost: int(r.cost, `${at}.cost`, credits.defaultCost, 0),
+        cost: cost(r.cost, `${at}.cost`, credits.defaultCost),
         chargeOn: choice(r.chargeOn, `${at}.chargeOn`, ['request', 'success'] as const, credits.chargeOn),
         onStoreError: choice(r.onStoreError, `${at}.onStoreError`, ['allow', 'deny'] as const, credits.onStoreError),
       });
