@@ -12,6 +12,7 @@ export * from './credits/memory-store.ts';
 export * from './credits/valkey-store.ts';
 export * from './credits/open-store.ts';
 export * from './credits/with-budget.ts';
+export * from './credits/safe-credits.ts';
 export * from './events/api-call.ts';
 export * from './events/emitter.ts';
 export * from './events/in-process-bus.ts';

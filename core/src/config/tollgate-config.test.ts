@@ -65,6 +65,6 @@ routes:
       'tollgate.yaml: credits.defaultCost must be an integer from 0 to 10 (credits.maxCost), got 11',
       'tollgate.yaml: routes[0].cost must be an integer from 0 to 10 (credits.maxCost), got 9007199254740991',
     ]);
-    expect(problemsOf({ credits: { maxCost: 0 } })).toEqual(['tollgate.yaml: credits.maxCost must be an integer from 1 to 1000000000000, got 0']);
+    expect(problemsOf({ credits: { maxCost: 0 } })).toEqual(['tollgate.yaml: credits.maxCost must be an integer from 1 to 1000000000, got 0']);
   });
 });

@@ -45,8 +45,12 @@ export interface TollgateConfig {
 
 /** The default of `credits.maxCost`: the most one call may cost. */
 export const DEFAULT_MAX_COST = 1_000_000;
-/** The largest `credits.maxCost` accepted: 9,007 calls at this cost already reach 2^53. */
-export const MAX_COST_LIMIT = 1_000_000_000_000;
+/**
+ * The largest `credits.maxCost` accepted. At this cost a subject would need 9.2 billion calls in
+ * one minute to wrap the Int64 per-minute sum of usage_1m, and 9 million calls in all to pass
+ * 2^53 (which reconciliation then refuses).
+ */
+export const MAX_COST_LIMIT = 1_000_000_000;
 
 export const DEFAULT_CONFIG: TollgateConfig = {
   subject: { header: 'x-tpp-id' },

@@ -223,6 +223,33 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       expect((await store.reconcile(s, 7, 32, [], 'e')).pending).toEqual([]);
     });
 
+    it('refuses a grant that would take the balance beyond 2^53 - 1, changing nothing', async () => {
+      const s = subject();
+      const max = Number.MAX_SAFE_INTEGER;
+      await grant(s, max - 5);
+      await store.claimGrant(s, 'too-much', 'h');
+      expect(await store.applyGrant(s, 'too-much', 'h', 6)).toEqual({ status: 'overflow', balance: max - 5 });
+      expect(await store.balance(s)).toBe(max - 5);
+      // The key was not applied: the same grant, once it fits, still applies once.
+      await store.debit(s, 1, 1);
+      expect(await store.applyGrant(s, 'too-much', 'h', 6)).toEqual({ status: 'applied', balance: max });
+      expect(await store.applyGrant(s, 'too-much', 'h', 6)).toEqual({ status: 'already', balance: max });
+    });
+
+    it('refuses a reconciliation whose balance would leave the safe integers, changing nothing', async () => {
+      const s = subject();
+      await grant(s, 10);
+      await store.debit(s, 4, 50);
+      for (const target of [Number.MAX_SAFE_INTEGER + 1, 2 ** 63, -(2 ** 63), Number.NaN, 1.5]) {
+        await expect(store.reconcile(s, target, 40)).rejects.toThrow(/safe integer/);
+      }
+      // The kept bucket (4) would take this target below -(2^53 - 1).
+      await expect(store.reconcile(s, -Number.MAX_SAFE_INTEGER, 40)).rejects.toThrow(/safe integer/);
+      expect(await store.balance(s)).toBe(6);
+      expect(await store.realtimeBuckets(s)).toEqual(new Map([[50, 4]]));
+      expect(await store.reconcile(s, 10, 40)).toMatchObject({ applied: true, before: 6, after: 6, previousWatermark: undefined });
+    });
+
     it('answers ping', async () => {
       expect(await store.ping()).toBe(true);
     });

@@ -14,8 +14,11 @@ export interface RefundResult {
 export type GrantClaim = 'new' | 'same' | 'conflict';
 
 export interface ApplyGrantResult {
-  /** 'applied' now, 'already' applied by an earlier request, or 'conflict' (key holds another body). */
-  status: 'applied' | 'already' | 'conflict';
+  /**
+   * 'applied' now, 'already' applied by an earlier request, 'conflict' (key holds another body),
+   * or 'overflow': the balance would pass MAX_CREDITS, so nothing was applied.
+   */
+  status: 'applied' | 'already' | 'conflict' | 'overflow';
   balance: number;
 }
 
@@ -73,7 +76,7 @@ export interface CreditStore {
   refund(subject: string, cost: number, minute: number, requestId: string): Promise<RefundResult>;
   /** Reserve an idempotency key for one body hash; applies nothing. */
   claimGrant(subject: string, key: string, bodyHash: string): Promise<GrantClaim>;
-  /** Add a durable grant to the balance, once per key. */
+  /** Add a durable grant to the balance, once per key; never beyond MAX_CREDITS. */
   applyGrant(subject: string, key: string, bodyHash: string, amount: number): Promise<ApplyGrantResult>;
   balance(subject: string): Promise<number>;
   /**
@@ -82,6 +85,8 @@ export interface CreditStore {
    * than the one applied changes nothing; the same one again is idempotent. `counted`: the
    * recent grants in the target, marked applied so a top-up in flight does not add them again.
    * A change of the balance is kept as pending under `changeId` (a new id by default).
+   * Rejects with a RangeError, changing nothing, when the target or the new balance is not a
+   * safe integer (safe-credits.ts).
    */
   reconcile(subject: string, target: number, watermarkMinute: number, counted?: readonly CountedGrant[], changeId?: string): Promise<ReconcileResult>;
   /** Forgets pending changes whose ledger entries are written. */

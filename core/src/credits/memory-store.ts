@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { assertSafeCredits, MAX_CREDITS } from './safe-credits.ts';
 import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
 
 interface Account {
@@ -63,6 +64,7 @@ export class MemoryCreditStore implements CreditStore {
     const current = a.grants.get(key);
     if (current && current.hash !== bodyHash) return { status: 'conflict', balance: a.balance };
     if (current?.applied) return { status: 'already', balance: a.balance };
+    if (a.balance + amount > MAX_CREDITS) return { status: 'overflow', balance: a.balance };
     a.grants.set(key, { hash: bodyHash, applied: true });
     a.balance += amount;
     return { status: 'applied', balance: a.balance };
@@ -79,6 +81,7 @@ export class MemoryCreditStore implements CreditStore {
     counted: readonly CountedGrant[] = [],
     changeId: string = randomUUID(),
   ): Promise<ReconcileResult> {
+    assertSafeCredits(target, 'a reconciliation target');
     const a = this.#account(subject);
     const previousWatermark = a.watermark;
     let realtimeAtOrAfter = 0;
@@ -88,6 +91,7 @@ export class MemoryCreditStore implements CreditStore {
     if (previousWatermark !== undefined && watermarkMinute < previousWatermark) {
       return { applied: false, before, after: before, drift: 0, realtimeAtOrAfter, previousWatermark, droppedBuckets, pending: [...a.pending.values()] };
     }
+    assertSafeCredits(target - realtimeAtOrAfter, 'the reconciled balance');
     for (const [minute, cost] of a.buckets) {
       if (minute < watermarkMinute) {
         droppedBuckets.set(minute, cost);

@@ -2,6 +2,7 @@ import { Command, Redis } from 'iovalkey';
 import { randomUUID } from 'node:crypto';
 import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
 import { creditKeys, debitKeys } from './keys.ts';
+import { assertSafeCredits } from './safe-credits.ts';
 import { scripts, type Script } from './scripts.ts';
 import { giveUpAfterOnePoll } from './with-budget.ts';
 
@@ -226,7 +227,7 @@ export class ValkeyCreditStore implements CreditStore {
   async applyGrant(subject: string, key: string, bodyHash: string, amount: number): Promise<ApplyGrantResult> {
     const k = creditKeys(subject);
     const [status = 0, balance = 0] = (await this.#run(scripts.applyGrant, [k.grants, k.balance], [key, bodyHash, amount])) as number[];
-    return { status: status === 1 ? 'applied' : status === 0 ? 'already' : 'conflict', balance };
+    return { status: status === 1 ? 'applied' : status === 0 ? 'already' : status === -2 ? 'overflow' : 'conflict', balance };
   }
 
   async balance(subject: string): Promise<number> {
@@ -241,6 +242,8 @@ export class ValkeyCreditStore implements CreditStore {
     counted: readonly CountedGrant[] = [],
     changeId: string = randomUUID(),
   ): Promise<ReconcileResult> {
+    // Checked here, before Lua sees it: a number beyond 2^53 was already rounded on its way in.
+    assertSafeCredits(target, 'a reconciliation target');
     const k = creditKeys(subject);
     const args = [target, watermarkMinute, changeId, ...counted.flatMap((g) => [g.key, g.bodyHash])];
     const reply = (await this.#run(scripts.reconcile, [k.balance, k.buckets, k.watermark, k.grants, k.pendingChanges], args)) as (number | string)[];

@@ -63,6 +63,22 @@ export class GrantRepository {
     return rows[0];
   }
 
+  /**
+   * Σ grants of a subject, one per idempotency key (the earliest row, as reconciliation counts
+   * them), summed as Int128 so that no sum wraps, and read exactly as a bigint.
+   */
+  async total(subject: string): Promise<bigint> {
+    const result = await this.#ch.query({
+      query: `SELECT toString(sum(toInt128(amount))) AS total FROM (
+        SELECT argMin(amount, created_at) AS amount FROM credit_grants
+        WHERE subject = {subject:String} GROUP BY idempotency_key)`,
+      query_params: { subject },
+      format: 'JSONEachRow',
+    });
+    const [row] = await result.json<{ total: string }>();
+    return BigInt(row?.total ?? '0');
+  }
+
   /** One row per idempotency key, oldest first. */
   async list(subject: string, limit = 1000): Promise<Grant[]> {
     return this.#query(

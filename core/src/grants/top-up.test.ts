@@ -95,4 +95,30 @@ describe.each(stores)('topUp with the %s store', (_name, open) => {
     await topUp(fresh, grants, { subject: s, amount: 9, reason: '', idempotencyKey: 'lost' });
     expect(await fresh.balance(s)).toBe(9);
   });
+
+  it('refuses with 400 a top-up that would take the sum of grants past 2^53 - 1, writing and applying nothing', async () => {
+    const s = subject();
+    const max = Number.MAX_SAFE_INTEGER;
+    // Grants written straight to ClickHouse (as by an earlier, larger maxTopUp): their sum is exact there.
+    for (const [key, amount] of [['a', max - 100], ['b', 50]] as const) {
+      await grants.insert({ subject: s, idempotencyKey: key, amount, reason: '', bodyHash: key, createdAt: new Date().toISOString() });
+    }
+    expect(await grants.total(s)).toBe(BigInt(max - 50));
+    await expect(topUp(store, grants, { subject: s, amount: 51, reason: '', idempotencyKey: 'over' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      status: 400,
+    });
+    expect((await grants.list(s)).map((g) => g.idempotencyKey)).toEqual(['a', 'b']);
+    expect(await store.balance(s)).toBe(0);
+    // Nothing was claimed: the key is free for another body, which fits.
+    expect(await topUp(store, grants, { subject: s, amount: 50, reason: '', idempotencyKey: 'over' })).toMatchObject({ created: true, balance: 50 });
+    expect(await grants.total(s)).toBe(BigInt(max));
+  });
+
+  it('answers 400 when the store refuses a grant beyond 2^53 - 1 (the balance is ahead of the durable grants)', async () => {
+    const s = subject();
+    await store.applyGrant(s, 'seed', 'seed', Number.MAX_SAFE_INTEGER - 1);
+    await expect(topUp(store, grants, { subject: s, amount: 2, reason: '', idempotencyKey: 'k' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    expect(await store.balance(s)).toBe(Number.MAX_SAFE_INTEGER - 1);
+  });
 });

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CreditStore } from '../credits/credit-store.ts';
+import { MAX_CREDITS } from '../credits/safe-credits.ts';
 import { TollgateError } from '../errors.ts';
 import type { Grant, GrantRepository } from './grant-repository.ts';
 
@@ -20,6 +21,9 @@ export interface TopUpResult {
 const bodyHashOf = (amount: number, reason: string) =>
   createHash('sha256').update(JSON.stringify([amount, reason])).digest('hex');
 
+const beyondMax = (subject: string) =>
+  new TollgateError('BAD_REQUEST', `This top-up would take the credits of ${subject} past ${MAX_CREDITS}; nothing was granted.`);
+
 const conflict = (key: string) =>
   new TollgateError('CONFLICT', `Idempotency-Key "${key}" was already used with a different body.`);
 
@@ -39,6 +43,8 @@ const awaitClaimantWrite = async (grants: GrantRepository, req: TopUpRequest): P
 /**
  * A top-up, idempotent by its key: durable in ClickHouse before it is applied to the store.
  * 1. A key already in ClickHouse decides: same body → apply (idempotently) and replay; other body → 409.
+ *    A new grant that would take the subject's Σ grants past MAX_CREDITS is refused (400)
+ *    before anything is claimed or written, so every balance and reconciliation target stays exact.
  * 2. Claim the key in the store, so concurrent requests with another body are refused.
  * 3. Write the grant to ClickHouse. A request that finds the key claimed by a concurrent one
  *    waits for that write and answers with its row, so concurrent replies agree; if the write
@@ -52,6 +58,9 @@ export const topUp = async (store: CreditStore, grants: GrantRepository, req: To
   const bodyHash = bodyHashOf(req.amount, req.reason);
   const existing = await grants.find(req.subject, req.idempotencyKey);
   if (existing && existing.bodyHash !== bodyHash) throw conflict(req.idempotencyKey);
+  // Concurrent top-ups of one subject may each pass this check; the store's apply is the last
+  // line (it never takes a balance past MAX_CREDITS), and reconciliation refuses a target beyond it.
+  if (!existing && (await grants.total(req.subject)) + BigInt(req.amount) > BigInt(MAX_CREDITS)) throw beyondMax(req.subject);
 
   const claim = await store.claimGrant(req.subject, req.idempotencyKey, bodyHash);
   if (claim === 'conflict') throw conflict(req.idempotencyKey);
@@ -71,6 +80,7 @@ export const topUp = async (store: CreditStore, grants: GrantRepository, req: To
   }
   const applied = await store.applyGrant(req.subject, req.idempotencyKey, bodyHash, req.amount);
   if (applied.status === 'conflict') throw conflict(req.idempotencyKey);
+  if (applied.status === 'overflow') throw beyondMax(req.subject);
   const storeLostClaim = existing !== undefined && claim === 'new';
   return { created: applied.status === 'applied' && !storeLostClaim, grant, balance: applied.balance };
 };

@@ -168,7 +168,7 @@ export const metrics = {
   }),
   reconcileSubjects: new Counter({
     name: 'tollgate_reconcile_subjects_total',
-    help: 'Subjects reconciled, by result (applied, stale: a newer watermark was applied already)',
+    help: 'Subjects reconciled, by result (applied, stale: a newer watermark was applied already, out_of_range: a target beyond 2^53 - 1 left the balance as it was)',
     labelNames: ['result'] as const,
     registers: [registry],
   }),

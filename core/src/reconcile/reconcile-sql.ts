@@ -17,12 +17,13 @@ export interface SqlQuery {
  * One query per batch; a subject with neither has no row.
  */
 export const targetsSql = (subjects: readonly string[], watermarkMinute: number): SqlQuery => ({
-  query: `SELECT subject, sum(granted) AS granted, sum(metered) AS metered FROM (
-  SELECT subject, argMin(amount, created_at) AS granted, toInt64(0) AS metered
+  // Summed as Int128 and read as text, so no sum wraps or is rounded; the caller checks the range.
+  query: `SELECT subject, toString(sum(granted)) AS granted, toString(sum(metered)) AS metered FROM (
+  SELECT subject, toInt128(argMin(amount, created_at)) AS granted, toInt128(0) AS metered
   FROM credit_grants WHERE subject IN {subjects:Array(String)}
   GROUP BY subject, idempotency_key
   UNION ALL
-  SELECT subject, toInt64(0) AS granted, sum(cost) AS metered
+  SELECT subject, toInt128(0) AS granted, sum(toInt128(cost)) AS metered
   FROM usage_1m WHERE subject IN {subjects:Array(String)} AND window_start < {watermark:DateTime('UTC')}
   GROUP BY subject
 ) GROUP BY subject`,

@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CountedGrant, CreditStore, PendingChange } from '../credits/credit-store.ts';
+import { MAX_CREDITS } from '../credits/safe-credits.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { driftCause, type DriftCause } from './drift-cause.ts';
@@ -36,6 +37,8 @@ export interface ReconcileSummary {
   applied: number;
   /** Subjects where a newer watermark was applied already (another worker is ahead). */
   stale: number;
+  /** Subjects left as they were: their target (Σ grants − Σ metered) is not a safe integer. */
+  outOfRange: string[];
   adjustments: Adjustment[];
   clickhouseMs: number;
   storeMs: number;
@@ -107,21 +110,34 @@ export const reconcileSubjects = async ({
   now = Date.now,
   logger,
 }: ReconcileOptions): Promise<ReconcileSummary> => {
-  const summary: ReconcileSummary = { subjects: subjects.length, applied: 0, stale: 0, adjustments: [], clickhouseMs: 0, storeMs: 0 };
+  const summary: ReconcileSummary = { subjects: subjects.length, applied: 0, stale: 0, outOfRange: [], adjustments: [], clickhouseMs: 0, storeMs: 0 };
   for (let i = 0; i < subjects.length; i += batchSize) {
     const batch = subjects.slice(i, i + batchSize);
     let started = performance.now();
     const [totals, recent] = await Promise.all([
-      rows<{ subject: string; granted: string | number; metered: string | number }>(clickhouse, targetsSql(batch, watermarkMinute)),
+      rows<{ subject: string; granted: string; metered: string }>(clickhouse, targetsSql(batch, watermarkMinute)),
       rows<{ subject: string; idempotency_key: string; body_hash: string }>(clickhouse, recentGrantsSql(batch, now() - inFlightGrantsMs)),
     ]);
     summary.clickhouseMs += performance.now() - started;
-    const target = new Map(totals.map((t) => [t.subject, Number(t.granted) - Number(t.metered)]));
+    const target = new Map<string, number>();
+    for (const t of totals) {
+      // Exact in bigint; a target a double cannot hold exactly leaves the subject as it is.
+      const exact = BigInt(t.granted) - BigInt(t.metered);
+      if (exact <= BigInt(MAX_CREDITS) && exact >= -BigInt(MAX_CREDITS)) target.set(t.subject, Number(exact));
+      else {
+        summary.outOfRange.push(t.subject);
+        metrics.reconcileSubjects.inc({ result: 'out_of_range' });
+        logger?.error('reconciliation target out of range; the balance is left as it is', { subject: t.subject, granted: t.granted, metered: t.metered });
+      }
+    }
     const counted = new Map<string, CountedGrant[]>();
     for (const g of recent) counted.set(g.subject, [...(counted.get(g.subject) ?? []), { key: g.idempotency_key, bodyHash: g.body_hash }]);
 
     started = performance.now();
-    const results = await Promise.all(batch.map(async (s) => [s, await store.reconcile(s, target.get(s) ?? 0, watermarkMinute, counted.get(s))] as const));
+    const reconcilable = summary.outOfRange.length === 0 ? batch : batch.filter((s) => !summary.outOfRange.includes(s));
+    const results = await Promise.all(
+      reconcilable.map(async (s) => [s, await store.reconcile(s, target.get(s) ?? 0, watermarkMinute, counted.get(s))] as const),
+    );
     summary.storeMs += performance.now() - started;
 
     // The real-time debits this run settled leave Valkey; keep them for the reconciliation report.

@@ -35,6 +35,12 @@ local function withPending()
   return out
 end
 if w < previous then return withPending() end
+local after = target - kept
+-- The caller checked the target; the kept debits must not take the balance out of the range
+-- a double holds exactly either. Checked before any write: the error changes nothing.
+if after < -9007199254740991 or after > 9007199254740991 then
+  return redis.error_reply('the reconciled balance must be a safe integer (at most 2^53 - 1 either way)')
+end
 local debited = 0
 for i = 1, #raw, 2 do
   if tonumber(raw[i]) < w then
@@ -51,7 +57,6 @@ for i = 4, #ARGV, 2 do
     redis.call('HSET', KEYS[4], ARGV[i], 'applied:' .. ARGV[i + 1])
   end
 end
-local after = target - kept
 redis.call('SET', KEYS[1], after)
 redis.call('SET', KEYS[3], w)
 if after ~= before then
