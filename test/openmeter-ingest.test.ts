@@ -20,9 +20,16 @@ import { waitFor } from './harness/wait-for.ts';
  */
 const NOW = Date.parse('2026-01-15T12:00:00.000Z');
 const MAX_BODY = 8 * 1024;
+const INGEST_MAX_BODY = 512 * 1024;
+const DAY = 86_400_000;
 const PROBLEM = 'application/problem+json';
 const config = testConfig({
   limits: { maxBodyBytes: MAX_BODY },
+  credits: { ...testConfig().credits, defaultCost: 2 },
+  routes: [
+    { method: 'GET', path: '/accounts/:id/transactions', cost: 3, chargeOn: 'request', onStoreError: 'deny' },
+    { method: 'POST', path: '/payments', cost: 10, chargeOn: 'request', onStoreError: 'deny' },
+  ],
   meters: [
     {
       slug: 'api_calls',
@@ -53,7 +60,13 @@ describe('POST /api/v1/events', () => {
 
   beforeAll(async () => {
     events = await createTestEvents();
-    sidecar = await createTestSidecar({ store: new MemoryCreditStore(), config, emitter: events.bus, now: () => NOW });
+    sidecar = await createTestSidecar({
+      store: new MemoryCreditStore(),
+      config,
+      emitter: events.bus,
+      now: () => NOW,
+      ingestLimits: { maxBodyBytes: INGEST_MAX_BODY, window: { maxAgeMs: 31 * DAY, maxAheadMs: 5 * 60_000 } },
+    });
   });
   afterAll(async () => {
     await events.close();
@@ -86,7 +99,12 @@ describe('POST /api/v1/events', () => {
     return (await result.json<{ id: string }>()).map((r) => r.id);
   };
 
-  const ingested = async () => (await metrics.eventsIngested.get()).values.find((v) => v.labels.type === 'api.call')?.value ?? 0;
+  const ingested = async (origin = 'ingest-api') => (await metrics.eventsIngested.get()).values.find((v) => v.labels.origin === origin)?.value ?? 0;
+  const stored = async (id: string) => {
+    const ch = await testClickHouse();
+    const result = await ch.query({ query: 'SELECT cost, decision, data FROM events WHERE id = {id:String}', query_params: { id }, format: 'JSONEachRow' });
+    return (await result.json<{ cost: string; decision: string; data: string }>()).map((r) => ({ cost: Number(r.cost), decision: r.decision, data: JSON.parse(r.data) as unknown }));
+  };
 
   it('takes one event as application/cloudevents+json, 204, and it is counted by the meter', async () => {
     const subject = uniqueSubject();
@@ -166,8 +184,8 @@ describe('POST /api/v1/events', () => {
       title: 'Bad request',
       status: 400,
       code: 'BAD_REQUEST',
-      detail: 'Event 6 is invalid: subject must match [A-Za-z0-9._:-]{1,128}. 1 of 10 events are invalid; none of this request was accepted.',
-      invalidEvents: [{ index: 6, reason: 'subject must match [A-Za-z0-9._:-]{1,128}' }],
+      detail: `Event 6 (id "${batch[6]?.id}") is invalid: subject must match [A-Za-z0-9._:-]{1,128}. 1 of 10 events are invalid; none of this request was accepted.`,
+      invalidEvents: [{ index: 6, id: batch[6]?.id, reason: 'subject must match [A-Za-z0-9._:-]{1,128}' }],
     });
     expect(await ingested()).toBe(before);
 
@@ -180,19 +198,21 @@ describe('POST /api/v1/events', () => {
 
   it('names every invalid event, each with its reason', async () => {
     const subject = uniqueSubject();
-    const res = await ingest([
+    const sent = [
       apiCall(subject, { specversion: '0.3' }),
       apiCall(subject),
       apiCall(subject, { time: 'yesterday' }),
       apiCall(subject, { data: { endpoint: '/a', method: 'GET', status_code: 200, response_time_ms: 1, cost: -1, decision: 'debited' } }),
       'not an event',
       apiCall(subject, { id: '' }),
-    ]);
+    ];
+    const res = await ingest(sent);
     expect(res.status).toBe(400);
+    const idOf = (i: number) => (sent[i] as { id: string }).id;
     expect(((await res.json()) as { invalidEvents: unknown }).invalidEvents).toEqual([
-      { index: 0, reason: 'specversion must be "1.0"' },
-      { index: 2, reason: 'time must be an RFC 3339 timestamp' },
-      { index: 3, reason: 'data.cost must be a non-negative integer' },
+      { index: 0, id: idOf(0), reason: 'specversion must be "1.0"' },
+      { index: 2, id: idOf(2), reason: 'time must be an RFC 3339 date-time naming a real instant, such as 2026-01-15T10:30:00.123Z' },
+      { index: 3, id: idOf(3), reason: 'data.cost must be a non-negative integer' },
       { index: 4, reason: 'not a JSON object' },
       { index: 5, reason: 'id must be a string of 1 to 256 characters' },
     ]);
@@ -230,11 +250,11 @@ describe('POST /api/v1/events', () => {
     expect(await res.json()).toMatchObject({ status, code });
   });
 
-  it('refuses a body over limits.maxBodyBytes with 413, declared or streamed, and emits nothing', async () => {
+  it('refuses a body over its own limit (INGEST_MAX_BODY_BYTES) with 413, declared or streamed, and emits nothing', async () => {
     const subject = uniqueSubject();
-    const batch = Array.from({ length: 60 }, () => apiCall(subject));
+    const batch = Array.from({ length: 2_000 }, () => apiCall(subject));
     const body = JSON.stringify(batch);
-    expect(body.length).toBeGreaterThan(MAX_BODY);
+    expect(body.length).toBeGreaterThan(INGEST_MAX_BODY);
     const declared = await ingest(batch);
     expect(declared.status).toBe(413);
     expect(await declared.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
@@ -256,6 +276,95 @@ describe('POST /api/v1/events', () => {
     const marker = apiCall(subject);
     expect((await ingest([marker])).status).toBe(204);
     expect(await deliveredAfter(marker.id, new Set(batch.map((e) => e.id)))).toEqual([]);
+  });
+
+  it('takes a batch of 1,000 events (about 270 KB) far above the admin API limit: the ingest limit is its own', async () => {
+    const subject = uniqueSubject();
+    const batch = Array.from({ length: 1_000 }, () => apiCall(subject));
+    expect(JSON.stringify(batch).length).toBeGreaterThan(30 * MAX_BODY);
+    expect((await ingest(batch)).status).toBe(204);
+    await waitFor(async () => (await countOf(subject)) === 1_000, { what: '1,000 events in the meter' });
+    // The admin API keeps limits.maxBodyBytes.
+    const admin = await sidecar.admin(`/admin/v1/subjects/${subject}/credits`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': newId() },
+      body: JSON.stringify({ amount: 1, reason: 'x'.repeat(MAX_BODY) }),
+    });
+    expect(admin.status).toBe(413);
+  });
+
+  it('prices an api.call in the source format by the route rules (the default when none matches) and records it as metered', async () => {
+    const subject = uniqueSubject();
+    const source = (endpoint: string, method: string) => ({
+      specversion: '1.0',
+      type: 'api.call',
+      source: 'open-banking-api',
+      id: newId(),
+      time: '2026-01-15T11:00:00.000Z',
+      subject,
+      data: { endpoint, method, status_code: 200, response_time_ms: 45 },
+    });
+    const sent = [
+      source('/accounts/acc-1/transactions', 'GET'),
+      source('/payments', 'post'),
+      source('/accounts', 'GET'),
+      // Normalised as the gateway prices it: the duplicate slash and the dot segment resolve to /payments.
+      source('//payments/./', 'POST'),
+    ];
+    const before = await ingested();
+    expect((await ingest(sent)).status).toBe(204);
+    expect(await ingested()).toBe(before + 4);
+    await waitFor(async () => (await storedIds(sent.map((e) => e.id))).length === 4, { what: 'the four events stored' });
+    expect(await Promise.all(sent.map(async (e) => (await stored(e.id))[0]))).toEqual([
+      { cost: 3, decision: 'metered', data: { ...sent[0]?.data, cost: 3, decision: 'metered' } },
+      { cost: 10, decision: 'metered', data: { ...sent[1]?.data, cost: 10, decision: 'metered' } },
+      { cost: 2, decision: 'metered', data: { ...sent[2]?.data, cost: 2, decision: 'metered' } },
+      { cost: 10, decision: 'metered', data: { ...sent[3]?.data, cost: 10, decision: 'metered' } },
+    ]);
+  });
+
+  it.each([
+    ['data_base64 with an XML content type', { data: undefined, data_base64: 'PHhtbC8+', datacontenttype: 'application/xml' }, 'data_base64 is not accepted: data must be a JSON object or null'],
+    ['data that is a string', { data: '<xml/>' }, 'data must be a JSON object or null'],
+    ['a day that does not exist', { time: '2026-02-30T10:00:00Z' }, 'time must be an RFC 3339 date-time naming a real instant, such as 2026-01-15T10:30:00.123Z'],
+    ['the year 1', { time: '0001-01-01T00:00:00Z' }, 'time must be from 1900 to 2299'],
+    ['the year 1899', { time: '1899-06-01T00:00:00Z' }, 'time must be from 1900 to 2299'],
+    ['a time ten years ahead', { time: '2036-01-15T12:00:00Z' }, 'time must be at most 5 minutes after the event arrives'],
+    ['a time 32 days old', { time: '2025-12-14T12:00:00Z' }, 'time must be at most 31 days before the event arrives'],
+    [
+      'a cost above credits.maxCost',
+      { data: { endpoint: '/a', method: 'GET', status_code: 200, response_time_ms: 1, cost: 9007199254740991, decision: 'debited' } },
+      'data.cost must be at most 1000000 (credits.maxCost)',
+    ],
+  ])('refuses %s with 400 naming the event and the rule, and stores nothing', async (_name, overrides, reason) => {
+    const event = apiCall(uniqueSubject(), overrides);
+    const res = await ingest([apiCall(uniqueSubject()), event]);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toBe(PROBLEM);
+    const body = (await res.json()) as { detail: string; invalidEvents: unknown };
+    expect(body.detail).toBe(`Event 1 (id "${event.id}") is invalid: ${reason}. 1 of 2 events are invalid; none of this request was accepted.`);
+    expect(body.invalidEvents).toEqual([{ index: 1, id: event.id, reason }]);
+  });
+
+  it('refuses data nested 9,000 levels deep (under 64 KB) with 400, not a crash', async () => {
+    const deep = `${'{"a":'.repeat(9_000)}1${'}'.repeat(9_000)}`;
+    const body = `[{"specversion":"1.0","type":"tokens","source":"s","id":"deep-1","subject":"tpp-deep","data":${deep}}]`;
+    expect(body.length).toBeLessThan(64 * 1024);
+    const res = await ingest(body);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { invalidEvents: unknown }).invalidEvents).toEqual([{ index: 0, id: 'deep-1', reason: 'data must not nest deeper than 32 levels' }]);
+  });
+
+  it('counts the authorize decisions of the sidecar as ingested, origin quota-sidecar', async () => {
+    const subject = uniqueSubject();
+    const before = await ingested('quota-sidecar');
+    const res = await sidecar.app.request('http://sidecar/v1/authorize', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subject, method: 'GET', path: '/accounts' }),
+    });
+    expect(res.status).toBe(429);
+    expect(await ingested('quota-sidecar')).toBe(before + 1);
   });
 
   it('needs a bearer token of ADMIN_TOKENS', async () => {

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
 import {
+  countIngested,
   createLogger,
   parseMeters,
   type CreditStore,
@@ -23,7 +24,7 @@ import { adminSubjectsRoutes } from './routes/admin-subjects.ts';
 import { authorizeForwardRoutes } from './routes/authorize-forward.ts';
 import { authorizeJsonRoutes } from './routes/authorize-json.ts';
 import { healthRoutes } from './routes/health.ts';
-import { openMeterEventsRoutes } from './routes/openmeter-events.ts';
+import { DEFAULT_INGEST_LIMITS, openMeterEventsRoutes, type IngestLimits } from './routes/openmeter-events.ts';
 import { openMeterMetersRoutes } from './routes/openmeter-meters.ts';
 
 export interface SidecarOptions {
@@ -45,6 +46,8 @@ export interface SidecarOptions {
   clickhouse?: ClickHouseClient | undefined;
   /** The meters of the OpenMeter API; by default, those of `config.meters`. */
   meters?: readonly Meter[] | undefined;
+  /** The ingest API's body limit and acceptance window; by default 4 MiB, 31 days old, 5 minutes ahead. */
+  ingestLimits?: IngestLimits | undefined;
   /** CloudEvent `source` of the sidecar's api.call events. */
   source?: string | undefined;
   /** Clock in epoch milliseconds: the debit minute and event time of a decision, and an ingested event's missing time. */
@@ -69,6 +72,7 @@ export const createSidecarApp = ({
   clickhouse,
   replays,
   meters = parseMeters(config.meters),
+  ingestLimits = DEFAULT_INGEST_LIMITS,
   source = 'quota-sidecar',
   now = Date.now,
   ready,
@@ -76,7 +80,7 @@ export const createSidecarApp = ({
   logger = createLogger('quota-sidecar'),
 }: SidecarOptions) => {
   if (!emitter) logger.warn('no event emitter: authorize decisions are not metered and POST /api/v1/events is not served');
-  const decide = createDecide({ store, config, now, events: emitter && { emitter, source, logger } });
+  const decide = createDecide({ store, config, now, events: emitter && { emitter: countIngested(emitter, 'quota-sidecar'), source, logger } });
   const app = new Hono();
   app.onError(onError(logger));
   app.notFound(notFound);
@@ -92,7 +96,7 @@ export const createSidecarApp = ({
   app.route('/', adminSubjectsRoutes({ store, grants, clickhouse, logger }));
   if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
   app.route('/', adminReplayRoutes({ replays }));
-  if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, now, logger }));
+  if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, limits: ingestLimits, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), logger }));
   return withAuthorizeFastPath(app, { decide, config, logger, service: 'quota-sidecar' });
 };

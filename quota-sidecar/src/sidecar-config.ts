@@ -1,4 +1,4 @@
-import { ConfigError, EVENT_PATH_ENV, loadTollgateConfig, parseMeters, readEnv, type Env, type Meter, type TollgateConfig } from '@tollgate/core';
+import { ConfigError, EVENT_PATH_ENV, EVENT_TIME_ENV, loadTollgateConfig, parseMeters, readEnv, type Env, type Meter, type TollgateConfig } from '@tollgate/core';
 
 export const SIDECAR_ENV = [
   'PORT',
@@ -9,6 +9,8 @@ export const SIDECAR_ENV = [
   'CLICKHOUSE_DATA_DIR',
   'ADMIN_TOKENS',
   'SYNC_SETTLE_LAG_MS',
+  'INGEST_MAX_BODY_BYTES',
+  ...EVENT_TIME_ENV,
   'TOLLGATE_CONFIG',
   'LOG_LEVEL',
 ] as const;

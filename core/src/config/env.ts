@@ -1,3 +1,5 @@
+import { DEFAULT_EVENT_TIME_WINDOW } from '../events/event-time.ts';
+
 /**
  * Every environment variable Tollgate reads is defined here, once. A service names the
  * variables it reads; `readEnv` parses them all and reports every error at once.
@@ -60,6 +62,9 @@ const oneOf =
     return raw as T;
   };
 
+/** 4 MiB: an ingest batch of well over 1,000 events, as OpenMeter takes. */
+export const DEFAULT_INGEST_MAX_BODY_BYTES = 4 * 1024 * 1024;
+
 export const ENV = {
   /** Port the service listens on. */
   PORT: integer(8080, 1, 65_535),
@@ -115,6 +120,12 @@ export const ENV = {
   SYNC_BATCH_SIZE: integer(1_000, 1, 100_000),
   /** How often the sync worker reconciles every subject, not only those with recent activity. */
   SYNC_FULL_SWEEP_MS: integer(3_600_000, 1_000, 604_800_000),
+  /** Largest body of the OpenMeter ingest API (`POST /api/v1/events`): batches of thousands of events; the admin API keeps limits.maxBodyBytes. */
+  INGEST_MAX_BODY_BYTES: integer(DEFAULT_INGEST_MAX_BODY_BYTES, 1024, 100 * 1024 * 1024),
+  /** The oldest an event may be when it arrives (ingest: now; the sink: its Kafka timestamp); at most the dedupe horizon. */
+  EVENT_MAX_AGE_MS: integer(DEFAULT_EVENT_TIME_WINDOW.maxAgeMs, 0, DEFAULT_EVENT_TIME_WINDOW.maxAgeMs),
+  /** The furthest ahead of its arrival an event may be (clock skew of the emitting API). */
+  EVENT_MAX_AHEAD_MS: integer(DEFAULT_EVENT_TIME_WINDOW.maxAheadMs, 0, 86_400_000),
   /** Log level. */
   LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
 } satisfies Record<string, Parser<unknown>>;

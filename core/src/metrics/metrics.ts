@@ -91,9 +91,10 @@ export const metrics = {
   // Names that existing OpenMeter dashboards expect.
   eventsIngested: new Counter({
     name: 'openmeter_events_ingested_total',
-    help: 'Events accepted by the ingest API and handed to the producer path',
-    labelNames: ['type'] as const,
+    help: 'Events entering the metering path, by where they came from (gateway, quota-sidecar decisions, ingest-api)',
+    labelNames: ['origin'] as const,
     registers: [registry],
+    collect: foldCells,
   }),
   eventsProcessed: new Counter({
     name: 'openmeter_events_processed_total',

@@ -1,5 +1,5 @@
 import type { CloudEventV1 } from 'cloudevents';
-import { readJsonBody, TollgateError, validateEvent } from '@tollgate/core';
+import { readJsonBody, TollgateError, validateEvent, type EventChecks } from '@tollgate/core';
 import { isObject } from '../http/json-request.ts';
 
 /** The bodies OpenMeter's ingest takes: one event, a batch, or either as plain JSON. */
@@ -14,6 +14,8 @@ const MAX_REPORTED = 100;
 
 export interface InvalidEvent {
   index: number;
+  /** The event's id, when it has one to name it by. */
+  id?: string;
   reason: string;
 }
 
@@ -36,21 +38,30 @@ export const readIngestBody = async (request: Request, limitBytes: number): Prom
   return [body];
 };
 
+export type IngestValidation = { ok: true; events: CloudEventV1<unknown>[] } | { ok: false; invalid: InvalidEvent[] };
+
+export interface IngestChecks extends Pick<EventChecks, 'window' | 'maxCost'> {
+  /** The arrival time: a missing time, and the acceptance window's reference. */
+  nowMs: number;
+  /** Prices an api.call in the source format (see createIngestPricer); others pass unchanged. */
+  price: (value: unknown) => unknown;
+}
+
 /**
  * Checks every event before any is accepted, so a request is taken whole or not at all.
  * A missing (or, as CloudEvents allows for optional attributes, null) `time` becomes `nowMs`;
- * otherwise each event is passed on exactly as it was sent.
+ * an api.call without Tollgate's cost and decision is priced; otherwise each event is passed
+ * on exactly as it was sent.
  */
-export type IngestValidation = { ok: true; events: CloudEventV1<unknown>[] } | { ok: false; invalid: InvalidEvent[] };
-
-export const validateIngest = (values: unknown[], nowMs: number): IngestValidation => {
+export const validateIngest = (values: unknown[], { nowMs, window, maxCost, price }: IngestChecks): IngestValidation => {
   const events: CloudEventV1<unknown>[] = [];
   const invalid: InvalidEvent[] = [];
   values.forEach((value, index) => {
-    const candidate = isObject(value) && value.time === null ? { ...value, time: undefined } : value;
-    const result = validateEvent(candidate, nowMs);
+    const candidate = price(isObject(value) && value.time === null ? { ...value, time: undefined } : value);
+    const result = validateEvent(candidate, { defaultTimeMs: nowMs, arrivalMs: nowMs, window, maxCost });
     if (!result.ok) {
-      invalid.push({ index, reason: result.reason });
+      const id = isObject(value) && typeof value.id === 'string' && value.id !== '' ? value.id.slice(0, 256) : undefined;
+      invalid.push({ index, ...(id !== undefined ? { id } : {}), reason: result.reason });
       return;
     }
     if (!isObject(candidate)) return;
@@ -71,7 +82,8 @@ export const validateIngest = (values: unknown[], nowMs: number): IngestValidati
 /** The 400 for a request with invalid events: the first in the detail, the first 100 in `invalidEvents`. */
 export const invalidEventsError = (invalid: InvalidEvent[], total: number): TollgateError => {
   const [first] = invalid;
-  const where = first ? `Event ${first.index} is invalid: ${first.reason}.` : 'The events are invalid.';
+  const named = first?.id === undefined ? '' : ` (id ${JSON.stringify(first.id)})`;
+  const where = first ? `Event ${first.index}${named} is invalid: ${first.reason}.` : 'The events are invalid.';
   return new TollgateError('BAD_REQUEST', `${where} ${invalid.length} of ${total} events are invalid; none of this request was accepted.`, {
     invalidEvents: invalid.slice(0, MAX_REPORTED),
   });

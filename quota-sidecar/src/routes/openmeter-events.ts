@@ -1,11 +1,21 @@
 import { Hono } from 'hono';
-import { metrics, TollgateError, type EventEmitter, type Logger, type TollgateConfig } from '@tollgate/core';
+import { countIngested, DEFAULT_EVENT_TIME_WINDOW, DEFAULT_INGEST_MAX_BODY_BYTES, TollgateError, type EventEmitter, type EventTimeWindow, type Logger, type TollgateConfig } from '@tollgate/core';
 import { acceptsEvents, eventsNotRecordable } from '../events/accepting.ts';
 import { invalidEventsError, readIngestBody, validateIngest } from '../openmeter/ingest-request.ts';
+import { createIngestPricer } from '../openmeter/price-ingested.ts';
+
+/** The ingest edge's own limits (INGEST_MAX_BODY_BYTES, EVENT_MAX_AGE_MS, EVENT_MAX_AHEAD_MS). */
+export interface IngestLimits {
+  maxBodyBytes: number;
+  window: EventTimeWindow;
+}
+
+export const DEFAULT_INGEST_LIMITS: IngestLimits = { maxBodyBytes: DEFAULT_INGEST_MAX_BODY_BYTES, window: DEFAULT_EVENT_TIME_WINDOW };
 
 export interface OpenMeterEventsDeps {
   emitter: EventEmitter;
   config: TollgateConfig;
+  limits: IngestLimits;
   now: () => number;
   logger: Logger;
 }
@@ -17,10 +27,12 @@ export interface OpenMeterEventsDeps {
  * were handed to it, not yet stored. Retrying a request is safe: (source, id) identifies an
  * event, and an event delivered twice is counted once.
  */
-export const openMeterEventsRoutes = ({ emitter, config, now, logger }: OpenMeterEventsDeps) =>
-  new Hono().post('/api/v1/events', async (c) => {
-    const values = await readIngestBody(c.req.raw, config.limits.maxBodyBytes);
-    const result = validateIngest(values, now());
+export const openMeterEventsRoutes = ({ emitter: path, config, limits, now, logger }: OpenMeterEventsDeps) => {
+  const price = createIngestPricer(config);
+  const emitter = countIngested(path, 'ingest-api');
+  return new Hono().post('/api/v1/events', async (c) => {
+    const values = await readIngestBody(c.req.raw, limits.maxBodyBytes);
+    const result = validateIngest(values, { nowMs: now(), window: limits.window, maxCost: config.credits.maxCost, price });
     if (!result.ok) throw invalidEventsError(result.invalid, values.length);
     if (!acceptsEvents(emitter)) throw eventsNotRecordable();
 
@@ -29,7 +41,6 @@ export const openMeterEventsRoutes = ({ emitter, config, now, logger }: OpenMete
       for (const event of result.events) {
         emitter.emit(event);
         emitted += 1;
-        metrics.eventsIngested.inc({ type: event.type });
       }
     } catch (err) {
       logger.error('ingested events not emitted', { emitted, total: result.events.length, error: String(err) });
@@ -37,3 +48,4 @@ export const openMeterEventsRoutes = ({ emitter, config, now, logger }: OpenMete
     }
     return c.body(null, 204);
   });
+};

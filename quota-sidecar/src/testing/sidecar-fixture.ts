@@ -18,7 +18,7 @@ import {
   type EventEmitter,
   type TollgateConfig,
 } from '@tollgate/core';
-import { createSidecarApp } from '../sidecar-app.ts';
+import { createSidecarApp, type SidecarOptions } from '../sidecar-app.ts';
 
 /** Test support for the sidecar: a real store, the file's own embedded ClickHouse, and request helpers. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -94,9 +94,11 @@ export interface TestSidecarOptions {
   /** The producer path; without it, decisions are not metered and ingest is not served. */
   emitter?: EventEmitter;
   now?: () => number;
+  /** The ingest API's body limit and acceptance window. */
+  ingestLimits?: SidecarOptions['ingestLimits'];
 }
 
-export const createTestSidecar = async ({ store, config = testConfig(), emitter, now }: TestSidecarOptions): Promise<TestSidecar> => {
+export const createTestSidecar = async ({ store, config = testConfig(), emitter, now, ingestLimits }: TestSidecarOptions): Promise<TestSidecar> => {
   const clickhouse = await testClickHouse();
   const grants = new GrantRepository(clickhouse);
   const app = createSidecarApp({
@@ -107,6 +109,7 @@ export const createTestSidecar = async ({ store, config = testConfig(), emitter,
     emitter,
     clickhouse,
     now,
+    ingestLimits,
     logger: createLogger('quota-sidecar', 'silent'),
   });
   const admin = async (path: string, init: RequestInit = {}) =>

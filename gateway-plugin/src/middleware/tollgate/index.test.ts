@@ -122,6 +122,17 @@ describe('tollgate middleware', () => {
     expect(await answeredCount('4xx')).toBe(before.client + 2);
   });
 
+  it('counts each event it emits in openmeter_events_ingested_total{origin="gateway"}, refused calls included', async () => {
+    const ingested = async () => (await metrics.eventsIngested.get()).values.find((v) => v.labels.origin === 'gateway')?.value ?? 0;
+    const t = setup();
+    await t.grant(1);
+    const before = await ingested();
+    await t.call('/accounts');
+    await t.call('/accounts');
+    expect(await t.delivered()).toHaveLength(2);
+    expect(await ingested()).toBe(before + 2);
+  });
+
   it('gives every request its own event id', async () => {
     const t = setup();
     await t.grant(20);

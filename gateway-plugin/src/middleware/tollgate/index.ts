@@ -4,6 +4,7 @@ import {
   BudgetExceededError,
   TollgateError,
   buildApiCallEvent,
+  countIngested,
   createLogger,
   createPricer,
   epochMinute,
@@ -75,7 +76,7 @@ export type ChargedHandler = (c: Context) => Promise<Response>;
  */
 const createCharge = ({
   store,
-  emitter,
+  emitter: eventPath,
   config,
   subject: subjectFunction,
   jwtSecret,
@@ -88,6 +89,8 @@ const createCharge = ({
   const price = createPricer(config);
   const budgetMs = config.credits.storeTimeoutMs;
   const m = gatewayMetrics();
+  // Every call's event enters the metering path here: openmeter_events_ingested_total{origin="gateway"}.
+  const emitter = countIngested(eventPath, 'gateway');
 
   const emit = ({ subject, id, timeMs, method, path, started }: Call, status: number, cost: number, decision: Decision) => {
     m.answered(status);
