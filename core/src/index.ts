@@ -4,6 +4,7 @@ export * from './logger.ts';
 export * from './http/problem.ts';
 export * from './http/ratelimit-headers.ts';
 export * from './http/body.ts';
+export * from './http/json-depth.ts';
 export * from './config/env.ts';
 export * from './config/tollgate-config.ts';
 export * from './config/cost-rules.ts';

@@ -1,14 +1,27 @@
 import { TollgateError } from '../errors.ts';
+import { exceedsJsonDepth } from './json-depth.ts';
+
+/** How deep a request body may nest objects and arrays, unless a reader asks for another limit. */
+export const MAX_JSON_DEPTH = 64;
+
+export interface JsonBodyLimits {
+  /** Deepest nesting of objects and arrays accepted (MAX_JSON_DEPTH by default). */
+  maxDepth?: number;
+}
 
 const tooLarge = (limitBytes: number) => new TollgateError('PAYLOAD_TOO_LARGE', `The body exceeds the limit of ${limitBytes} bytes.`);
 
-/** JSON.parse with a 400 problem for what is not JSON. */
-export const parseJsonBody = (text: string): unknown => {
+/** JSON.parse with a 400 problem for what is not JSON, or nests deeper than `maxDepth`. */
+export const parseJsonBody = (text: string, { maxDepth = MAX_JSON_DEPTH }: JsonBodyLimits = {}): unknown => {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new TollgateError('BAD_REQUEST', 'The body is not valid JSON.');
   }
+  // Checked on valid JSON only, so a malformed body gets the message about its syntax.
+  if (exceedsJsonDepth(text, maxDepth)) throw new TollgateError('BAD_REQUEST', `The body nests deeper than ${maxDepth} levels.`);
+  return value;
 };
 
 /**
@@ -17,11 +30,11 @@ export const parseJsonBody = (text: string): unknown => {
  * path on Node's HTTP server); a body without one is counted as it streams and cut off at
  * the limit, so an undeclared body can never make the server buffer more than the limit.
  */
-export const readJsonBody = async (request: Request, limitBytes: number): Promise<unknown> => {
+export const readJsonBody = async (request: Request, limitBytes: number, limits: JsonBodyLimits = {}): Promise<unknown> => {
   const header = request.headers.get('content-length');
   if (header !== null && /^\d+$/.test(header)) {
     if (Number(header) > limitBytes) throw tooLarge(limitBytes);
-    return parseJsonBody(await request.text());
+    return parseJsonBody(await request.text(), limits);
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -32,5 +45,5 @@ export const readJsonBody = async (request: Request, limitBytes: number): Promis
       chunks.push(chunk);
     }
   }
-  return parseJsonBody(Buffer.concat(chunks).toString('utf8'));
+  return parseJsonBody(Buffer.concat(chunks).toString('utf8'), limits);
 };
