@@ -9,6 +9,12 @@ const FORMS = [
   { type: /^application\/json\s*(;|$)/i, form: 'either' },
 ] as const;
 
+/**
+ * Deep enough that an event nested past MAX_DATA_DEPTH is named in the answer by validateEvent
+ * (which walks without recursion), yet bounded, so that parsing stays cheap.
+ */
+const INGEST_MAX_JSON_DEPTH = 10_000;
+
 /** Invalid events named in a 400 answer, at most. */
 const MAX_REPORTED = 100;
 
@@ -29,7 +35,7 @@ export const readIngestBody = async (request: Request, limitBytes: number): Prom
       'Events must be sent as application/cloudevents+json (one event), application/cloudevents-batch+json (an array) or application/json (either).',
     );
   }
-  const body = await readJsonBody(request, limitBytes);
+  const body = await readJsonBody(request, limitBytes, { maxDepth: INGEST_MAX_JSON_DEPTH });
   if (Array.isArray(body)) {
     if (form === 'single') throw new TollgateError('BAD_REQUEST', 'An application/cloudevents+json body is one event (a JSON object); send a batch as application/cloudevents-batch+json.');
     return body;

@@ -60,7 +60,8 @@ describe('hostile request bodies', () => {
   it.each(cases)('%s → 400 problem+json, nothing changes', async (_name, path, headers, body) => {
     const res = await send('POST', path, { ...headers, 'content-length': Buffer.byteLength(body) }, body);
     expect(res).toMatchObject({ status: 400, type: PROBLEM });
-    expect(JSON.parse(res.body)).toMatchObject({ status: 400, code: 'BAD_REQUEST', detail: 'The body nests deeper than 64 levels.' });
+    // Ingest names the event and its rule; the other routes refuse the body as a whole.
+    expect(JSON.parse(res.body)).toMatchObject({ status: 400, code: 'BAD_REQUEST', detail: expect.stringMatching(/nest/) });
     expect(await sidecar.balance(subject)).toBe(0);
   });
 });
