@@ -122,8 +122,8 @@ describe('POST /api/v1/events', () => {
     expect((await ingest(batch, 'application/cloudevents-batch+json; charset=utf-8')).status).toBe(204);
     await waitFor(async () => (await countOf(subject)) === 3, { what: 'three events in the meter' });
     expect(await usage(subject)).toEqual([
-      { value: 2, windowStart: '2026-01-15T10:00:00Z', windowEnd: '2026-01-15T10:00:00Z', subject, groupBy: { endpoint: '/accounts' } },
-      { value: 1, windowStart: '2026-01-15T10:00:00Z', windowEnd: '2026-01-15T10:00:00Z', subject, groupBy: { endpoint: '/payments' } },
+      { value: 2, windowStart: '2026-01-15T10:00:00Z', windowEnd: '2026-01-15T12:00:00Z', subject, groupBy: { endpoint: '/accounts' } },
+      { value: 1, windowStart: '2026-01-15T10:00:00Z', windowEnd: '2026-01-15T12:00:00Z', subject, groupBy: { endpoint: '/payments' } },
     ]);
   });
 

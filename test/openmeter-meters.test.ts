@@ -192,8 +192,11 @@ describe('OpenMeter meter API', () => {
         to: '2026-01-17T00:00:00Z',
         data: [{ value: 8, windowStart: '2026-01-15T00:00:00Z', windowEnd: '2026-01-17T00:00:00Z', subject: null, groupBy: {} }],
       });
+      // Without a range, from the minute of the first event up to now (the query's range), never a zero-length window.
       expect(await query('api_calls', '')).toEqual({
-        data: [{ value: 8, windowStart: '2026-01-15T10:00:10Z', windowEnd: '2026-01-16T00:30:00Z', subject: null, groupBy: {} }],
+        from: '2026-01-15T10:00:00Z',
+        to: '2026-02-01T08:00:00Z',
+        data: [{ value: 8, windowStart: '2026-01-15T10:00:00Z', windowEnd: '2026-02-01T08:00:00Z', subject: null, groupBy: {} }],
       });
     });
 
@@ -283,8 +286,8 @@ describe('OpenMeter meter API', () => {
       ['an unknown groupBy key', 'groupBy=model', ['groupBy "model" is not a group-by key of meter api_calls.']],
       ['a time that is not RFC 3339', 'from=2026-01-15', ['from must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "2026-01-15".']],
       ['a day that does not exist', 'to=2026-02-30T00:00:00Z', ['to must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "2026-02-30T00:00:00Z".']],
-      ['a window OpenMeter has and Tollgate has not', 'windowSize=MONTH', ['windowSize must be one of MINUTE, HOUR, DAY; got "MONTH".']],
-      ['a lower-case window', 'windowSize=hour', ['windowSize must be one of MINUTE, HOUR, DAY; got "hour".']],
+      ['a window OpenMeter has not', 'windowSize=YEAR', ['windowSize must be one of MINUTE, HOUR, DAY, MONTH; got "YEAR".']],
+      ['a lower-case window', 'windowSize=hour', ['windowSize must be one of MINUTE, HOUR, DAY, MONTH; got "hour".']],
       ['an unknown time zone', 'windowTimeZone=Mars/Olympus', ['windowTimeZone must be an IANA time zone, such as Europe/London; got "Mars/Olympus".']],
       ['an offset as time zone', 'windowTimeZone=%2B01:00', ['windowTimeZone must be an IANA time zone, such as Europe/London; got "+01:00".']],
       ['from after to', 'from=2026-01-16T00:00:00Z&to=2026-01-15T00:00:00Z', ['from must be before to.']],
@@ -304,7 +307,7 @@ describe('OpenMeter meter API', () => {
         'groupBy=nope&windowSize=WEEK&from=later',
         [
           'from must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "later".',
-          'windowSize must be one of MINUTE, HOUR, DAY; got "WEEK".',
+          'windowSize must be one of MINUTE, HOUR, DAY, MONTH; got "WEEK".',
           'groupBy "nope" is not a group-by key of meter api_calls.',
         ],
       ],

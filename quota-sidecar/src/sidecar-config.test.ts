@@ -22,7 +22,7 @@ describe('readSidecarConfig', () => {
     const path = file('ok.yaml', 'meters:\n  - { slug: api_calls, eventType: api.call, aggregation: COUNT, groupBy: { subject: true, endpoint: $.data.endpoint } }\n');
     const { env, meters } = readSidecarConfig({ TOLLGATE_CONFIG: path, KAFKA_BROKERS: 'k1:9092, k2:9092', SPOOL_FULL_POLICY: 'serve', KAFKA_LINGER_MS: '20' });
     expect(env).toMatchObject({ KAFKA_BROKERS: ['k1:9092', 'k2:9092'], KAFKA_TOPIC: 'api-calls', SPOOL_FULL_POLICY: 'serve', SPOOL_FSYNC: 'batch', KAFKA_LINGER_MS: 20 });
-    expect(meters.map((m) => [m.slug, m.groupBy])).toEqual([['api_calls', { endpoint: '$.data.endpoint' }]]);
+    expect(meters.map((m) => [m.slug, m.groupBy])).toEqual([['api_calls', { endpoint: '$.endpoint' }]]);
   });
 
   it('reports environment and meter problems together', () => {

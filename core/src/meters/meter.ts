@@ -3,10 +3,10 @@ import { ConfigError } from '../config/env.ts';
 export const AGGREGATIONS = ['COUNT', 'SUM', 'AVG', 'MIN', 'MAX', 'UNIQUE_COUNT', 'LATEST'] as const;
 export type Aggregation = (typeof AGGREGATIONS)[number];
 
-export const WINDOW_SIZES = ['MINUTE', 'HOUR', 'DAY'] as const;
+export const WINDOW_SIZES = ['MINUTE', 'HOUR', 'DAY', 'MONTH'] as const;
 export type WindowSize = (typeof WINDOW_SIZES)[number];
 
-/** A JSONPath into the event's `data`, as a list of keys: `$.data.a.b` → ['a', 'b']. */
+/** A JSONPath into the event's `data`, as a list of keys: `$.a.b` (or `$.data.a.b`) → ['a', 'b']. */
 export type DataPath = string[];
 
 export interface Meter {
@@ -14,6 +14,7 @@ export interface Meter {
   description: string;
   eventType: string;
   aggregation: Aggregation;
+  /** In OpenMeter's form, relative to `data` (`$.tokens`), whichever form it was defined in. */
   valueProperty?: string;
   valuePath?: DataPath;
   /** Group-by keys (subject excluded) and their paths, in config order. */
@@ -25,9 +26,24 @@ export interface Meter {
 
 const SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const KEY = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const PATH = /^\$\.data(\.[A-Za-z0-9_-]+)+$/;
+const PATH = /^\$(\.[A-Za-z0-9_-]+)+$/;
+const PATH_FORMS = 'a path like $.field (into the event data, as OpenMeter) or $.data.field';
 
-export const parseDataPath = (path: string): DataPath => path.split('.').slice(2);
+/**
+ * The keys of a meter path. OpenMeter's paths point into the event's `data` (`$.tokens`); our
+ * users' documents point into the event (`$.data.tokens`), and both are read as the same path.
+ * So a path into a data field that is itself named `data` is written `$.data.data.field`.
+ */
+export const parseDataPath = (path: string): DataPath => {
+  const keys = path.split('.').slice(1);
+  return keys[0] === 'data' && keys.length > 1 ? keys.slice(1) : keys;
+};
+
+/** A path in OpenMeter's form: how meters are shown. */
+export const dataPathText = (path: DataPath): string => `$.${path.join('.')}`;
+
+/** Whether a path is one of the accepted forms. */
+export const isMeterPath = (path: unknown): path is string => typeof path === 'string' && PATH.test(path);
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -50,9 +66,7 @@ export const parseMeters = (raw: unknown[], where = 'meters'): Meter[] => {
       problems.push(`${at}.aggregation must be one of ${AGGREGATIONS.join(', ')}`);
     }
     const valueProperty = m.valueProperty;
-    if (valueProperty !== undefined && (typeof valueProperty !== 'string' || !PATH.test(valueProperty))) {
-      problems.push(`${at}.valueProperty must be a path like $.data.field`);
-    }
+    if (valueProperty !== undefined && !isMeterPath(valueProperty)) problems.push(`${at}.valueProperty must be ${PATH_FORMS}`);
     if (aggregation !== 'COUNT' && valueProperty === undefined) problems.push(`${at}.valueProperty is required for ${String(aggregation)}`);
     const groupBy: Record<string, string> = {};
     let groupBySubject = false;
@@ -64,15 +78,15 @@ export const parseMeters = (raw: unknown[], where = 'meters'): Meter[] => {
         continue;
       }
       if (!KEY.test(key)) problems.push(`${at}.groupBy key "${key}" must match ${KEY.source}`);
-      if (typeof path !== 'string' || !PATH.test(path)) problems.push(`${at}.groupBy.${key} must be a path like $.data.field`);
-      else groupBy[key] = path;
+      if (!isMeterPath(path)) problems.push(`${at}.groupBy.${key} must be ${PATH_FORMS}`);
+      else groupBy[key] = dataPathText(parseDataPath(path));
     }
     meters.push({
       slug,
       description: typeof m.description === 'string' ? m.description : '',
       eventType: String(m.eventType ?? ''),
       aggregation: aggregation as Aggregation,
-      ...(typeof valueProperty === 'string' ? { valueProperty, valuePath: parseDataPath(valueProperty) } : {}),
+      ...(isMeterPath(valueProperty) ? { valueProperty: dataPathText(parseDataPath(valueProperty)), valuePath: parseDataPath(valueProperty) } : {}),
       groupBy,
       groupByPaths: Object.fromEntries(Object.entries(groupBy).map(([k, p]) => [k, parseDataPath(p)])),
       groupBySubject,

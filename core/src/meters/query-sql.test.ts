@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseMeters } from './meter.ts';
-import { buildMeterQuery, type MeterQuery } from './query-sql.ts';
+import { buildMeterQuery, NUMERIC_TEXT, type MeterQuery } from './query-sql.ts';
 
 const [apiCalls, latency, users] = parseMeters([
   {
@@ -17,12 +17,13 @@ if (!apiCalls || !latency || !users) throw new Error('meters missing');
 const base: MeterQuery = { windowTimeZone: 'UTC', subjects: [], groupBy: [], filterGroupBy: {} };
 
 describe('buildMeterQuery', () => {
-  it('counts over the whole range without a window', () => {
+  it('counts over the whole range without a window, spanning whole minutes, and has a row only for matching events', () => {
     expect(buildMeterQuery(apiCalls, base)).toEqual({
       query: [
-        'SELECT toUnixTimestamp64Milli(min(time)) AS first_time, toUnixTimestamp64Milli(max(time)) AS last_time, toFloat64(count()) AS value',
+        'SELECT toUnixTimestamp(toStartOfMinute(min(time))) AS first_minute, toUnixTimestamp(toStartOfMinute(max(time))) + 60 AS last_minute_end, toFloat64(count()) AS value',
         'FROM events',
         'WHERE type = {eventType:String}',
+        'HAVING count() > 0',
       ].join('\n'),
       params: { eventType: 'api.call' },
       columns: {},
@@ -38,17 +39,13 @@ describe('buildMeterQuery', () => {
       windowTimeZone: 'Europe/Berlin',
       subjects: ['tpp-1', 'tpp-2'],
       groupBy: ['subject', 'endpoint', 'method'],
-      filterGroupBy: { method: 'GET' },
+      filterGroupBy: { method: ['GET', 'HEAD'] },
     });
-    expect(built.query).toBe(
-      [
-        "SELECT toUnixTimestamp(toStartOfInterval(toTimeZone(time, {tz:String}), INTERVAL 1 HOUR)) AS window_start, toUnixTimestamp(toStartOfInterval(toTimeZone(time, {tz:String}), INTERVAL 1 HOUR) + INTERVAL 1 HOUR) AS window_end, toFloat64(count()) AS value, subject, JSONExtractString(data, {group_1_0:String}) AS group_1, JSONExtractString(data, {group_2_0:String}) AS group_2",
-        'FROM events',
-        "WHERE type = {eventType:String} AND time >= {from:DateTime64(3, 'UTC')} AND time < {to:DateTime64(3, 'UTC')} AND subject IN {subjects:Array(String)} AND JSONExtractString(data, {filter_0_path_0:String}) = {filter_0:String}",
-        'GROUP BY window_start, window_end, subject, group_1, group_2',
-        'ORDER BY window_start, subject, group_1, group_2',
-      ].join('\n'),
-    );
+    expect(built.query).toContain('toUnixTimestamp(toStartOfInterval(toTimeZone(time, {tz:String}), INTERVAL 1 HOUR)) AS window_start');
+    expect(built.query).toContain("AND subject IN {subjects:Array(String)} AND multiIf(JSONType(data, {filter_0_path_0:String}) = 'String'");
+    expect(built.query).toContain('IN {filter_0:Array(String)}');
+    expect(built.query).toContain('GROUP BY window_start, window_end, subject, group_1, group_2');
+    expect(built.query).toContain('ORDER BY window_start, subject, group_1, group_2');
     expect(built.params).toEqual({
       eventType: 'api.call',
       tz: 'Europe/Berlin',
@@ -57,28 +54,34 @@ describe('buildMeterQuery', () => {
       from: '2026-01-15 10:00:00.000',
       to: '2026-01-15 11:00:00.000',
       subjects: ['tpp-1', 'tpp-2'],
-      filter_0: 'GET',
+      filter_0: ['GET', 'HEAD'],
       filter_0_path_0: 'method',
     });
     expect(built.columns).toEqual({ subject: 'subject', endpoint: 'group_1', method: 'group_2' });
   });
 
+  it('aligns MONTH windows at the zone\'s midnight', () => {
+    const built = buildMeterQuery(apiCalls, { ...base, windowSize: 'MONTH', windowTimeZone: 'Europe/Berlin' });
+    expect(built.query).toContain('toUnixTimestamp(toDateTime(toStartOfMonth(toTimeZone(time, {tz:String})), {tz:String}) + INTERVAL 1 MONTH) AS window_end');
+  });
+
   it('sums a numeric value property', () => {
     const built = buildMeterQuery(latency, { ...base, windowSize: 'MINUTE' });
-    expect(built.query).toContain('sum(JSONExtractFloat(data, {value_0:String})) AS value');
-    expect(built.params.value_0).toBe('response_time_ms');
+    expect(built.query).toMatch(/sum\(ifNotFinite\(multiIf\(JSONType\(data, \{value_0:String\}\) IN \('Int64', 'UInt64', 'Double'\)/);
+    expect(built.query).toContain('HAVING count(ifNotFinite(');
+    expect(built.params).toMatchObject({ value_0: 'response_time_ms', numeric: NUMERIC_TEXT });
   });
 
   it('counts unique values of a nested path', () => {
     const built = buildMeterQuery(users, base);
-    expect(built.query).toContain('toFloat64(uniqExact(JSONExtractString(data, {value_0:String}, {value_1:String}))) AS value');
+    expect(built.query).toContain("toFloat64(uniqExact(multiIf(JSONType(data, {value_0:String}, {value_1:String}) = 'String'");
     expect(built.params).toMatchObject({ value_0: 'user', value_1: 'id' });
   });
 
   it('keeps a hostile filter value out of the SQL text', () => {
-    const built = buildMeterQuery(apiCalls, { ...base, filterGroupBy: { endpoint: "x' OR 1=1 --" } });
+    const built = buildMeterQuery(apiCalls, { ...base, filterGroupBy: { endpoint: ["x' OR 1=1 --"] } });
     expect(built.query).not.toContain('OR 1=1');
-    expect(built.params.filter_0).toBe("x' OR 1=1 --");
+    expect(built.params.filter_0).toEqual(["x' OR 1=1 --"]);
   });
 });
 
@@ -98,9 +101,18 @@ describe('parseMeters', () => {
           'meters[0].valueProperty is required for MEDIAN',
           'meters[1].valueProperty is required for SUM',
           'meters[1].groupBy key "bad-key" must match ^[A-Za-z_][A-Za-z0-9_]{0,62}$',
-          'meters[1].groupBy.y must be a path like $.data.field',
+          'meters[1].groupBy.y must be a path like $.field (into the event data, as OpenMeter) or $.data.field',
         ],
       }),
     );
+  });
+
+  it('reads OpenMeter\'s paths ($.field, into data) and our users\' ($.data.field) as the same path, shown in OpenMeter\'s form', () => {
+    const [a, b] = parseMeters([
+      { slug: 'a', eventType: 'x', aggregation: 'SUM', valueProperty: '$.usage.tokens', groupBy: { model: '$.model' } },
+      { slug: 'b', eventType: 'x', aggregation: 'SUM', valueProperty: '$.data.usage.tokens', groupBy: { model: '$.data.model' } },
+    ]);
+    for (const m of [a, b]) expect(m).toMatchObject({ valueProperty: '$.usage.tokens', valuePath: ['usage', 'tokens'], groupBy: { model: '$.model' }, groupByPaths: { model: ['model'] } });
+    expect(parseMeters([{ slug: 'c', eventType: 'x', aggregation: 'MAX', valueProperty: '$.data' }])[0]?.valuePath).toEqual(['data']);
   });
 });

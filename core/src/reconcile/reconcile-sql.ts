@@ -3,7 +3,6 @@
  * parameters (never string-built values), so tests pin both exactly.
  */
 import { clickHouseTime, minuteToDateTime } from '../clickhouse/time.ts';
-import type { WindowSize } from '../meters/meter.ts';
 
 export interface SqlQuery {
   query: string;
@@ -83,10 +82,12 @@ GROUP BY subject`,
   params: { subjects: [...subjects], from: minuteToDateTime(fromMinute), watermark: minuteToDateTime(watermarkMinute) },
 });
 
-export const REPORT_WINDOW_MINUTES: Record<WindowSize, number> = { MINUTE: 1, HOUR: 60, DAY: 1_440 };
+/** The windows of the reconciliation report: whole minutes each (a meter's MONTH is not). */
+export type ReportWindowSize = 'MINUTE' | 'HOUR' | 'DAY';
+export const REPORT_WINDOW_MINUTES: Record<ReportWindowSize, number> = { MINUTE: 1, HOUR: 60, DAY: 1_440 };
 
 /** Per window of one subject in [from, to): metered cost, unverified cost and event count (UTC windows). */
-export const usageWindowsSql = (subject: string, fromMinute: number, toMinute: number, windowSize: WindowSize): SqlQuery => ({
+export const usageWindowsSql = (subject: string, fromMinute: number, toMinute: number, windowSize: ReportWindowSize): SqlQuery => ({
   query: `SELECT toUnixTimestamp(toStartOfInterval(window_start, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute,
   sum(cost) AS metered, sum(unverified_cost) AS unverified, sum(events) AS events
 FROM usage_1m
@@ -96,7 +97,7 @@ GROUP BY window_minute ORDER BY window_minute`,
 });
 
 /** Per window of one subject in [from, to): the real-time debits reconciliation settled (UTC windows). */
-export const settledDebitsSql = (subject: string, fromMinute: number, toMinute: number, windowSize: WindowSize): SqlQuery => ({
+export const settledDebitsSql = (subject: string, fromMinute: number, toMinute: number, windowSize: ReportWindowSize): SqlQuery => ({
   query: `SELECT toUnixTimestamp(toStartOfInterval(minute, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute, sum(cost) AS debited
 FROM realtime_debits
 WHERE subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}

@@ -73,7 +73,7 @@ export const runFreshness = async (rate: number, seconds: number, log: (line: st
     const sorted = lags.map((r) => Number(r.lag));
     const [meter] = parseMeters([{ slug: 'calls', eventType: 'api.call', aggregation: 'COUNT' }]);
     if (!meter) throw new Error('meter missing');
-    const counted = (await queryMeter(ch, meter, { windowTimeZone: 'UTC', subjects: [], groupBy: [], filterGroupBy: {} })).reduce((n, r) => n + r.value, 0);
+    const counted = (await queryMeter(ch, meter, { windowTimeZone: 'UTC', subjects: [], groupBy: [], filterGroupBy: {} })).data.reduce((n, r) => n + r.value, 0);
 
     await emitter.close();
     await sink.stop();

@@ -17,12 +17,6 @@ export interface OpenMeterMeter {
 }
 
 /**
- * OpenMeter's paths point into the event's `data` (`$.tokens`); the configuration's point into
- * the event (`$.data.tokens`), so the `data` step is dropped. Every configured path starts with it.
- */
-const dataRelative = (path: string): string => `$${path.slice('$.data'.length)}`;
-
-/**
  * Meters come from configuration, so a meter's id is its slug, and it was created and last
  * updated when this process loaded the configuration (`definedAt`). The subject is not a
  * group-by path in OpenMeter (every query may group by it), so `subject: true` is not listed.
@@ -34,8 +28,9 @@ export const meterView = (meter: Meter, definedAt: string): OpenMeterMeter => ({
   ...(meter.description ? { description: meter.description } : {}),
   aggregation: meter.aggregation,
   eventType: meter.eventType,
-  ...(meter.valueProperty ? { valueProperty: dataRelative(meter.valueProperty) } : {}),
-  groupBy: Object.fromEntries(Object.entries(meter.groupBy).map(([key, path]) => [key, dataRelative(path)])),
+  // Paths are kept in OpenMeter's form (into `data`), whichever form the meter was defined in.
+  ...(meter.valueProperty ? { valueProperty: meter.valueProperty } : {}),
+  groupBy: { ...meter.groupBy },
   windowSize: 'MINUTE',
   createdAt: definedAt,
   updatedAt: definedAt,

@@ -64,7 +64,7 @@ describe('parseMeterQuery', () => {
       windowTimeZone: 'Europe/London',
       subjects: ['tpp-1', 'tpp-2'],
       groupBy: ['method', 'subject'],
-      filterGroupBy: { endpoint: '/a' },
+      filterGroupBy: { endpoint: ["/a"] },
     });
   });
 
@@ -80,7 +80,7 @@ describe('parseMeterQuery', () => {
   it('lists every problem in one 400', () => {
     let error: unknown;
     try {
-      parse('filterCustomerId=c1&from=soon&to=2026-01-15T00:00:00Z&windowSize=MONTH&windowTimeZone=Nowhere&subject=a b&groupBy=x&filterGroupBy[y]=1');
+      parse('filterCustomerId=c1&from=soon&to=2026-01-15T00:00:00Z&windowSize=YEAR&windowTimeZone=Nowhere&subject=a b&groupBy=x&filterGroupBy[y]=1');
     } catch (err) {
       error = err;
     }
@@ -91,7 +91,7 @@ describe('parseMeterQuery', () => {
         invalidParameters: [
           'filterCustomerId is not supported; use filterGroupBy[key]=value and subject.',
           'from must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "soon".',
-          'windowSize must be one of MINUTE, HOUR, DAY; got "MONTH".',
+          'windowSize must be one of MINUTE, HOUR, DAY, MONTH; got "YEAR".',
           'windowTimeZone must be an IANA time zone, such as Europe/London; got "Nowhere".',
           'subject "a b" must match [A-Za-z0-9._:-]{1,128}.',
           'groupBy "x" is not a group-by key of meter api_calls.',

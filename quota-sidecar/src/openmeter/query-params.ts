@@ -1,21 +1,12 @@
-import { isValidSubject, TollgateError, WINDOW_SIZES, type Meter, type MeterQuery, type WindowSize } from '@tollgate/core';
+import { isValidSubject, parseRfc3339, TollgateError, WINDOW_SIZES, type Meter, type MeterQuery, type WindowSize } from '@tollgate/core';
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const TIME_ZONE = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;
 const FILTER_GROUP_BY = /^filterGroupBy\[(.*)\]$/;
 /** OpenMeter parameters this API does not implement: refused, never ignored, since ignoring a filter answers wrongly. */
 const UNSUPPORTED = [/^advancedMeterGroupByFilters/, /^filterCustomerId$/];
 
 /** Epoch milliseconds of an RFC 3339 timestamp, or undefined. A `+` sent unencoded arrives as a space and is taken back. */
-export const parseTimestamp = (raw: string): number | undefined => {
-  const m = RFC3339.exec(raw.replace(/ (\d{2}:\d{2})$/, '+$1'));
-  if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const calendar = new Date(Date.UTC(year, month - 1, day));
-  if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined;
-  const ms = Date.parse(m[0]);
-  return Number.isNaN(ms) ? undefined : ms;
-};
+export const parseTimestamp = (raw: string): number | undefined => parseRfc3339(raw.replace(/ (\d{2}:\d{2})$/, '+$1'));
 
 /** The canonical IANA name of a time zone (`europe/berlin` → `Europe/Berlin`), or undefined when it is unknown. */
 export const canonicalTimeZone = (raw: string): string | undefined => {
@@ -27,64 +18,62 @@ export const canonicalTimeZone = (raw: string): string | undefined => {
   }
 };
 
+/** A meter query as sent, in any of OpenMeter's forms (query string, v1 JSON body, v3 JSON body), before it is checked. */
+export interface RawMeterQuery {
+  from?: string | undefined;
+  to?: string | undefined;
+  windowSize?: string | undefined;
+  windowTimeZone?: string | undefined;
+  subjects: string[];
+  groupBy: string[];
+  filterGroupBy: [key: string, values: string[]][];
+  /** Problems found while reading the form. */
+  problems: string[];
+}
+
 /**
- * The query parameters of OpenMeter's `GET /api/v1/meters/{meter}/query`, checked against the
- * meter; one 400 lists every problem. As in OpenMeter, `subject` both filters and groups by
- * subject, `from` is inclusive and `to` exclusive, and `from` must be before `to`.
+ * Checks a query against the meter; one 400 lists every problem. As in OpenMeter, `subject`
+ * both filters and groups by subject, `from` is inclusive and `to` exclusive, and `from` must
+ * be before `to`.
  */
-export const parseMeterQuery = (meter: Meter, params: URLSearchParams): MeterQuery => {
-  const problems: string[] = [];
-  const once = (name: string): string | undefined => {
-    const values = params.getAll(name);
-    if (values.length > 1) problems.push(`${name} may be given once.`);
-    return values[0];
-  };
-  const time = (name: string): number | undefined => {
-    const raw = once(name);
-    if (raw === undefined) return undefined;
-    const ms = parseTimestamp(raw);
-    if (ms === undefined) problems.push(`${name} must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "${raw}".`);
+export const checkMeterQuery = (meter: Meter, raw: RawMeterQuery): MeterQuery => {
+  const problems = [...raw.problems];
+  const time = (name: 'from' | 'to'): number | undefined => {
+    const value = raw[name];
+    if (value === undefined) return undefined;
+    const ms = parseTimestamp(value);
+    if (ms === undefined) problems.push(`${name} must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "${value}".`);
     return ms;
   };
-
-  for (const name of new Set(params.keys())) {
-    if (UNSUPPORTED.some((p) => p.test(name))) problems.push(`${name} is not supported; use filterGroupBy[key]=value and subject.`);
-  }
-  const clientId = once('clientId');
-  if (clientId === '') problems.push('clientId cannot be empty.');
-
   const from = time('from');
   const to = time('to');
   if (from !== undefined && to !== undefined && from >= to) problems.push(from === to ? 'from and to cannot be equal.' : 'from must be before to.');
 
   let windowSize: WindowSize | undefined;
-  const rawWindow = once('windowSize');
-  if (rawWindow !== undefined) {
-    if ((WINDOW_SIZES as readonly string[]).includes(rawWindow)) windowSize = rawWindow as WindowSize;
-    else problems.push(`windowSize must be one of ${WINDOW_SIZES.join(', ')}; got "${rawWindow}".`);
+  if (raw.windowSize !== undefined) {
+    if ((WINDOW_SIZES as readonly string[]).includes(raw.windowSize)) windowSize = raw.windowSize as WindowSize;
+    else problems.push(`windowSize must be one of ${WINDOW_SIZES.join(', ')}; got "${raw.windowSize}".`);
   }
 
-  const rawZone = once('windowTimeZone') ?? 'UTC';
+  const rawZone = raw.windowTimeZone ?? 'UTC';
   const windowTimeZone = canonicalTimeZone(rawZone);
   if (windowTimeZone === undefined) problems.push(`windowTimeZone must be an IANA time zone, such as Europe/London; got "${rawZone}".`);
 
-  const subjects = params.getAll('subject');
-  for (const s of subjects) if (!isValidSubject(s)) problems.push(`subject "${s}" must match [A-Za-z0-9._:-]{1,128}.`);
+  for (const s of raw.subjects) if (!isValidSubject(s)) problems.push(`subject "${s}" must match [A-Za-z0-9._:-]{1,128}.`);
 
   const groupBy: string[] = [];
-  for (const key of params.getAll('groupBy')) {
+  for (const key of raw.groupBy) {
     if (key !== 'subject' && !Object.hasOwn(meter.groupBy, key)) problems.push(`groupBy "${key}" is not a group-by key of meter ${meter.slug}.`);
     else if (!groupBy.includes(key)) groupBy.push(key);
   }
-  if (subjects.length > 0 && !groupBy.includes('subject')) groupBy.push('subject');
+  if (raw.subjects.length > 0 && !groupBy.includes('subject')) groupBy.push('subject');
 
-  const filterGroupBy: Record<string, string> = {};
-  for (const [name, value] of params) {
-    const key = FILTER_GROUP_BY.exec(name)?.[1];
-    if (key === undefined) continue;
+  const filterGroupBy: Record<string, string[]> = {};
+  for (const [key, values] of raw.filterGroupBy) {
     if (!Object.hasOwn(meter.groupBy, key)) problems.push(`filterGroupBy[${key}] is not a group-by key of meter ${meter.slug}.`);
     else if (Object.hasOwn(filterGroupBy, key)) problems.push(`filterGroupBy[${key}] may be given once.`);
-    else filterGroupBy[key] = value;
+    else if (values.length === 0) problems.push(`filterGroupBy[${key}] needs at least one value.`);
+    else filterGroupBy[key] = values;
   }
 
   if (problems.length > 0) throw new TollgateError('BAD_REQUEST', problems.join(' '), { invalidParameters: problems });
@@ -93,8 +82,39 @@ export const parseMeterQuery = (meter: Meter, params: URLSearchParams): MeterQue
     ...(to !== undefined ? { to } : {}),
     ...(windowSize ? { windowSize } : {}),
     windowTimeZone: windowTimeZone ?? 'UTC',
-    subjects: [...new Set(subjects)],
+    subjects: [...new Set(raw.subjects)],
     groupBy,
     filterGroupBy,
   };
 };
+
+/** The query parameters of OpenMeter's `GET /api/v1/meters/{meter}/query`. */
+export const readQueryParams = (params: URLSearchParams): RawMeterQuery => {
+  const problems: string[] = [];
+  const once = (name: string): string | undefined => {
+    const values = params.getAll(name);
+    if (values.length > 1) problems.push(`${name} may be given once.`);
+    return values[0];
+  };
+  for (const name of new Set(params.keys())) {
+    if (UNSUPPORTED.some((p) => p.test(name))) problems.push(`${name} is not supported; use filterGroupBy[key]=value and subject.`);
+  }
+  if (once('clientId') === '') problems.push('clientId cannot be empty.');
+  const filterGroupBy: [string, string[]][] = [];
+  for (const [name, value] of params) {
+    const key = FILTER_GROUP_BY.exec(name)?.[1];
+    if (key !== undefined) filterGroupBy.push([key, [value]]);
+  }
+  return {
+    from: once('from'),
+    to: once('to'),
+    windowSize: once('windowSize'),
+    windowTimeZone: once('windowTimeZone'),
+    subjects: params.getAll('subject'),
+    groupBy: params.getAll('groupBy'),
+    filterGroupBy,
+    problems,
+  };
+};
+
+export const parseMeterQuery = (meter: Meter, params: URLSearchParams): MeterQuery => checkMeterQuery(meter, readQueryParams(params));

@@ -7,11 +7,10 @@ import {
   settledDebitsSql,
   TollgateError,
   usageWindowsSql,
-  WINDOW_SIZES,
   type CreditStore,
   type Logger,
   type SqlQuery,
-  type WindowSize,
+  type ReportWindowSize,
 } from '@tollgate/core';
 import { parseSubject } from '../admin/top-up-request.ts';
 import { parseTimestamp } from '../openmeter/query-params.ts';
@@ -36,8 +35,8 @@ const minuteIso = (minute: number) => new Date(minute * 60_000).toISOString();
 
 /** `from`/`to` (RFC 3339; default the last 24 hours), `windowSize` (MINUTE, HOUR, DAY; default HOUR), in whole windows. */
 const parseRange = (q: Record<string, string | undefined>, nowMs: number) => {
-  const size = (q.windowSize ?? 'HOUR') as WindowSize;
-  if (!WINDOW_SIZES.includes(size)) throw bad(`windowSize must be one of ${WINDOW_SIZES.join(', ')}.`);
+  const size = (q.windowSize ?? 'HOUR') as ReportWindowSize;
+  if (!Object.hasOwn(REPORT_WINDOW_MINUTES, size)) throw bad(`windowSize must be one of ${Object.keys(REPORT_WINDOW_MINUTES).join(', ')}.`);
   const time = (name: 'from' | 'to', fallback: number) => {
     const raw = q[name];
     if (raw === undefined) return fallback;

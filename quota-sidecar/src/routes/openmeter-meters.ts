@@ -11,10 +11,10 @@ export interface OpenMeterMetersDeps {
   clickhouse?: ClickHouseClient | undefined;
   /** When the meters were loaded: their createdAt and updatedAt. */
   definedAt: string;
+  /** Clock in epoch milliseconds: where a query without `to` ends. */
+  now: () => number;
   logger: Logger;
 }
-
-const isoTime = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 /** OpenMeter answers CSV when the first media type of Accept is text/csv, JSON otherwise. */
 const wantsCsv = (c: Context) => (c.req.header('accept') ?? '').split(',')[0]?.split(';')[0]?.trim().toLowerCase() === 'text/csv';
@@ -23,7 +23,7 @@ const wantsCsv = (c: Context) => (c.req.header('accept') ?? '').split(',')[0]?.s
  * OpenMeter's meter API over the configured meters: `GET /api/v1/meters`, `GET /api/v1/meters/{meter}`
  * and `GET /api/v1/meters/{meter}/query` (JSON, or CSV with `Accept: text/csv`).
  */
-export const openMeterMetersRoutes = ({ meters, clickhouse, definedAt, logger }: OpenMeterMetersDeps) => {
+export const openMeterMetersRoutes = ({ meters, clickhouse, definedAt, now, logger }: OpenMeterMetersDeps) => {
   const bySlug = new Map(meters.map((m) => [m.slug, m]));
   const find = (slug: string): Meter => {
     const meter = bySlug.get(slug);
@@ -49,26 +49,21 @@ export const openMeterMetersRoutes = ({ meters, clickhouse, definedAt, logger }:
         outcome = 'invalid';
         throw err;
       }
-      let rows;
+      let answer;
       try {
-        rows = await queryMeter(clickhouse, meter, query);
+        answer = await queryMeter(clickhouse, meter, query, now());
       } catch (err) {
         logger.error('meter query failed', { meter: meter.slug, error: err instanceof Error ? err.message : String(err) });
         throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'The meter could not be queried right now; retry shortly.');
       }
       outcome = 'ok';
       if (wantsCsv(c)) {
-        return c.body(meterRowsCsv(query.groupBy, rows), 200, {
+        return c.body(meterRowsCsv(query.groupBy, answer.data), 200, {
           'content-type': 'text/csv',
           'content-disposition': `attachment; filename=${meter.slug}.csv`,
         });
       }
-      return c.json({
-        ...(query.from !== undefined ? { from: isoTime(query.from) } : {}),
-        ...(query.to !== undefined ? { to: isoTime(query.to) } : {}),
-        ...(query.windowSize ? { windowSize: query.windowSize } : {}),
-        data: rows,
-      });
+      return c.json(answer);
     } finally {
       end({ outcome });
     }
