@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { DEAD_LETTER_REASON_HEADER, deadLetterTopicOf, metrics, writeEventsOnce, type Logger, type StoredEvent } from '@tollgate/core';
-import { backoffDelay, pause } from './backoff.ts';
+import { backoffDelay, pause } from '@tollgate/core';
 import { SinkReadiness } from './readiness.ts';
 import { sortMessages, type RawMessage, type Refused } from './sort-messages.ts';
 

@@ -2,7 +2,7 @@ import { serve } from '@hono/node-server';
 import { ConfigError, createLogger, ensureTopics, migrate, openClickHouse, openKafka, readEnv } from '@tollgate/core';
 import { createSinkHealthApp } from './health-app.ts';
 import { KafkaMeterSink } from './kafka-sink.ts';
-import { backoffDelay, pause } from './backoff.ts';
+import { backoffDelay, pause } from '@tollgate/core';
 
 let env;
 try {

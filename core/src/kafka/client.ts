@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { deadLetterTopicOf } from './kafka-admin.ts';
 
 /**
  * The one place that knows the Kafka client library: replacing kafkajs touches this folder only.
@@ -13,8 +14,6 @@ export const openKafka = (brokers: string[], clientId: string): Kafka =>
     requestTimeout: 30_000,
     retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
   });
-
-export const deadLetterTopicOf = (topic: string) => `${topic}.dlq`;
 
 /** Creates the events topic and its dead-letter topic when missing; existing topics are left as they are. */
 export const ensureTopics = async (kafka: Kafka, topic: string, numPartitions: number): Promise<void> => {

@@ -4,7 +4,7 @@ import type { EventEmitter } from '../events/emitter.ts';
 import type { Logger } from '../logger.ts';
 import { countingCell, metrics } from '../metrics/metrics.ts';
 import { SpoolFullError, type DiskSpool, type SpoolRecord } from '../spool/disk-spool.ts';
-import { keyedPartitioner } from './keyed-partitioner.ts';
+import { kafkajsKeyedPartitioner as keyedPartitioner } from './kafkajs-partitioner.ts';
 import { CLOUDEVENTS_CONTENT_TYPE } from './messages.ts';
 
 export type SpoolFullPolicy = 'deny' | 'serve';

@@ -1,26 +1,34 @@
-import { Partitioners, type ICustomPartitioner } from 'kafkajs';
+import { murmur2 } from '@platformatic/kafka';
 
 /** Most keys remembered; the memo starts afresh when full. */
 const MAX_KEYS = 100_000;
 
+export interface EncodedKey {
+  /** The key's UTF-8 bytes, as sent. */
+  bytes: Buffer;
+  /** Java's `Utils.toPositive(Utils.murmur2(bytes))`: the partition is this modulo the partition count. */
+  hash: number;
+}
+
 /**
- * Kafka's default (Java-compatible) partitioner, remembered per key and partition count: a
- * subject's events always go to the partition murmur2 gives its key, which is computed once
- * per subject instead of once per event. Messages without a key are passed through.
+ * Kafka's default (Java) partitioner for keyed messages, the one kafkajs implements too:
+ * murmur2 of the key's UTF-8 bytes made positive, modulo the partition count. So a subject's
+ * events go to the partition they always went to, whichever client sent them. The bytes and
+ * the hash are remembered per key: computed once per subject, not once per event.
  */
-export const keyedPartitioner: ICustomPartitioner = () => {
-  const partition = Partitioners.DefaultPartitioner();
-  const memo = new Map<string, number>();
-  return (args) => {
-    const { key } = args.message;
-    if (typeof key !== 'string') return partition(args);
-    const id = `${args.topic}\u0000${args.partitionMetadata.length}\u0000${key}`;
-    let chosen = memo.get(id);
-    if (chosen === undefined) {
-      chosen = partition(args);
+export const keyEncoder = (): ((key: string) => EncodedKey) => {
+  const memo = new Map<string, EncodedKey>();
+  return (key) => {
+    let encoded = memo.get(key);
+    if (encoded === undefined) {
+      const bytes = Buffer.from(key);
+      encoded = { bytes, hash: murmur2(bytes) & 0x7fffffff };
       if (memo.size >= MAX_KEYS) memo.clear();
-      memo.set(id, chosen);
+      memo.set(key, encoded);
     }
-    return chosen;
+    return encoded;
   };
 };
+
+/** The partition of `key` among `partitions` (for tests and tools; the producer uses `keyEncoder`). */
+export const partitionOf = (key: string, partitions: number): number => (murmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
