@@ -97,6 +97,6 @@ export const createSidecarApp = ({
   if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
   app.route('/', adminReplayRoutes({ replays }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, limits: ingestLimits, now, logger }));
-  app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), now, logger }));
+  app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), now, maxBodyBytes: config.limits.maxBodyBytes, logger }));
   return withAuthorizeFastPath(app, { decide, config, logger, service: 'quota-sidecar' });
 };

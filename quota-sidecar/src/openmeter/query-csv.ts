@@ -6,12 +6,12 @@ const field = (value: string): string => (/[",\r\n]|^[ \t]/.test(value) ? `"${va
 /**
  * A meter query answer as OpenMeter's `Accept: text/csv` gives it: window_start, window_end,
  * subject (when grouped by it), each other group-by key in the order asked, then the value
- * with six decimals.
+ * with six decimals. The v3 API names the window columns `from` and `to`.
  */
-export const meterRowsCsv = (groupBy: readonly string[], rows: readonly MeterRow[]): string => {
+export const meterRowsCsv = (groupBy: readonly string[], rows: readonly MeterRow[], window: readonly [string, string] = ['window_start', 'window_end']): string => {
   const bySubject = groupBy.includes('subject');
   const keys = groupBy.filter((k) => k !== 'subject');
-  const header = ['window_start', 'window_end', ...(bySubject ? ['subject'] : []), ...keys, 'value'];
+  const header = [...window, ...(bySubject ? ['subject'] : []), ...keys, 'value'];
   const lines = rows.map((row) => [
     row.windowStart,
     row.windowEnd,

@@ -1,9 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono, type Context } from 'hono';
-import { metrics, queryMeter, TollgateError, type Logger, type Meter } from '@tollgate/core';
+import { metrics, queryMeter, readJsonBody, TollgateError, type Logger, type Meter, type MeterAnswer } from '@tollgate/core';
 import { meterView } from '../openmeter/meter-view.ts';
+import { readV1QueryBody, readV3QueryBody, v3Answer } from '../openmeter/query-body.ts';
 import { meterRowsCsv } from '../openmeter/query-csv.ts';
-import { parseMeterQuery } from '../openmeter/query-params.ts';
+import { checkMeterQuery, readQueryParams, type RawMeterQuery } from '../openmeter/query-params.ts';
 
 export interface OpenMeterMetersDeps {
   meters: readonly Meter[];
@@ -13,17 +14,23 @@ export interface OpenMeterMetersDeps {
   definedAt: string;
   /** Clock in epoch milliseconds: where a query without `to` ends. */
   now: () => number;
+  /** Largest JSON query body. */
+  maxBodyBytes: number;
   logger: Logger;
 }
 
 /** OpenMeter answers CSV when the first media type of Accept is text/csv, JSON otherwise. */
 const wantsCsv = (c: Context) => (c.req.header('accept') ?? '').split(',')[0]?.split(';')[0]?.trim().toLowerCase() === 'text/csv';
 
+type Form = 'v1' | 'v3';
+
 /**
- * OpenMeter's meter API over the configured meters: `GET /api/v1/meters`, `GET /api/v1/meters/{meter}`
- * and `GET /api/v1/meters/{meter}/query` (JSON, or CSV with `Accept: text/csv`).
+ * OpenMeter's meter API over the configured meters: `GET /api/v1/meters`, `GET /api/v1/meters/{meter}`,
+ * and a query in each of OpenMeter's forms over one query builder — `GET /api/v1/meters/{meter}/query`
+ * (parameters), `POST /api/v1/meters/{meter}/query` (the same as JSON) and
+ * `POST /api/v3/openmeter/meters/{meterId}/query` (v3 names) — each as JSON, or CSV with `Accept: text/csv`.
  */
-export const openMeterMetersRoutes = ({ meters, clickhouse, definedAt, now, logger }: OpenMeterMetersDeps) => {
+export const openMeterMetersRoutes = ({ meters, clickhouse, definedAt, now, maxBodyBytes, logger }: OpenMeterMetersDeps) => {
   const bySlug = new Map(meters.map((m) => [m.slug, m]));
   const find = (slug: string): Meter => {
     const meter = bySlug.get(slug);
@@ -36,36 +43,42 @@ export const openMeterMetersRoutes = ({ meters, clickhouse, definedAt, now, logg
     .get('/api/v1/meters/:meterIdOrSlug', (c) => c.json(meterView(find(c.req.param('meterIdOrSlug')), definedAt)));
   if (!clickhouse) return app;
 
-  return app.get('/api/v1/meters/:meterIdOrSlug/query', async (c) => {
-    const meter = find(c.req.param('meterIdOrSlug'));
+  const answer = async (c: Context, slug: string, read: () => Promise<RawMeterQuery>, form: Form) => {
+    const meter = find(slug);
     // Timed per known meter only, so a client cannot grow the metric's label set.
     const end = metrics.queryLatency.startTimer({ meter: meter.slug });
     let outcome = 'error';
     try {
       let query;
       try {
-        query = parseMeterQuery(meter, new URL(c.req.url).searchParams);
+        query = checkMeterQuery(meter, await read());
       } catch (err) {
         outcome = 'invalid';
         throw err;
       }
-      let answer;
+      let result: MeterAnswer;
       try {
-        answer = await queryMeter(clickhouse, meter, query, now());
+        result = await queryMeter(clickhouse, meter, query, now());
       } catch (err) {
         logger.error('meter query failed', { meter: meter.slug, error: err instanceof Error ? err.message : String(err) });
         throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'The meter could not be queried right now; retry shortly.');
       }
       outcome = 'ok';
       if (wantsCsv(c)) {
-        return c.body(meterRowsCsv(query.groupBy, answer.data), 200, {
+        return c.body(meterRowsCsv(query.groupBy, result.data, form === 'v3' ? ['from', 'to'] : undefined), 200, {
           'content-type': 'text/csv',
           'content-disposition': `attachment; filename=${meter.slug}.csv`,
         });
       }
-      return c.json(answer);
+      return c.json(form === 'v3' ? v3Answer(result) : result);
     } finally {
       end({ outcome });
     }
-  });
+  };
+  const body = (c: Context) => readJsonBody(c.req.raw, maxBodyBytes);
+
+  return app
+    .get('/api/v1/meters/:meterIdOrSlug/query', (c) => answer(c, c.req.param('meterIdOrSlug'), async () => readQueryParams(new URL(c.req.url).searchParams), 'v1'))
+    .post('/api/v1/meters/:meterIdOrSlug/query', (c) => answer(c, c.req.param('meterIdOrSlug'), async () => readV1QueryBody(await body(c)), 'v1'))
+    .post('/api/v3/openmeter/meters/:meterId/query', (c) => answer(c, c.req.param('meterId'), async () => readV3QueryBody(await body(c)), 'v3'));
 };
