@@ -40,6 +40,15 @@ export const countingCell = <T extends string>(counter: Counter<T>, labels: Labe
   };
 };
 
+// What the event logs of this process hold unstored, read at each scrape (see reportEventLogBacklog).
+const eventLogBacklogs = new Set<() => number>();
+
+/** Adds an event log's backlog to `tollgate_event_log_backlog_events`; returns the removal. */
+export const reportEventLogBacklog = (backlog: () => number): (() => void) => {
+  eventLogBacklogs.add(backlog);
+  return () => eventLogBacklogs.delete(backlog);
+};
+
 export const metrics = {
   creditDecisions: new Counter({
     name: 'tollgate_credit_decisions_total',
@@ -117,7 +126,7 @@ export const metrics = {
   }),
   deadLettered: new Counter({
     name: 'tollgate_sink_dead_lettered_total',
-    help: 'Messages sent to the dead-letter topic',
+    help: 'Events sent to the dead-letter topic, or to the dead-letter file of the local event log',
     registers: [registry],
   }),
   sinkBatchSize: new Histogram({
@@ -141,6 +150,22 @@ export const metrics = {
   spoolDepth: new Gauge({
     name: 'tollgate_emitter_spool_events',
     help: 'Events waiting in the local disk spool while Kafka is unreachable',
+    registers: [registry],
+  }),
+  eventLogBacklog: new Gauge({
+    name: 'tollgate_event_log_backlog_events',
+    help: 'Events in the local event log (no Kafka) not yet stored in ClickHouse',
+    registers: [registry],
+    collect() {
+      let n = 0;
+      for (const backlog of eventLogBacklogs) n += backlog();
+      this.set(n);
+    },
+  }),
+  eventLogFailures: new Counter({
+    name: 'tollgate_event_log_failures_total',
+    help: 'Operations of the local event log that failed, by operation (append, fsync, checkpoint)',
+    labelNames: ['operation'] as const,
     registers: [registry],
   }),
   eventsUnrecorded: new Counter({
