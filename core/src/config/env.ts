@@ -96,6 +96,16 @@ export const ENV = {
   SPOOL_FULL_POLICY: oneOf(['deny', 'serve'] as const, 'deny'),
   /** When spooled events reach the disk: `batch` (fsync after every append), `interval` (every second), `none` (the OS decides). */
   SPOOL_FSYNC: oneOf(['batch', 'interval', 'none'] as const, 'batch'),
+  /** Directory of the local event log (no KAFKA_BROKERS): every event is written here before its call is answered. */
+  EVENT_LOG_DIR: text('.data/event-log'),
+  /**
+   * Group commit of the event log: the longest an appended event waits for its fsync, in ms
+   * (0: fsync after every event-loop turn that appended). The append itself survives a process
+   * kill; the fsync is what survives a power loss.
+   */
+  EVENT_LOG_FSYNC_MS: integer(5, 0, 60_000),
+  /** Largest the event log's unstored events may grow on disk before calls are refused (503). */
+  EVENT_LOG_MAX_BYTES: integer(1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
   /** Kafka session timeout of the meter-sink: how soon a crashed sink's partitions move to another. */
   SINK_SESSION_TIMEOUT_MS: integer(30_000, 6_000, 300_000),
   /** ClickHouse HTTP endpoint; unset → embedded chDB in CLICKHOUSE_DATA_DIR. */

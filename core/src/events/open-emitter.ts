@@ -3,12 +3,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { migrate } from '../clickhouse/migrations.ts';
 import { ensureTopics, openKafka } from '../kafka/client.ts';
 import { KafkaEmitter, type SpoolFullPolicy } from '../kafka/kafka-emitter.ts';
-import type { Env, EnvName } from '../config/env.ts';
+import { ENV, type Env, type EnvName } from '../config/env.ts';
 import type { Logger } from '../logger.ts';
 import { DiskSpool, type FsyncPolicy } from '../spool/disk-spool.ts';
-import { attachBusSink } from './bus-sink.ts';
+import { EventLog } from '../event-log/event-log.ts';
+import { LogSink } from '../event-log/log-sink.ts';
 import type { EventEmitter } from './emitter.ts';
-import { InProcessBus } from './in-process-bus.ts';
+import { LogEmitter } from './log-emitter.ts';
 
 export interface EventPathOptions {
   clientId: string;
@@ -17,6 +18,8 @@ export interface EventPathOptions {
   partitions: number;
   lingerMs: number;
   spool: { dir: string; maxBytes: number; fsync: FsyncPolicy; fullPolicy: SpoolFullPolicy };
+  /** The local event log without Kafka, and the batches its sink writes. */
+  log: { dir: string; fsyncMs: number; maxBytes: number; batchSize: number; batchWaitMs: number };
   /** Where events go without Kafka: stored in this process through the idempotent writer. */
   clickhouse: () => ClickHouseClient;
   logger: Logger;
@@ -32,10 +35,17 @@ export const EVENT_PATH_ENV = [
   'SPOOL_MAX_BYTES',
   'SPOOL_FULL_POLICY',
   'SPOOL_FSYNC',
+  'EVENT_LOG_DIR',
 ] as const satisfies readonly EnvName[];
 
+/**
+ * The tuning of the local event log and its sink, read by `npm start`; a service that does not
+ * read them (a gateway or sidecar run without Kafka, for development) takes their defaults.
+ */
+export const EVENT_LOG_ENV = ['EVENT_LOG_FSYNC_MS', 'EVENT_LOG_MAX_BYTES', 'SINK_BATCH_SIZE', 'SINK_BATCH_WAIT_MS'] as const satisfies readonly EnvName[];
+
 /** The producer path's variables, as `readEnv` gives them. */
-export type EventPathEnv = Env<(typeof EVENT_PATH_ENV)[number]>;
+export type EventPathEnv = Env<(typeof EVENT_PATH_ENV)[number]> & Partial<Env<(typeof EVENT_LOG_ENV)[number]>>;
 
 /** The options of `openEventPath` from a service's environment. */
 export const eventPathFromEnv = (
@@ -50,13 +60,23 @@ export const eventPathFromEnv = (
   partitions: env.KAFKA_TOPIC_PARTITIONS,
   lingerMs: env.KAFKA_LINGER_MS,
   spool: { dir: env.SPOOL_DIR, maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
+  log: {
+    dir: env.EVENT_LOG_DIR,
+    fsyncMs: env.EVENT_LOG_FSYNC_MS ?? ENV.EVENT_LOG_FSYNC_MS(undefined, 'EVENT_LOG_FSYNC_MS'),
+    maxBytes: env.EVENT_LOG_MAX_BYTES ?? ENV.EVENT_LOG_MAX_BYTES(undefined, 'EVENT_LOG_MAX_BYTES'),
+    batchSize: env.SINK_BATCH_SIZE ?? ENV.SINK_BATCH_SIZE(undefined, 'SINK_BATCH_SIZE'),
+    batchWaitMs: env.SINK_BATCH_WAIT_MS ?? ENV.SINK_BATCH_WAIT_MS(undefined, 'SINK_BATCH_WAIT_MS'),
+  },
   clickhouse,
   logger,
 });
 
 /**
  * The producer path of a service: with brokers, the Kafka emitter (spooling to disk while Kafka
- * is away); without, an in-process bus whose events are written to ClickHouse by this process.
+ * is away); without, the local event log, drained into ClickHouse by this process. What a
+ * previous run left in the log is stored before this resolves, so a caller that restores
+ * balances or serves afterwards sees every event answered before a crash.
+ * Throws DirectoryInUseError when another process writes the same log directory.
  */
 export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> => {
   if (o.kafkaBrokers.length > 0) {
@@ -70,9 +90,21 @@ export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> 
     await emitter.start();
     return emitter;
   }
-  const clickhouse = o.clickhouse();
-  await migrate(clickhouse);
-  const bus = new InProcessBus();
-  attachBusSink(bus, clickhouse, o.logger);
-  return bus;
+  // One log per service, so a gateway and a sidecar on one host never share segments.
+  const log = new EventLog({ dir: join(o.log.dir, o.clientId), fsyncMs: o.log.fsyncMs, maxBytes: o.log.maxBytes });
+  try {
+    const clickhouse = o.clickhouse();
+    await migrate(clickhouse);
+    const sink = new LogSink({ log, clickhouse, batchSize: o.log.batchSize, batchWaitMs: o.log.batchWaitMs, logger: o.logger });
+    if (log.pending > 0) {
+      o.logger.info('storing the events a previous run left in the event log', { events: log.pending, dir: log.dir });
+      await sink.drain();
+      o.logger.info('event log stored', { dir: log.dir });
+    }
+    sink.start();
+    return new LogEmitter({ log, sink, logger: o.logger });
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
 };
