@@ -354,7 +354,7 @@ const portOf = (container: Container): number => {
 };
 
 /** Directories written at the env paths lie on a writable volume (the root filesystem is read-only). */
-const WRITABLE_PATHS = ['SPOOL_DIR', 'CLICKHOUSE_DATA_DIR'] as const;
+const WRITABLE_PATHS = ['SPOOL_DIR', 'EVENT_LOG_DIR', 'CLICKHOUSE_DATA_DIR'] as const;
 const under = (path: string, dir: string) => path === dir || path.startsWith(`${dir.replace(/\/$/, '')}/`);
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import { waitFor } from './harness/wait-for.ts';
 
 /**
  * The sidecar's main.ts as a process, on both producer paths: without KAFKA_BROKERS its events
- * (decisions and ingested ones) reach its ClickHouse through the in-process bus; with them, they
+ * (decisions and ingested ones) reach its ClickHouse through its local event log; with them, they
  * reach the Kafka topic, and SIGTERM flushes what is still lingering.
  */
 const TOKEN = 'process-test-token';
@@ -64,7 +64,7 @@ describe('quota-sidecar process events', () => {
       body: JSON.stringify({ specversion: '1.0', type: 'prompt', source: 'process-test', id, subject }),
     });
 
-  it('without KAFKA_BROKERS, stores decisions and ingested events in its ClickHouse through the in-process bus', async () => {
+  it('without KAFKA_BROKERS, stores decisions and ingested events in its ClickHouse through its local event log', async () => {
     const port = await freePort();
     const sidecar = await spawnSidecar({
       PORT: String(port),
@@ -74,7 +74,7 @@ describe('quota-sidecar process events', () => {
       LOG_LEVEL: 'info',
     });
     try {
-      expect(sidecar.output()).toContain('"events":"in-process"');
+      expect(sidecar.output()).toContain('"events":"event-log"');
       const subject = `tpp-${randomUUID()}`;
       expect((await topUp(sidecar, subject, 7)).status).toBe(201);
       expect((await authorize(sidecar, subject)).status).toBe(200);

@@ -34,7 +34,7 @@ describe('quota-sidecar main', () => {
     try {
       expect(sidecar.output()).toMatch(/"level":"warn".*ADMIN_TOKENS is empty/);
       expect((await fetch(`${sidecar.url}/healthz`)).status).toBe(200);
-      expect(await (await fetch(`${sidecar.url}/readyz`)).json()).toEqual({ status: 'ready', checks: { store: true, dependencies: true } });
+      expect(await (await fetch(`${sidecar.url}/readyz`)).json()).toEqual({ status: 'ready', checks: { store: true, dependencies: true, events: { backlog: 0 } } });
       const admin = await fetch(`${sidecar.url}/admin/v1/subjects/tpp-1/balance`, { headers: { authorization: 'Bearer anything' } });
       expect(admin.status).toBe(401);
       expect(await (await fetch(`${sidecar.url}/metrics`)).text()).toContain('tollgate_http_requests_total');

@@ -50,7 +50,10 @@ export const createGatewayApp = ({
     const up = await withBudget(store.ping(), Math.max(config.credits.storeTimeoutMs, 1_000)).catch(() => false);
     metrics.storeUp.set(up ? 1 : 0);
     if (!up) return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'The credit store does not answer.'));
-    return c.json({ status: 'ready', store: store.kind });
+    // The local event log (no Kafka): its backlog, and not ready while events cannot be recorded or stored.
+    const events = emitter.status?.();
+    if (events?.problem) return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', events.problem, { events }));
+    return c.json({ status: 'ready', store: store.kind, ...(events ? { events } : {}) });
   });
   app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 

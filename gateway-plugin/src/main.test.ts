@@ -18,7 +18,9 @@ interface Run {
 
 const start = (env: Record<string, string>): Run => {
   let output = '';
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // An event log of its own: tests run side by side.
+  const eventLogDir = mkdtempSync(join(tmpdir(), 'gateway-log-'));
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', EVENT_LOG_DIR: eventLogDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

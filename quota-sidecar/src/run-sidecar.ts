@@ -81,7 +81,7 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
   const clickhouse = worker ? openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }) : await openMigratedClickHouse(env, logger);
 
   // Decisions and ingested events take the gateway's producer path: Kafka when brokers are set
-  // (spooled to disk while Kafka is away), otherwise the in-process bus, stored in ClickHouse here.
+  // (spooled to disk while Kafka is away), otherwise the local event log, stored in ClickHouse here.
   const topic = env.KAFKA_TOPIC;
   const emitter = await openEventPath(eventPathFromEnv(env, eventClientId(worker?.index ?? 0), () => clickhouse, logger));
 
@@ -115,7 +115,7 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
       port: info.port,
       ...(worker ? { worker: worker.index, workers: env.SIDECAR_WORKERS } : {}),
       store: store.kind,
-      events: env.KAFKA_BROKERS.length > 0 ? `kafka:${topic}` : 'in-process',
+      events: env.KAFKA_BROKERS.length > 0 ? `kafka:${topic}` : 'event-log',
       clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded',
     });
   });

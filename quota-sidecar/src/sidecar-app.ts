@@ -89,7 +89,7 @@ export const createSidecarApp = ({
   // Ingest writes usage that reconciliation charges, and queries read every subject's usage: both need a token.
   app.use('/api/*', bearerAuth({ tokens: adminTokens }));
 
-  app.route('/', healthRoutes({ store, ready, metricsText }));
+  app.route('/', healthRoutes({ store, ready, metricsText, events: emitter?.status && (() => emitter.status?.()) }));
   app.route('/', authorizeJsonRoutes({ decide, config }));
   app.route('/', authorizeForwardRoutes({ decide, config }));
   app.route('/', adminCreditsRoutes({ store, grants, config, logger }));

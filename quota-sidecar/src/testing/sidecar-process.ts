@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
@@ -14,9 +17,13 @@ export interface SidecarProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Spawns main.ts with exactly `env` (plus PATH) and resolves once it is started; `waitReady` also waits for /readyz 200. */
+/**
+ * Spawns main.ts with exactly `env` (plus PATH, and an event log directory of its own unless `env`
+ * names one) and resolves once it is started; `waitReady` also waits for /readyz 200.
+ */
 export const spawnSidecar = async (env: Record<string, string>, { waitReady = true, timeoutMs = 20_000 } = {}): Promise<SidecarProcess> => {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const eventLogDir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-log-'));
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', EVENT_LOG_DIR: eventLogDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
