@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import {
   ConfigError,
+  DirectoryInUseError,
   GrantRepository,
   createLogger,
   loadTollgateConfig,
@@ -9,6 +11,7 @@ import {
   openCreditStore,
   EVENT_PATH_ENV,
   EVENT_TIME_ENV,
+  EVENT_LOG_ENV,
   eventPathFromEnv,
   eventTimeWindowFromEnv,
   openEventPath,
@@ -19,10 +22,11 @@ import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gatew
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
 import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from '@tollgate/sync-worker';
+import { clickHouseDirOwner } from './clickhouse-dir-owner.ts';
 
 /**
  * `npm start`: the whole system in one process. Embedded defaults — memory credit store,
- * in-process event bus, embedded ClickHouse, built-in sample upstream — unless VALKEY_URL,
+ * local event log, embedded ClickHouse, built-in sample upstream — unless VALKEY_URL,
  * KAFKA_BROKERS, CLICKHOUSE_URL or UPSTREAM_URL point at real ones. This is the one place
  * that puts the services together; in production each runs on its own.
  */
@@ -35,8 +39,7 @@ const boot = () => {
     'SAMPLE_UPSTREAM_PORT',
     'VALKEY_URL',
     ...EVENT_PATH_ENV,
-    'SINK_BATCH_SIZE',
-    'SINK_BATCH_WAIT_MS',
+    ...EVENT_LOG_ENV,
     'CLICKHOUSE_URL',
     'CLICKHOUSE_DATA_DIR',
     'ADMIN_TOKENS',
@@ -64,11 +67,34 @@ const logger = createLogger('tollgate', env.LOG_LEVEL);
 const adminTokens = env.ADMIN_TOKENS.length > 0 ? env.ADMIN_TOKENS : [`dev-${randomBytes(12).toString('hex')}`];
 const topic = env.KAFKA_TOPIC;
 
-const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
+/** A second `npm start` on the same data: one line naming the cause and what to change, exit 1. */
+const refuse = (line: string): never => {
+  console.error(line);
+  process.exit(1);
+};
+const OWN_DIRS = 'give this process its own CLICKHOUSE_DATA_DIR and EVENT_LOG_DIR';
+const clickhouseDir = resolve(env.CLICKHOUSE_DATA_DIR);
+const clickhouseOwner = env.CLICKHOUSE_URL ? undefined : clickHouseDirOwner(clickhouseDir);
+if (clickhouseOwner !== undefined) {
+  refuse(`another process (pid ${clickhouseOwner}) is using the embedded ClickHouse in ${clickhouseDir}: stop it, or ${OWN_DIRS}`);
+}
+const clickhouse = (() => {
+  try {
+    return openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
+  } catch (err) {
+    // Two processes that started at the same instant: the engine's lock decides.
+    return refuse(`cannot open the embedded ClickHouse in ${clickhouseDir} (is another process using it? ${OWN_DIRS}): ${String(err)}`);
+  }
+})();
 await migrate(clickhouse);
 const store = openCreditStore(env.VALKEY_URL);
 
-const emitter = await openEventPath(eventPathFromEnv(env, 'tollgate', () => clickhouse, logger));
+// Without Kafka, what the event log still holds from a previous run is stored here, before the
+// sync worker restores balances and before the gateway serves.
+const emitter = await openEventPath(eventPathFromEnv(env, 'tollgate', () => clickhouse, logger)).catch((err: unknown) => {
+  if (!(err instanceof DirectoryInUseError)) throw err;
+  return refuse(`another process (pid ${err.pid}) is using the event log in ${resolve(err.dir)}: stop it, or ${OWN_DIRS}`);
+});
 // With Kafka, this process also runs the sink that carries the topic into ClickHouse.
 const sink =
   env.KAFKA_BROKERS.length > 0
@@ -82,6 +108,9 @@ const sink =
       })
     : undefined;
 await sink?.start();
+
+// Connections still busy this long after a stop signal are cut: a client that keeps sending would hold the stop open.
+const STOP_GRACE_MS = 1_000;
 
 const listening = <T>(what: string, variable: string, port: number, server: Promise<T>): Promise<T> =>
   server.catch((err: unknown) => {
@@ -127,7 +156,7 @@ Tollgate is running.
   gateway   ${gateway.url}   (proxying to ${upstreamUrl}${sample ? ', the built-in sample Open Banking API' : ''})
   sidecar   ${sidecar.url}   (authorize, admin, OpenMeter ingest and meter query, metrics)
   sync      balances reconciled with ClickHouse every ${env.SYNC_INTERVAL_MS / 1000} s, ${env.SYNC_SETTLE_LAG_MS / 1000} s behind now
-  stores    credits: ${store.kind === 'valkey' ? 'Valkey' : 'in memory'}; events: ${env.KAFKA_BROKERS.length > 0 ? `Kafka topic ${topic}` : 'in-process bus'}; ClickHouse: ${env.CLICKHOUSE_URL ?? `embedded (${env.CLICKHOUSE_DATA_DIR})`}
+  stores    credits: ${store.kind === 'valkey' ? 'Valkey' : 'in memory'}; events: ${env.KAFKA_BROKERS.length > 0 ? `Kafka topic ${topic}` : `local event log (${env.EVENT_LOG_DIR}/tollgate)`}; ClickHouse: ${env.CLICKHOUSE_URL ?? `embedded (${env.CLICKHOUSE_DATA_DIR})`}
 ${env.ADMIN_TOKENS.length > 0 ? '' : `  admin token (generated for this run; set ADMIN_TOKENS to choose): ${token}\n`}
 Top up TPP tpp-123 with 100 credits:
   curl -s -X POST ${sidecar.url}/admin/v1/subjects/tpp-123/credits \\
@@ -148,17 +177,28 @@ Metered calls per endpoint (OpenMeter API; meters from the configuration):
   curl -s '${sidecar.url}/api/v1/meters/api_calls/query?subject=tpp-123&groupBy=endpoint' -H 'authorization: Bearer ${token}'
 `);
 
+let stopping = false;
 const shutdown = async (signal: string) => {
-  logger.info('shutting down', { signal });
-  await gateway.close();
-  await sidecar.close();
+  if (stopping) return;
+  stopping = true;
+  const started = performance.now();
+  logger.info('shutting down', { signal, backlog: emitter.status?.().backlog });
+  // Calls in flight finish (and emit) first; then the event log is stored at full batch rate.
+  await Promise.all([gateway.close(STOP_GRACE_MS), sidecar.close(STOP_GRACE_MS)]);
   await syncWorker.stop();
-  await sample?.close();
+  await sample?.close(STOP_GRACE_MS);
   await emitter.close();
   await sink?.stop();
   await store.close();
   await clickhouse.close();
+  logger.info('stopped', { ms: Math.round(performance.now() - started) });
   process.exit(0);
 };
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    shutdown(signal).catch((err: unknown) => {
+      logger.error('shutdown failed', { error: String(err) });
+      process.exit(1);
+    });
+  });
+}
