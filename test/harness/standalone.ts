@@ -9,6 +9,7 @@ export const STANDALONE_TOKEN = 'standalone-test-token';
 /** One `npm start` process (standalone/src/main.ts) on data directories under `dataDir`. */
 export interface Standalone {
   child: ChildProcess;
+  ports: StandalonePorts;
   gatewayUrl: string;
   sidecarUrl: string;
   /** stdout and stderr so far. */
@@ -24,10 +25,18 @@ export interface StandaloneOptions {
   env?: Record<string, string>;
   /** Waits for both /readyz (default), or returns as soon as the process runs. */
   waitReady?: boolean;
+  /** The ports of a previous run, so that clients find the restarted process where they left it. */
+  ports?: StandalonePorts;
 }
 
-export const startStandalone = async ({ dataDir, env = {}, waitReady = true }: StandaloneOptions): Promise<Standalone> => {
-  const [port, sidecarPort, upstreamPort] = [await freePort(), await freePort(), await freePort()];
+export interface StandalonePorts {
+  gateway: number;
+  sidecar: number;
+  upstream: number;
+}
+
+export const startStandalone = async ({ dataDir, env = {}, waitReady = true, ports }: StandaloneOptions): Promise<Standalone> => {
+  const { gateway: port, sidecar: sidecarPort, upstream: upstreamPort } = ports ?? { gateway: await freePort(), sidecar: await freePort(), upstream: await freePort() };
   let output = '';
   const child = spawn(process.execPath, [MAIN], {
     env: {
@@ -67,7 +76,7 @@ export const startStandalone = async ({ dataDir, env = {}, waitReady = true }: S
       throw err;
     }
   }
-  return { child, gatewayUrl, sidecarUrl, output: () => output, exited, stop };
+  return { child, ports: { gateway: port, sidecar: sidecarPort, upstream: upstreamPort }, gatewayUrl, sidecarUrl, output: () => output, exited, stop };
 };
 
 /** An admin API call of a running `npm start`. */
