@@ -53,6 +53,8 @@ export class LogSink {
   #flushes: { through: number; resolve: () => void }[] = [];
   /** Why the last write failed, until one succeeds. */
   problem: string | undefined;
+  /** Batches stored since the sink was made. */
+  batches = 0;
 
   constructor({ log, clickhouse, batchSize = 10_000, batchWaitMs = 250, retryMs = 250, logger }: LogSinkOptions) {
     this.#log = log;
@@ -91,7 +93,12 @@ export class LogSink {
     this.#log.interrupt();
     this.#cancelPause?.();
     await this.#loop;
+    const started = performance.now();
+    const [events, batches] = [this.#log.pending, this.batches];
     await this.drain(deadline);
+    if (events > 0) {
+      this.#logger?.info('event log stored at the stop', { events: events - this.#log.pending, batches: this.batches - batches, ms: Math.round(performance.now() - started) });
+    }
     if (this.#log.pending > 0) {
       this.#logger?.warn('events stay in the event log; the next start stores them', { events: this.#log.pending, dir: this.#log.dir });
     }
@@ -148,6 +155,7 @@ export class LogSink {
     }
     const { inserted, alreadyPresent } = written;
     this.#batch = undefined;
+    this.batches += 1;
     metrics.sinkBatchSize.observe(batch.lines);
     metrics.eventsProcessed.inc({ outcome: 'inserted' }, inserted);
     metrics.eventsProcessed.inc({ outcome: 'duplicate' }, alreadyPresent);
