@@ -86,7 +86,7 @@ export const metrics = {
   }),
   eventsEmitted: new Counter({
     name: 'tollgate_events_emitted_total',
-    help: 'Events handed to the producer path (Kafka emitter or in-process bus), counted once, by the emitter',
+    help: 'Events handed to the producer path (Kafka emitter or local event log), counted once, by the emitter',
     registers: [registry],
     collect: foldCells,
   }),
@@ -107,7 +107,7 @@ export const metrics = {
   }),
   eventsProcessed: new Counter({
     name: 'openmeter_events_processed_total',
-    help: 'Events the sink has taken off the topic, by outcome (inserted, duplicate, dead_letter)',
+    help: 'Events the sink has taken off the topic or the local event log, by outcome (inserted, duplicate, dead_letter)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   }),
@@ -170,7 +170,7 @@ export const metrics = {
   }),
   eventsUnrecorded: new Counter({
     name: 'tollgate_emitter_unrecorded_total',
-    help: 'Events that could not be recorded because the spool was full (policy: serve)',
+    help: 'Events that could not be recorded: the spool was full (policy: serve), or the event log refused appends past its bound or until the stop',
     registers: [registry],
   }),
   reconcileDrift: new Counter({
