@@ -12,6 +12,8 @@ import { replayThroughputRows, runReplayThroughput } from './metering/replay-thr
 import { reconcileThroughputRows, runReconcileThroughput } from './reconcile/reconcile-throughput.ts';
 import { runSinkThroughput, sinkThroughputRows } from './metering/sink-throughput.ts';
 import { runSidecarAuthorize, sidecarAuthorizeRows } from './sidecar-authorize.ts';
+import { eventLogCostRows, runEventLogCost } from './event-log-cost.ts';
+import { DEFAULT_RATES, runStandaloneLoad, standaloneLoadRows } from './standalone-load.ts';
 import { describeFailures } from './wrk/parse-wrk-output.ts';
 
 /**
@@ -111,6 +113,18 @@ const main = async () => {
   const fresh = await runFreshness(5_000, 20, log);
   summary.push(...freshnessRows(fresh));
 
+  // The single process: what its event log costs per call, and whether its sink keeps up.
+  console.log('\n# event log cost per call (gateway, memory store)');
+  const cost = await runEventLogCost({ ...options, store: 'memory' }, log);
+  summary.push(...eventLogCostRows(cost));
+  rounds.push(...roundRows('event log cost', 'gateway, in-process bus', cost.bus), ...roundRows('event log cost', 'gateway, event log', cost.log));
+  problems.push(...cost.problems.map((p) => `event log cost: ${p}`));
+  console.log('\n# npm start under gateway load');
+  const single = await runStandaloneLoad(options, DEFAULT_RATES, log);
+  summary.push(...standaloneLoadRows(single));
+  rounds.push(...roundRows('npm start', 'split gateway (Valkey, Kafka)', single.split), ...roundRows('npm start', 'npm start', single.standalone));
+  problems.push(...single.problems.map((p) => `npm start: ${p}`));
+
   // Reconciliation and replay.
   const reconcileSubjectsCount = Number(process.env.RECONCILE_BENCH_SUBJECTS ?? 100_000);
   console.log(`\n# reconcile ${formatCount(reconcileSubjectsCount)} subjects`);
@@ -129,6 +143,7 @@ const main = async () => {
     'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
     'reconcile: one grant, two settled events and one real-time debit per subject; ClickHouse embedded, Valkey private; batches of 5,000 subjects',
     'metering: a single-node KRaft Kafka on the same machine, 6 partitions; the sink and the embedded ClickHouse engine in one process; sink batches of 10,000, fetch wait 250 ms',
+    `event log cost: the gateway (memory store) with the in-process bus against the same gateway with the event log (fsync every 5 ms, not drained); npm start: standalone/src/main.ts with its defaults against the split gateway (Valkey, Kafka emitter), then fixed rates of ${DEFAULT_RATES.join(', ')} req/s for ${options.durationS} s each from a paced undici client (64 connections), the backlog sampled every 250 ms`,
     options.profile ? 'both contenders were CPU-profiled during the measured runs (the profiler costs each a few %)' : 'no profiler attached',
   ];
   const elapsedS = (performance.now() - began) / 1000;

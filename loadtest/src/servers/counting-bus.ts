@@ -2,7 +2,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudEventV1 } from 'cloudevents';
-import { createLogger, DiskSpool, ensureTopics, InProcessBus, KafkaEmitter, openKafka, type EventEmitter } from '@tollgate/core';
+import {
+  createLogger,
+  DiskSpool,
+  ensureTopics,
+  EventLog,
+  InProcessBus,
+  KafkaEmitter,
+  LogEmitter,
+  LogSink,
+  openClickHouse,
+  openKafka,
+  type EventEmitter,
+} from '@tollgate/core';
 
 /**
  * Counts events by outcome as `events`, `events.debited`, `events.status.2xx`, … Counting
@@ -45,11 +57,38 @@ export const countingBus = () => {
 };
 
 /**
+ * BENCH_EMITTER=log: the local event log of `npm start` on the request path (one synchronous
+ * append per event, fsync grouped every EVENT_LOG_FSYNC_MS, default 5), with the same counts.
+ * Nothing drains it: this measures what the log costs the gateway, not the sink's work.
+ */
+const loggingEmitter = (): { emitter: EventEmitter; counts: () => Record<string, number> } => {
+  const log = new EventLog({ dir: mkdtempSync(join(tmpdir(), 'bench-event-log-')), fsyncMs: Number(process.env.EVENT_LOG_FSYNC_MS ?? 5) });
+  // Never started: its ClickHouse client is made but never used.
+  const sink = new LogSink({ log, clickhouse: openClickHouse({ url: 'http://127.0.0.1:9' }) });
+  const logEmitter = new LogEmitter({ log, sink });
+  const { count, counts } = eventCounter();
+  const emitter: EventEmitter = {
+    emit(e: CloudEventV1<unknown>) {
+      count(e);
+      logEmitter.emit(e);
+    },
+    get accepting() {
+      return logEmitter.accepting;
+    },
+    flush: () => Promise.resolve(),
+    close: () => log.close(),
+  };
+  return { emitter, counts };
+};
+
+/**
  * With KAFKA_BROKERS: the production producer path (Kafka emitter with its disk spool), with
- * the same counts taken as events are handed to it. Otherwise the counting in-process bus.
+ * the same counts taken as events are handed to it. BENCH_EMITTER=log: the local event log.
+ * Otherwise the counting in-process bus.
  */
 export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: () => Record<string, number> }> => {
   const brokers = process.env.KAFKA_BROKERS;
+  if (process.env.BENCH_EMITTER === 'log') return loggingEmitter();
   if (!brokers) {
     const { bus, counts } = countingBus();
     return { emitter: bus, counts };
