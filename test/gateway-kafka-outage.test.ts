@@ -7,12 +7,11 @@ import { Agent, request } from 'undici';
 import {
   createLogger,
   DiskSpool,
-  ensureTopics,
+  KafkaClient,
   KafkaEmitter,
   MemoryCreditStore,
   migrate,
   openClickHouse,
-  openKafka,
   parseTollgateConfig,
 } from '@tollgate/core';
 import { createGatewayApp, serveApp, startSampleUpstream, type RunningServer } from '@tollgate/gateway-plugin';
@@ -34,8 +33,8 @@ afterAll(async () => {
 describe('gateway with Kafka stopped for 30 s', () => {
   it('fails no request because of metering, and every event arrives once after the broker returns', async () => {
     const topic = `outage-${randomUUID()}`;
-    const kafka = openKafka([broker.brokers], 'outage-test');
-    await ensureTopics(kafka, topic, 3);
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'outage-test' });
+    await kafka.ensureTopics(topic, 3);
     const clickhouse = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-outage-ch-')) });
     await migrate(clickhouse);
     const logger = createLogger('outage', 'silent');
@@ -97,6 +96,7 @@ describe('gateway with Kafka stopped for 30 s', () => {
       await emitter.close();
       await sink.stop();
       await clickhouse.close();
+      await kafka.close();
     }
   }, 300_000);
 });

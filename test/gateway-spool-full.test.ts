@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, DiskSpool, KafkaEmitter, MemoryCreditStore, metrics, openKafka, parseTollgateConfig, type SpoolFullPolicy } from '@tollgate/core';
+import { createLogger, DiskSpool, KafkaClient, KafkaEmitter, MemoryCreditStore, metrics, parseTollgateConfig, type SpoolFullPolicy } from '@tollgate/core';
 import { createGatewayApp, startSampleUpstream, type RunningServer } from '@tollgate/gateway-plugin';
 import { freePort } from './harness/free-port.ts';
 import { waitFor } from './harness/wait-for.ts';
@@ -15,7 +15,7 @@ afterAll(() => upstream?.close());
 
 /** A gateway whose Kafka is unreachable (nothing listens on its port) and whose spool holds ~2 KB. */
 const gatewayWithFullingSpool = async (policy: SpoolFullPolicy) => {
-  const kafka = openKafka([`127.0.0.1:${await freePort()}`], 'spool-full-test');
+  const kafka = new KafkaClient({ brokers: [`127.0.0.1:${await freePort()}`], clientId: 'spool-full-test' });
   const spool = new DiskSpool({ dir: mkdtempSync(join(tmpdir(), 'tollgate-full-')), maxBytes: 2_048 });
   const emitter = new KafkaEmitter({ kafka, topic: 'api-calls', spool, logger: createLogger('t', 'silent'), lingerMs: 1, spoolFullPolicy: policy });
   await emitter.start();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiCallEvent, createLogger, ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
+import { buildApiCallEvent, createLogger, KafkaClient, migrate, openClickHouse } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
@@ -38,24 +38,17 @@ describe('meter-sink while ClickHouse is unreachable', () => {
   it('commits nothing past what was stored, is not ready, and catches up by itself', async () => {
     const topic = `chdown-${randomUUID()}`;
     const groupId = `g-${topic}`;
-    const kafka = openKafka([broker.brokers], 'ch-down-test');
-    await ensureTopics(kafka, topic, 1);
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'ch-down-test' });
+    await kafka.ensureTopics(topic, 1);
     const clickhouse = openClickHouse({ url: front.url });
     await migrate(clickhouse);
     const count = async () => {
       const r = await clickhouse.query({ query: "SELECT count() AS n FROM events WHERE source = 'ch-down-test'", format: 'JSONEachRow' });
       return Number((await r.json<{ n: string | number }>())[0]?.n);
     };
-    const admin = kafka.admin();
-    await admin.connect();
-    const committed = async () => {
-      const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return Number(t?.partitions[0]?.offset ?? -1);
-    };
+    const committed = async () => Number((await kafka.committedOffsets(groupId, topic)).get(0) ?? -1);
     const producer = kafka.producer();
-    await producer.connect();
-    const send = (from: number, n: number) =>
-      producer.send({ topic, messages: Array.from({ length: n }, (_, k) => ({ key: 'tpp-down', value: event(from + k) })) });
+    const send = (from: number, n: number) => producer.send(topic, Array.from({ length: n }, (_, k) => ({ key: 'tpp-down', value: event(from + k) })));
 
     const sinkClient = openClickHouse({ url: front.url });
     const sink = new KafkaMeterSink({ kafka, clickhouse: sinkClient, topic, groupId, batchSize: 100, batchWaitMs: 50, lagIntervalMs: 200, logger: createLogger('sink', 'silent') });
@@ -82,8 +75,8 @@ describe('meter-sink while ClickHouse is unreachable', () => {
       expect(await count()).toBe(1_000);
     } finally {
       await sink.stop();
-      await producer.disconnect();
-      await admin.disconnect();
+      await producer.close();
+      await kafka.close();
       await sinkClient.close();
       await clickhouse.close();
     }

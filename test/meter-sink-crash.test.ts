@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiCallEvent, ensureTopics, openClickHouse, openKafka, migrate } from '@tollgate/core';
+import { buildApiCallEvent, KafkaClient, openClickHouse, migrate } from '@tollgate/core';
 import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
@@ -34,8 +34,8 @@ const event = (i: number) =>
 describe('meter-sink killed with SIGKILL while 100,000 events stream', () => {
   it('ends with exactly 100,000 events in ClickHouse, each counted once in usage_1m', async () => {
     const topic = `crash-${randomUUID()}`;
-    const kafka = openKafka([broker.brokers], 'crash-test');
-    await ensureTopics(kafka, topic, 6);
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'crash-test' });
+    await kafka.ensureTopics(topic, 6);
     const clickhouse = openClickHouse({ url: front.url });
     await migrate(clickhouse);
 
@@ -68,15 +68,10 @@ describe('meter-sink killed with SIGKILL while 100,000 events stream', () => {
     };
 
     // Stream the events in while the sink runs, and kill it at random points.
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
+    const producer = kafka.producer();
     const producing = (async () => {
       for (let from = 0; from < TOTAL; from += 5_000) {
-        await producer.send({
-          topic,
-          acks: -1,
-          messages: Array.from({ length: 5_000 }, (_, k) => ({ key: `tpp-${(from + k) % 50}`, value: event(from + k) })),
-        });
+        await producer.send(topic, Array.from({ length: 5_000 }, (_, k) => ({ key: `tpp-${(from + k) % 50}`, value: event(from + k) })));
       }
     })();
     startSink();
@@ -89,7 +84,7 @@ describe('meter-sink killed with SIGKILL while 100,000 events stream', () => {
       startSink();
     }
     await producing;
-    await producer.disconnect();
+    await producer.close();
 
     try {
       await waitFor(async () => (await stored()) >= TOTAL, { timeoutMs: 180_000, intervalMs: 250, what: `${TOTAL} events stored` });
@@ -107,6 +102,7 @@ describe('meter-sink killed with SIGKILL while 100,000 events stream', () => {
     } finally {
       await killSink();
       await clickhouse.close();
+      await kafka.close();
     }
   }, 480_000);
 });

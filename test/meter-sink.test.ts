@@ -8,13 +8,13 @@ import {
   createLogger,
   DEAD_LETTER_REASON_HEADER,
   deadLetterTopicOf,
-  ensureTopics,
+  KafkaClient,
   migrate,
   openClickHouse,
-  openKafka,
 } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
+import { header, readTopic } from './harness/read-topic.ts';
 import { waitFor } from './harness/wait-for.ts';
 
 let broker: KafkaBroker;
@@ -50,11 +50,10 @@ const count = async (subject: string) => {
 describe('meter-sink against real Kafka and ClickHouse', () => {
   it('stores each event once, dead-letters malformed messages with the reason, and commits what it stored', async () => {
     const topic = `sink-${randomUUID()}`;
-    const kafka = openKafka([broker.brokers], 'sink-test');
-    await ensureTopics(kafka, topic, 3);
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'sink-test' });
+    await kafka.ensureTopics(topic, 3);
     const subject = `tpp-${randomUUID()}`;
     const producer = kafka.producer();
-    await producer.connect();
     const valid = Array.from({ length: 1_000 }, (_, i) => ({ key: subject, value: apiCall(subject, i) }));
     const malformed = [
       { key: subject, value: 'not json at all' },
@@ -62,44 +61,35 @@ describe('meter-sink against real Kafka and ClickHouse', () => {
       { key: subject, value: apiCall(subject, 5_000).replace('"status_code":200', '"status_code":"200"') },
     ];
     // Every event twice (a duplicate emit), with malformed messages in between.
-    await producer.send({ topic, messages: [...valid.slice(0, 500), ...malformed, ...valid, ...valid.slice(500)] });
+    await producer.send(topic, [...valid.slice(0, 500), ...malformed, ...valid, ...valid.slice(500)]);
 
     const sink = new KafkaMeterSink({ kafka, clickhouse, topic, groupId: `g-${topic}`, batchSize: 300, batchWaitMs: 100, logger: createLogger('sink', 'silent') });
     await sink.start();
     try {
       await waitFor(async () => (await count(subject)).events === 1_000, { timeoutMs: 60_000, what: '1,000 events stored' });
-      const admin = kafka.admin();
-      await admin.connect();
       await waitFor(
         async () => {
-          const [committed] = await admin.fetchOffsets({ groupId: `g-${topic}`, topics: [topic] });
-          const ends = await admin.fetchTopicOffsets(topic);
-          return ends.every((e) => e.high === e.low || committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high);
+          const committed = await kafka.committedOffsets(`g-${topic}`, topic);
+          const ends = await kafka.endOffsets(topic);
+          return ends.every((e) => e.end === e.start || committed.get(e.partition) === e.end);
         },
         { timeoutMs: 30_000, what: 'offsets committed to the end' },
       );
-      await admin.disconnect();
       expect(await count(subject)).toEqual({ events: 1_000, cost: 2_000 });
     } finally {
       await sink.stop();
     }
 
-    const dead: { value: string; reason: string }[] = [];
-    const reader = kafka.consumer({ groupId: `dlq-${topic}` });
-    await reader.connect();
-    await reader.subscribe({ topic: deadLetterTopicOf(topic), fromBeginning: true });
-    await reader.run({
-      eachMessage: async ({ message }) => {
-        dead.push({ value: String(message.value), reason: String(message.headers?.[DEAD_LETTER_REASON_HEADER]) });
-      },
-    });
-    await waitFor(() => dead.length >= 3, { timeoutMs: 30_000, what: 'dead letters' });
-    await reader.disconnect();
+    const dead = (await readTopic(kafka, deadLetterTopicOf(topic), (records) => records.length >= 3, 30_000)).map((r) => ({
+      value: String(r.value),
+      reason: header(r, DEAD_LETTER_REASON_HEADER),
+    }));
     expect(dead).toEqual([
       { value: 'not json at all', reason: 'not JSON' },
       { value: JSON.stringify({ hello: 'not a cloud event' }), reason: 'specversion must be "1.0"' },
       { value: malformed[2]?.value, reason: 'data.status_code must be a non-negative integer' },
     ]);
-    await producer.disconnect();
+    await producer.close();
+    await kafka.close();
   }, 180_000);
 });

@@ -7,13 +7,12 @@ import { Agent, request } from 'undici';
 import {
   createLogger,
   DiskSpool,
-  ensureTopics,
   GrantRepository,
+  KafkaClient,
   KafkaEmitter,
   loadTollgateConfig,
   migrate,
   openClickHouse,
-  openKafka,
   ValkeyCreditStore,
 } from '@tollgate/core';
 import { createGatewayApp, serveApp, startSampleUpstream, type RunningServer } from '@tollgate/gateway-plugin';
@@ -49,8 +48,8 @@ describe('metering end to end: gateway → Kafka → meter-sink → ClickHouse �
     // keeps this test about metering, not about the 50 ms budget (tested on its own elsewhere).
     const config = { ...loaded, credits: { ...loaded.credits, storeTimeoutMs: 5_000 } };
     const topic = `e2e-${randomUUID()}`;
-    const kafka = openKafka([broker.brokers], 'e2e');
-    await ensureTopics(kafka, topic, 3);
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'e2e' });
+    await kafka.ensureTopics(topic, 3);
     const clickhouse = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-e2e-ch-')) });
     await migrate(clickhouse);
     const logger = createLogger('e2e', 'silent');
@@ -129,6 +128,7 @@ describe('metering end to end: gateway → Kafka → meter-sink → ClickHouse �
       await sink.stop();
       await store.close();
       await clickhouse.close();
+      await kafka.close();
     }
   }, 180_000);
 });

@@ -6,10 +6,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   createLogger,
   DiskSpool,
-  ensureTopics,
   GrantRepository,
+  KafkaClient,
   KafkaEmitter,
-  openKafka,
   reconcileReplayed,
   ReplayRegistry,
   ValkeyCreditStore,
@@ -35,6 +34,7 @@ const now = () => clock.t;
 const iso = (ms: number) => new Date(ms).toISOString();
 
 let broker: KafkaBroker;
+let kafka: KafkaClient | undefined;
 let store: ValkeyCreditStore;
 let emitter: KafkaEmitter;
 let sink: KafkaMeterSink;
@@ -46,8 +46,8 @@ let reconcile: (subjects: string[]) => Promise<unknown>;
 
 beforeAll(async () => {
   broker = await startKafka();
-  const kafka = openKafka([broker.brokers], 'replay-test');
-  await ensureTopics(kafka, topic, 3);
+  kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'replay-test' });
+  await kafka.ensureTopics(topic, 3);
   const clickhouse = await testClickHouse();
   store = new ValkeyCreditStore({ url: inject('valkeyUrl') });
   await store.connected();
@@ -75,6 +75,7 @@ afterAll(async () => {
   await emitter?.close();
   await sink?.stop();
   await store?.close();
+  await kafka?.close();
   await broker?.close();
   await closeTestClickHouse();
   if (spoolDir) rmSync(spoolDir, { recursive: true, force: true });

@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { openKafka } from '@tollgate/core';
+import { KafkaClient } from '@tollgate/core';
 import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
 import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
+import { readTopic as readRecords } from './harness/read-topic.ts';
 import { waitFor } from './harness/wait-for.ts';
 
 /**
@@ -102,20 +103,12 @@ describe('quota-sidecar process events', () => {
 
     /** Every message on `topic` from the start, until `done` says it has enough. */
     const readTopic = async (topic: string, done: (messages: Message[]) => boolean): Promise<Message[]> => {
-      const consumer = openKafka([broker.brokers], 'sidecar-events-reader').consumer({ groupId: `reader-${randomUUID()}` });
-      const messages: Message[] = [];
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        eachMessage: async ({ message }) => {
-          messages.push(JSON.parse(String(message.value)) as Message);
-        },
-      });
+      const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'sidecar-events-reader' });
+      const parse = (records: { value: Buffer | null }[]) => records.map((r) => JSON.parse(String(r.value)) as Message);
       try {
-        await waitFor(() => done(messages), { timeoutMs: 30_000, what: `the expected messages on ${topic}` });
-        return messages;
+        return parse(await readRecords(kafka, topic, (records) => done(parse(records)), 30_000));
       } finally {
-        await consumer.disconnect();
+        await kafka.close();
       }
     };
 

@@ -32,7 +32,6 @@ export * from './meters/query-meter.ts';
 export * from './events/event-time.ts';
 export * from './events/validate-event.ts';
 export * from './clickhouse/event-writer.ts';
-export * from './kafka/client.ts';
 export * from './kafka/index.ts';
 export * from './backoff.ts';
 export * from './spool/disk-spool.ts';

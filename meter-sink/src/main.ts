@@ -1,8 +1,7 @@
 import { serve } from '@hono/node-server';
-import { ConfigError, createLogger, ensureTopics, migrate, openClickHouse, openKafka, readEnv } from '@tollgate/core';
+import { backoffDelay, ConfigError, createLogger, KafkaClient, migrate, openClickHouse, pause, readEnv } from '@tollgate/core';
 import { createSinkHealthApp } from './health-app.ts';
 import { KafkaMeterSink } from './kafka-sink.ts';
-import { backoffDelay, pause } from '@tollgate/core';
 
 let env;
 try {
@@ -28,7 +27,7 @@ try {
 
 const logger = createLogger('meter-sink', env.LOG_LEVEL);
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
-const kafka = openKafka(env.KAFKA_BROKERS, 'tollgate-meter-sink');
+const kafka = new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-meter-sink' });
 const sink = new KafkaMeterSink({
   kafka,
   clickhouse,
@@ -44,7 +43,7 @@ const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: e
 for (let attempt = 0; ; attempt++) {
   try {
     await migrate(clickhouse);
-    await ensureTopics(kafka, env.KAFKA_TOPIC, env.KAFKA_TOPIC_PARTITIONS);
+    await kafka.ensureTopics(env.KAFKA_TOPIC, env.KAFKA_TOPIC_PARTITIONS);
     await sink.start();
     break;
   } catch (err) {
@@ -58,6 +57,7 @@ const shutdown = async (signal: string) => {
   logger.info('draining', { signal });
   await sink.stop();
   server.close();
+  await kafka.close();
   await clickhouse.close();
   process.exit(0);
 };

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { sortMessages, type RawMessage } from './sort-messages.ts';
+import type { IncomingRecord } from '@tollgate/core';
+import { sortMessages } from './sort-messages.ts';
 
-const message = (value: string | null, offset: number): RawMessage => ({
+const message = (value: string | null, offset: number): IncomingRecord => ({
   key: Buffer.from('tpp-1'),
   value: value === null ? null : Buffer.from(value),
-  offset: String(offset),
-  timestamp: '0',
+  headers: [],
+  offset: BigInt(offset),
+  timestamp: 0n,
 });
 
 const event = (id: string) =>
@@ -30,11 +32,11 @@ describe('sortMessages', () => {
       message(event('3').replace('"cost":1', '"cost":"1"'), 5),
     ]);
     expect(events.map((e) => e.id)).toEqual(['1', '2']);
-    expect(refused.map((r) => [r.message.offset, r.reason])).toEqual([
-      ['1', 'not JSON'],
-      ['2', 'empty message'],
-      ['3', 'specversion must be "1.0"'],
-      ['5', 'data.cost must be a non-negative integer'],
+    expect(refused.map((r) => [r.record.offset, r.reason])).toEqual([
+      [1n, 'not JSON'],
+      [2n, 'empty message'],
+      [3n, 'specversion must be "1.0"'],
+      [5n, 'data.cost must be a non-negative integer'],
     ]);
   });
 });

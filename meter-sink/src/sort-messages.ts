@@ -1,26 +1,18 @@
-import { parseEvent, type StoredEvent } from '@tollgate/core';
-
-export interface RawMessage {
-  key: Buffer | null;
-  value: Buffer | null;
-  offset: string;
-  timestamp: string;
-  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
-}
+import { parseEvent, type IncomingRecord, type StoredEvent } from '@tollgate/core';
 
 export interface Refused {
-  message: RawMessage;
+  record: IncomingRecord;
   reason: string;
 }
 
-/** Splits fetched messages into events to store and messages for the dead-letter topic. */
-export const sortMessages = (messages: RawMessage[]): { events: StoredEvent[]; refused: Refused[] } => {
+/** Splits fetched records into events to store and records for the dead-letter topic (one validation call each). */
+export const sortMessages = (records: readonly IncomingRecord[]): { events: StoredEvent[]; refused: Refused[] } => {
   const events: StoredEvent[] = [];
   const refused: Refused[] = [];
-  for (const message of messages) {
-    const result = parseEvent(message.value);
+  for (const record of records) {
+    const result = parseEvent(record.value);
     if (result.ok) events.push(result.event);
-    else refused.push({ message, reason: result.reason });
+    else refused.push({ record, reason: result.reason });
   }
   return { events, refused };
 };

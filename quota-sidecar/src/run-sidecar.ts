@@ -9,7 +9,7 @@ import {
   eventPathFromEnv,
   openEventPath,
   eventTimeWindowFromEnv,
-  openKafka,
+  KafkaClient,
   reconcileReplayed,
   ReplayRegistry,
   ValkeyCreditStore,
@@ -61,7 +61,7 @@ export const openReplays = (
 ): ReplayRegistry | undefined =>
   env.KAFKA_BROKERS.length > 0
     ? new ReplayRegistry({
-        kafka: openKafka(env.KAFKA_BROKERS, `${SERVICE}-replay`),
+        kafka: new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: `${SERVICE}-replay` }),
         clickhouse,
         topic: env.KAFKA_TOPIC,
         reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),

@@ -15,7 +15,7 @@ import {
   eventPathFromEnv,
   eventTimeWindowFromEnv,
   openEventPath,
-  openKafka,
+  KafkaClient,
   readEnv,
 } from '@tollgate/core';
 import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gateway-plugin';
@@ -99,7 +99,7 @@ const emitter = await openEventPath(eventPathFromEnv(env, 'tollgate', () => clic
 const sink =
   env.KAFKA_BROKERS.length > 0
     ? new KafkaMeterSink({
-        kafka: openKafka(env.KAFKA_BROKERS, 'tollgate-meter-sink'),
+        kafka: new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-meter-sink' }),
         clickhouse,
         topic,
         batchSize: env.SINK_BATCH_SIZE,

@@ -1,102 +1,81 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, Partitioners, type Admin } from 'kafkajs';
+import { KafkaClient, type PartitionBatch } from '@tollgate/core';
 import { startKafka, type KafkaBroker } from './kafka.ts';
+import { waitFor } from './wait-for.ts';
 
 const TOPIC = 'harness-events';
 const COUNT = 1_000;
 
-/** Reads the topic with a fresh consumer in `groupId` until `count` messages arrived; returns their values. */
-const consumeAll = async (kafka: Kafka, groupId: string, count: number): Promise<string[]> => {
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 1_000 });
+/** Reads the topic with a fresh member of `groupId`, committing as it goes, until `count` records arrived; returns their values. */
+const consumeAll = async (kafka: KafkaClient, groupId: string, count: number): Promise<string[]> => {
   const values: string[] = [];
+  const group = kafka.consumerGroup({
+    groupId,
+    topic: TOPIC,
+    sessionTimeoutMs: 10_000,
+    maxWaitMs: 100,
+    onBatch: async (batch: PartitionBatch) => {
+      values.push(...batch.records.map((r) => String(r.value)));
+      return group.commit(batch);
+    },
+  });
+  await group.start();
   try {
-    await consumer.connect();
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            values.push(message.value?.toString() ?? '');
-            if (values.length >= count) resolve();
-          },
-        })
-        .catch(reject);
-    });
+    await waitFor(() => values.length >= count, { timeoutMs: 30_000, what: `${count} records read by ${groupId}` });
   } finally {
-    // Disconnecting commits the offsets of what was consumed.
-    await consumer.disconnect();
+    await group.stop();
   }
   return values;
 };
 
-const highWatermarks = async (admin: Admin): Promise<number[]> =>
-  (await admin.fetchTopicOffsets(TOPIC)).sort((a, b) => a.partition - b.partition).map((p) => Number(p.high));
+const highWatermarks = async (kafka: KafkaClient): Promise<bigint[]> => (await kafka.endOffsets(TOPIC)).map((p) => p.end);
 
 describe('Kafka test harness', () => {
   let broker: KafkaBroker;
-  let kafka: Kafka;
+  let kafka: KafkaClient;
 
   beforeAll(async () => {
     broker = await startKafka({ numPartitions: 3 });
-    kafka = new Kafka({ clientId: 'harness-test', brokers: [broker.brokers], logLevel: logLevel.NOTHING });
+    kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'harness-test' });
   });
   afterAll(async () => {
+    await kafka?.close();
     await broker?.close();
   });
 
   it('keeps produced and committed data across a broker restart', async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    expect(await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3 }], waitForLeaders: true })).toBe(true);
-
-    const producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
+    await kafka.ensureTopics(TOPIC, 3);
+    const producer = kafka.producer();
     for (let batch = 0; batch < 10; batch++) {
-      await producer.send({
-        topic: TOPIC,
-        acks: -1,
-        messages: Array.from({ length: COUNT / 10 }, (_, i) => {
+      await producer.send(
+        TOPIC,
+        Array.from({ length: COUNT / 10 }, (_, i) => {
           const n = batch * (COUNT / 10) + i;
           return { key: `tpp-${n % 17}`, value: `event-${n}` };
         }),
-      });
+      );
     }
-    await producer.disconnect();
+    await producer.close();
 
-    const before = await highWatermarks(admin);
+    const before = await highWatermarks(kafka);
     expect(before).toHaveLength(3);
-    expect(before.every((n) => n > 0)).toBe(true);
-    expect(before.reduce((a, b) => a + b, 0)).toBe(COUNT);
-
-    const consumed = await consumeAll(kafka, 'harness-group', COUNT);
-    expect(new Set(consumed).size).toBe(COUNT);
-    await admin.disconnect();
+    expect(before.every((n) => n > 0n)).toBe(true);
+    expect(before.reduce((a, b) => a + b, 0n)).toBe(BigInt(COUNT));
+    expect(new Set(await consumeAll(kafka, 'harness-group', COUNT)).size).toBe(COUNT);
+    expect([...(await kafka.committedOffsets('harness-group', TOPIC)).entries()].sort(([a], [b]) => a - b).map(([, o]) => o)).toEqual(before);
+    await kafka.close(); // its admin connection reopens on the next call
 
     await broker.stop();
-    await expect(
-      new Kafka({ clientId: 'down', brokers: [broker.brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } })
-        .admin()
-        .connect(),
-    ).rejects.toThrow();
+    const down = new KafkaClient({ brokers: [broker.brokers], clientId: 'down', adminRetry: { retries: 0, retryDelayMs: 100, connectTimeoutMs: 1_000, requestTimeoutMs: 1_000 } });
+    await expect(down.probe()).rejects.toThrow();
+    await down.close();
     await broker.start();
 
-    const after = kafka.admin();
-    await after.connect();
-    try {
-      expect(await after.listTopics()).toContain(TOPIC);
-      expect(await highWatermarks(after)).toEqual(before);
-      // The group's committed offsets survived too: it is at the end of every partition.
-      const [committed] = await after.fetchOffsets({ groupId: 'harness-group', topics: [TOPIC] });
-      const offsets = (committed?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
-      expect(offsets).toEqual(before);
-    } finally {
-      await after.disconnect();
-    }
-    // And every message can be read again by a new group.
+    expect(await highWatermarks(kafka)).toEqual(before);
+    // The group's committed offsets survived too: it is at the end of every partition.
+    const committed = await kafka.committedOffsets('harness-group', TOPIC);
+    expect([...committed.entries()].sort(([a], [b]) => a - b).map(([, o]) => o)).toEqual(before);
+    // And every record can be read again by a new group.
     expect(new Set(await consumeAll(kafka, 'harness-group-after-restart', COUNT)).size).toBe(COUNT);
   });
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { KafkaClient } from '@tollgate/core';
 import { freePort } from './free-port.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -10,7 +10,7 @@ const START_SCRIPT = new URL('../../deploy/scripts/start-kafka.sh', import.meta.
 
 /** A real single-node KRaft Kafka (broker + controller) on free loopback ports, in a temporary data directory. */
 export interface KafkaBroker {
-  /** `host:port`, for `new Kafka({ brokers: [brokers] })` or `KAFKA_BROKERS`. */
+  /** `host:port`, for `new KafkaClient({ brokers: [brokers], clientId })` or `KAFKA_BROKERS`. */
   brokers: string;
   port: number;
   dataDir: string;
@@ -44,25 +44,20 @@ process.once('exit', () => {
 /**
  * True once a fresh admin client can connect, list topics and read a group's offsets. The last
  * step waits for the group coordinator: right after a restart it answers "coordinator is loading"
- * for a while, and kafkajs's admin does not retry that (with one offsets partition, any group id
- * probes the same coordinator; on a fresh broker it creates the offsets topic).
+ * for a while (with one offsets partition, any group id probes the same coordinator; on a fresh
+ * broker it creates the offsets topic).
  */
 const answers = async (brokers: string): Promise<boolean> => {
-  const admin = new Kafka({
-    clientId: 'harness-probe',
+  const kafka = new KafkaClient({
     brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    requestTimeout: 2_000,
-    retry: { retries: 0 },
-  }).admin();
+    clientId: 'harness-probe',
+    adminRetry: { retries: 0, retryDelayMs: 100, connectTimeoutMs: 1_000, requestTimeoutMs: 2_000 },
+  });
   try {
-    await admin.connect();
-    await admin.listTopics();
-    await admin.fetchOffsets({ groupId: 'harness-probe' });
+    await kafka.probe();
     return true;
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await kafka.close().catch(() => undefined);
   }
 };
 

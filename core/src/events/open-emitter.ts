@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { migrate } from '../clickhouse/migrations.ts';
-import { ensureTopics, openKafka } from '../kafka/client.ts';
+import { KafkaClient } from '../kafka/kafka-client.ts';
 import { KafkaEmitter, type SpoolFullPolicy } from '../kafka/kafka-emitter.ts';
 import { ENV, type Env, type EnvName } from '../config/env.ts';
 import type { Logger } from '../logger.ts';
@@ -80,13 +80,30 @@ export const eventPathFromEnv = (
  */
 export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> => {
   if (o.kafkaBrokers.length > 0) {
-    const kafka = openKafka(o.kafkaBrokers, o.clientId);
-    await ensureTopics(kafka, o.topic, o.partitions).catch((err: unknown) => {
+    const kafka = new KafkaClient({ brokers: o.kafkaBrokers, clientId: o.clientId });
+    // Starting never waits on Kafka: the topic is checked in the background, and until that
+    // succeeded events go to the spool, drained once it did.
+    let ensured: Promise<void> | undefined;
+    const ensureTopic = () =>
+      (ensured ??= kafka.ensureTopics(o.topic, o.partitions).catch((err: unknown) => {
+        ensured = undefined;
+        throw err;
+      }));
+    void ensureTopic().catch((err: unknown) => {
       o.logger.warn('cannot check the events topic now; events spool until Kafka answers', { error: String(err) });
     });
     // One spool per service, so a gateway and a sidecar on one host never share segments.
     const spool = new DiskSpool({ dir: join(o.spool.dir, o.clientId), maxBytes: o.spool.maxBytes, fsync: o.spool.fsync });
-    const emitter = new KafkaEmitter({ kafka, topic: o.topic, spool, logger: o.logger, lingerMs: o.lingerMs, spoolFullPolicy: o.spool.fullPolicy });
+    const emitter = new KafkaEmitter({
+      kafka,
+      ownsClient: true,
+      topic: o.topic,
+      spool,
+      logger: o.logger,
+      lingerMs: o.lingerMs,
+      spoolFullPolicy: o.spool.fullPolicy,
+      ensureTopic,
+    });
     await emitter.start();
     return emitter;
   }

@@ -96,6 +96,12 @@ export const offsetsAt = async (admin: Admin, topic: string, timeMs: number): Pr
   }));
 };
 
+/** Lists the topics and reads a group's offsets: the second waits for the group coordinator. */
+export const probe = async (admin: Admin): Promise<void> => {
+  await admin.listTopics();
+  await admin.listConsumerGroupOffsets({ groups: ['tollgate-probe'] });
+};
+
 /** Deletes consumer groups (a group that does not exist is not an error). */
 export const deleteGroups = async (admin: Admin, groupIds: string[]): Promise<void> => {
   try {

@@ -1,7 +1,7 @@
 import { Admin } from '@platformatic/kafka';
 import { clientOptions, PATIENT, type KafkaConnection, type RetryPolicy } from './connection.ts';
 import { ConsumerGroup, type ConsumerGroupOptions } from './consumer-group.ts';
-import { committedOffsets, deleteGroups, endOffsets, ensureTopics, offsetsAt, type PartitionRange } from './kafka-admin.ts';
+import { committedOffsets, deleteGroups, endOffsets, ensureTopics, offsetsAt, probe, type PartitionRange } from './kafka-admin.ts';
 import { KeyedProducer } from './keyed-producer.ts';
 
 /**
@@ -12,11 +12,14 @@ import { KeyedProducer } from './keyed-producer.ts';
 export class KafkaClient implements KafkaConnection {
   readonly brokers: readonly string[];
   readonly clientId: string;
+  readonly #adminRetry: RetryPolicy;
   #admin: Admin | undefined;
 
-  constructor({ brokers, clientId }: KafkaConnection) {
+  /** `adminRetry`: how hard admin calls try before failing (default PATIENT). */
+  constructor({ brokers, clientId, adminRetry = PATIENT }: KafkaConnection & { adminRetry?: RetryPolicy }) {
     this.brokers = brokers;
     this.clientId = clientId;
+    this.#adminRetry = adminRetry;
   }
 
   /** An idempotent, acks=all, keyed producer. `retry` defaults to PATIENT. */
@@ -48,6 +51,11 @@ export class KafkaClient implements KafkaConnection {
     return offsetsAt(this.#adminClient(), topic, timeMs);
   }
 
+  /** Resolves once a broker answers and the group coordinator serves offsets (it loads for a while after a restart). */
+  probe(): Promise<void> {
+    return probe(this.#adminClient());
+  }
+
   deleteGroups(groupIds: string[]): Promise<void> {
     return deleteGroups(this.#adminClient(), groupIds);
   }
@@ -60,7 +68,7 @@ export class KafkaClient implements KafkaConnection {
   }
 
   #adminClient(): Admin {
-    this.#admin ??= new Admin(clientOptions(this, PATIENT, 'admin'));
+    this.#admin ??= new Admin(clientOptions(this, this.#adminRetry, 'admin'));
     return this.#admin;
   }
 }

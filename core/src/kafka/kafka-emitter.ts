@@ -1,37 +1,26 @@
 import type { CloudEventV1 } from 'cloudevents';
-import type { Kafka, Producer } from 'kafkajs';
+import { pause } from '../backoff.ts';
 import type { EventEmitter } from '../events/emitter.ts';
 import type { Logger } from '../logger.ts';
 import { countingCell, metrics } from '../metrics/metrics.ts';
 import { SpoolFullError, type DiskSpool, type SpoolRecord } from '../spool/disk-spool.ts';
-import { kafkajsKeyedPartitioner as keyedPartitioner } from './kafkajs-partitioner.ts';
+import type { RetryPolicy } from './connection.ts';
+import type { KafkaClient } from './kafka-client.ts';
+import type { KeyedProducer } from './keyed-producer.ts';
 import { CLOUDEVENTS_CONTENT_TYPE } from './messages.ts';
 
 export type SpoolFullPolicy = 'deny' | 'serve';
 
-/** Kafka's default message.max.bytes is 1 MiB; stay well under it per request. */
-const MAX_REQUEST_BYTES = 512 * 1024;
-
-const byteSlices = (records: SpoolRecord[], maxBytes: number): SpoolRecord[][] => {
-  const slices: SpoolRecord[][] = [];
-  let current: SpoolRecord[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = r.key.length + r.value.length + 64;
-    if (current.length > 0 && bytes + size > maxBytes) {
-      slices.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += size;
-  }
-  if (current.length > 0) slices.push(current);
-  return slices;
-};
+/**
+ * A send gives up quickly: a batch that cannot be sent goes to the spool, on disk, rather than
+ * wait in memory. (With the idempotent producer, fewer than 2 retries would mean unbounded ones.)
+ */
+export const EMITTER_RETRY: RetryPolicy = { retries: 2, retryDelayMs: 100, connectTimeoutMs: 1_000, requestTimeoutMs: 10_000 };
+/** Records per send while draining the spool: small enough that reading a batch back stays short. */
+const DRAIN_BATCH = 2_000;
 
 export interface KafkaEmitterOptions {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   spool: DiskSpool;
   logger: Logger;
@@ -41,57 +30,60 @@ export interface KafkaEmitterOptions {
   maxBatch?: number;
   /** `deny`: `accepting` turns false while the spool is full; `serve`: keep serving and count what is lost. */
   spoolFullPolicy?: SpoolFullPolicy;
+  /**
+   * Creates the topic if it does not exist yet. Given, batches go to the spool until it
+   * succeeded (the drainer calls it again after each failure); omitted, the topic exists.
+   */
+  ensureTopic?: () => Promise<void>;
+  /** Close the Kafka client with the emitter (it was opened for the emitter alone). */
+  ownsClient?: boolean;
 }
 
 /**
- * Events to Kafka without ever making a request wait: `emit` only buffers. Batches go out
- * after `lingerMs` with an idempotent producer (acks from all in-sync replicas), key = subject.
- * While Kafka is unreachable, batches are appended to the disk spool; once anything is spooled,
- * newer batches queue behind it, so events reach Kafka in the order they were emitted. One
- * task runs at a time (send, spool, or drain a spooled batch), which is what keeps that order.
+ * Events to Kafka without ever making a request wait: `emit` only buffers. Batches go out after
+ * `lingerMs` through the keyed idempotent producer (acks=all, key = subject). When a send
+ * fails, its batch is appended to the disk spool and so is every batch after it, without
+ * trying Kafka, until the spool is empty again: one outage costs one failed send, not one per
+ * batch. A drainer sends the spool's oldest records, backing off while Kafka is away; once the
+ * spool is empty, batches go straight to Kafka again. Deliveries (a send or an append) run one
+ * at a time, in emit order, and the drainer sends only spooled records, older than any
+ * delivery after them: events reach Kafka in the order they were emitted.
  */
 export class KafkaEmitter implements EventEmitter {
-  readonly #o: Required<Omit<KafkaEmitterOptions, 'kafka'>>;
-  readonly #kafka: Kafka;
-  #producer: Producer;
+  readonly #o: Required<Omit<KafkaEmitterOptions, 'kafka' | 'ensureTopic'>> & Pick<KafkaEmitterOptions, 'ensureTopic'>;
+  readonly #kafka: KafkaClient;
+  readonly #producer: KeyedProducer;
   #buffer: SpoolRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #tasks: Promise<void> = Promise.resolve();
-  /** Deliveries handed to the task queue and not yet finished. */
+  #deliveries: Promise<void> = Promise.resolve();
+  /** Deliveries handed to the queue and not yet finished. */
   #delivering = 0;
-  #connected = false;
+  /** Events in those deliveries (the in-flight gauge). */
+  #inFlight = 0;
+  /** True from a failed send until the drainer has emptied the spool. */
+  #spooling = false;
+  #appending = 0;
   #spoolFull = false;
-  #draining = false;
-  #closed = false;
+  #drainer: Promise<void> | undefined;
+  #topicReady: boolean;
+  readonly #closing = new AbortController();
   #lastLossLog = 0;
   readonly #emitted = countingCell(metrics.eventsEmitted);
 
   constructor({ kafka, ...options }: KafkaEmitterOptions) {
-    this.#o = { lingerMs: 5, maxBatch: 5_000, spoolFullPolicy: 'deny', ...options };
+    this.#o = { lingerMs: 5, maxBatch: 5_000, spoolFullPolicy: 'deny', ownsClient: false, ...options };
     this.#kafka = kafka;
-    this.#producer = this.#newProducer();
-    metrics.spoolDepth.set(this.#o.spool.size);
+    this.#producer = kafka.producer({ retry: EMITTER_RETRY, headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } });
+    this.#topicReady = options.ensureTopic === undefined;
+    this.#spoolGauges();
   }
 
-  #newProducer(): Producer {
-    const producer = this.#kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: keyedPartitioner,
-      allowAutoTopicCreation: false,
-      // Fail fast to the spool rather than hold batches in memory while the broker is away.
-      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1_000 },
-    });
-    producer.on(producer.events.DISCONNECT, () => {
-      if (producer === this.#producer) this.#connected = false;
-    });
-    return producer;
-  }
-
-  /** Connects if it can; a broker that is down now is not an error, events spool meanwhile. */
+  /** Starts draining what an earlier run left in the spool. Connecting happens on the first send. */
   async start(): Promise<void> {
-    await this.#connect();
-    if (!this.#o.spool.isEmpty) this.#startDrain();
+    if (!this.#o.spool.isEmpty) {
+      this.#spooling = true;
+      this.#startDrain();
+    }
   }
 
   /** False while the spool is full under the `deny` policy: new requests should be refused. */
@@ -110,34 +102,36 @@ export class KafkaEmitter implements EventEmitter {
     else if (this.#delivering === 0) this.#timer ??= setTimeout(() => this.#flushBuffer(), this.#o.lingerMs);
   }
 
+  /** Resolves when every event emitted so far was sent to Kafka or appended to the spool. */
   async flush(): Promise<void> {
     do {
       this.#flushBuffer(true);
-      await this.#tasks;
+      await this.#deliveries;
     } while (this.#buffer.length > 0);
   }
 
-  /** Resolves when nothing is buffered or spooled (or after `timeoutMs`). */
+  /** Resolves true when nothing is buffered or spooled (false after `timeoutMs`). */
   async drained(timeoutMs = 60_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await this.flush();
       if (this.#o.spool.isEmpty && this.#buffer.length === 0) return true;
       if (Date.now() > deadline) return false;
-      await new Promise((r) => setTimeout(r, 50));
+      await pause(50);
     }
   }
 
   async close(): Promise<void> {
     await this.flush();
-    this.#closed = true;
-    await this.#tasks;
-    await this.#producer.disconnect().catch(() => undefined);
+    this.#closing.abort();
+    await this.#drainer;
+    await this.#producer.close().catch(() => undefined);
+    if (this.#o.ownsClient) await this.#kafka.close().catch(() => undefined);
     await this.#o.spool.close();
   }
 
   /**
-   * Hands the buffer to the task queue. While a delivery is still under way, the buffer keeps
+   * Hands the buffer to the delivery queue. While a delivery is still under way, the buffer keeps
    * growing instead (up to maxBatch) and goes out when that delivery ends: under load, batches
    * grow with the broker's round trip rather than becoming one request per linger period.
    */
@@ -149,29 +143,35 @@ export class KafkaEmitter implements EventEmitter {
     const batch = this.#buffer;
     this.#buffer = [];
     this.#delivering++;
-    void this.#enqueue(() => this.#deliver(batch)).finally(() => {
-      this.#delivering--;
-      if (this.#delivering === 0 && this.#buffer.length > 0) this.#flushBuffer();
-    });
-  }
-
-  #enqueue(task: () => Promise<void>): Promise<void> {
-    this.#tasks = this.#tasks.then(task).catch((err: unknown) => {
-      this.#o.logger.error('emitter task failed', { error: String(err) });
-    });
-    return this.#tasks;
+    this.#inFlight += batch.length;
+    metrics.emitterInFlight.set(this.#inFlight);
+    this.#deliveries = this.#deliveries
+      .then(() => this.#deliver(batch))
+      .catch((err: unknown) => this.#o.logger.error('event delivery failed', { events: batch.length, error: String(err) }))
+      .finally(() => {
+        this.#delivering--;
+        this.#inFlight -= batch.length;
+        metrics.emitterInFlight.set(this.#inFlight);
+        if (this.#delivering === 0 && this.#buffer.length > 0) this.#flushBuffer();
+      });
   }
 
   async #deliver(batch: SpoolRecord[]): Promise<void> {
-    if (this.#o.spool.isEmpty && this.#connected) {
+    if (!this.#spooling && this.#topicReady) {
       try {
-        await this.#send(batch);
+        await this.#producer.send(this.#o.topic, batch);
         return;
       } catch (err) {
-        this.#o.logger.warn('Kafka unreachable; spooling events to disk', { error: String(err) });
+        this.#o.logger.warn('Kafka unreachable; spooling events to disk until it answers', { error: String(err) });
       }
     }
-    await this.#spool(batch);
+    this.#spooling = true;
+    this.#appending++;
+    try {
+      await this.#spool(batch);
+    } finally {
+      this.#appending--;
+    }
     this.#startDrain();
   }
 
@@ -185,71 +185,53 @@ export class KafkaEmitter implements EventEmitter {
       metrics.eventsUnrecorded.inc(batch.length);
       if (Date.now() - this.#lastLossLog > 5_000) {
         this.#lastLossLog = Date.now();
-        this.#o.logger.error('event spool full: events are not being recorded', {
-          lost: batch.length,
-          policy: this.#o.spoolFullPolicy,
-        });
+        this.#o.logger.error('event spool full: events are not being recorded', { lost: batch.length, policy: this.#o.spoolFullPolicy });
       }
+    } finally {
+      this.#spoolGauges();
     }
-    metrics.spoolDepth.set(this.#o.spool.size);
   }
 
   #startDrain(): void {
-    if (this.#draining || this.#closed) return;
-    this.#draining = true;
-    void (async () => {
-      let attempt = 0;
-      while (!this.#o.spool.isEmpty && !this.#closed) {
-        let sent = false;
-        await this.#enqueue(async () => {
-          if (!this.#connected) await this.#connect();
-          if (!this.#connected) return;
-          const batch = await this.#o.spool.peek(attempt === 0 ? this.#o.maxBatch : 100);
-          await this.#send(batch);
-          await this.#o.spool.ack(batch.length);
-          this.#spoolFull = false;
-          metrics.spoolDepth.set(this.#o.spool.size);
-          sent = true;
-        });
-        if (sent) attempt = 0;
-        else await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(attempt++, 5))));
-      }
-      this.#draining = false;
-      if (!this.#o.spool.isEmpty && !this.#closed) this.#startDrain();
-    })();
+    if (this.#drainer || this.#closing.signal.aborted) return;
+    this.#drainer = this.#drain().finally(() => {
+      this.#drainer = undefined;
+      // An append that finished while this drainer was ending: drain it too.
+      if (!this.#o.spool.isEmpty && !this.#closing.signal.aborted) this.#startDrain();
+    });
   }
 
-  /**
-   * Sends in requests of at most MAX_REQUEST_BYTES, under the broker's message size limit.
-   * A failed request leaves the idempotent producer's sequence numbers unknown to us, so the
-   * producer is replaced (a new producer id) before anything is sent again; what was sent
-   * twice is dropped downstream by (source, id).
-   */
-  async #send(batch: SpoolRecord[]): Promise<void> {
-    try {
-      for (const part of byteSlices(batch, MAX_REQUEST_BYTES)) {
-        await this.#producer.send({
-          topic: this.#o.topic,
-          acks: -1,
-          messages: part.map((r) => ({ key: r.key, value: r.value, headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } })),
-        });
+  /** Sends the spool's oldest records until it is empty, backing off while Kafka does not answer. */
+  async #drain(): Promise<void> {
+    const spool = this.#o.spool;
+    for (let attempt = 0; !this.#closing.signal.aborted; ) {
+      if (spool.isEmpty) {
+        // Nothing spooled and no append under way: what comes next may go straight to Kafka.
+        if (this.#appending === 0) this.#spooling = false;
+        return;
       }
-    } catch (err) {
-      const old = this.#producer;
-      this.#producer = this.#newProducer();
-      this.#connected = false;
-      await old.disconnect().catch(() => undefined);
-      throw err;
+      try {
+        if (!this.#topicReady) await this.#ensureTopic();
+        const batch = await spool.peek(DRAIN_BATCH);
+        await this.#producer.send(this.#o.topic, batch);
+        await spool.ack(batch.length);
+        this.#spoolFull = false;
+        this.#spoolGauges();
+        attempt = 0;
+      } catch (err) {
+        this.#o.logger.debug('spool not drained yet', { attempt, error: String(err) });
+        await pause(Math.min(5_000, 200 * 2 ** Math.min(attempt++, 5)), this.#closing.signal);
+      }
     }
   }
 
-  async #connect(): Promise<void> {
-    try {
-      await this.#producer.connect();
-      this.#connected = true;
-    } catch (err) {
-      this.#connected = false;
-      this.#o.logger.warn('Kafka producer not connected', { error: String(err) });
-    }
+  async #ensureTopic(): Promise<void> {
+    await this.#o.ensureTopic?.();
+    this.#topicReady = true;
+  }
+
+  #spoolGauges(): void {
+    metrics.spoolDepth.set(this.#o.spool.size);
+    metrics.spoolBytes.set(this.#o.spool.bytes);
   }
 }

@@ -152,6 +152,16 @@ export const metrics = {
     help: 'Events waiting in the local disk spool while Kafka is unreachable',
     registers: [registry],
   }),
+  spoolBytes: new Gauge({
+    name: 'tollgate_emitter_spool_bytes',
+    help: 'Bytes of the local disk spool segments (bounded by SPOOL_MAX_BYTES)',
+    registers: [registry],
+  }),
+  emitterInFlight: new Gauge({
+    name: 'tollgate_emitter_in_flight_events',
+    help: 'Events taken from the linger buffer and not yet acknowledged by Kafka nor on disk in the spool',
+    registers: [registry],
+  }),
   eventLogBacklog: new Gauge({
     name: 'tollgate_event_log_backlog_events',
     help: 'Events in the local event log (no Kafka) not yet stored in ClickHouse',

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Admin, EachBatchPayload, Kafka } from 'kafkajs';
 import { writeEventsOnce } from '../clickhouse/event-writer.ts';
+import type { PartitionBatch } from '../kafka/fetch-batches.ts';
+import type { KafkaClient } from '../kafka/kafka-client.ts';
 import { parseEvent, type StoredEvent } from '../events/validate-event.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
@@ -52,7 +53,7 @@ export interface ReplayProgress {
 }
 
 export interface ReplayOptions extends ReplayRequest {
-  kafka: Kafka;
+  kafka: KafkaClient;
   clickhouse: ClickHouseClient;
   topic: string;
   id?: string;
@@ -88,26 +89,22 @@ interface PartitionRange {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Longest the replay's consumer may fail to fetch, without reading anything, before the replay fails. */
+const FETCH_FAILURE_LIMIT_MS = 60_000;
 
 /** Start (offsets of `from`) and stop (end offsets now) of each partition. */
-const resolveRanges = async (admin: Admin, topic: string, from: number): Promise<PartitionRange[]> => {
-  const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, from), admin.fetchTopicOffsets(topic)]);
-  const startOf = new Map(starts.map((s) => [s.partition, BigInt(s.offset)]));
-  return ends
-    .map((e) => {
-      const end = BigInt(e.high);
-      const low = BigInt(e.low);
-      const s = startOf.get(e.partition) ?? end;
-      return { partition: e.partition, start: s < low ? low : s, end };
-    })
-    .sort((a, b) => a.partition - b.partition);
+const resolveRanges = async (kafka: KafkaClient, topic: string, from: number): Promise<PartitionRange[]> => {
+  const [starts, ends] = await Promise.all([kafka.offsetsAt(topic, from), kafka.endOffsets(topic)]);
+  return ends.map((e) => {
+    const s = starts.get(e.partition) ?? e.end;
+    return { partition: e.partition, start: s < e.start ? e.start : s, end: e.end };
+  });
 };
 
 /** Waits until `groupId` has committed at least each range's end (where there is anything to read). */
-const waitForGroup = async (admin: Admin, topic: string, groupId: string, ranges: PartitionRange[], deadline: number, now: () => number) => {
+const waitForGroup = async (kafka: KafkaClient, topic: string, groupId: string, ranges: PartitionRange[], deadline: number, now: () => number) => {
   for (;;) {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    const at = new Map((committed?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
+    const at = await kafka.committedOffsets(groupId, topic);
     const behind = ranges.filter((r) => r.start < r.end && (at.get(r.partition) ?? -1n) < r.end);
     if (behind.length === 0) return;
     if (now() > deadline) {
@@ -160,93 +157,77 @@ export const startReplay = (o: ReplayOptions): Replay => {
     metrics.replayEvents.inc({ outcome: 'duplicate' }, alreadyPresent);
   };
 
+  /** Reads each partition from its start to its stop offset in a group of its own, then deletes the group. */
   const consume = async (ranges: PartitionRange[]) => {
     const groupId = `tollgate-replay-${id}`;
     const pending = new Map(ranges.filter((r) => r.start < r.end).map((r) => [r.partition, r]));
     p.partitionsDone = ranges.length - pending.size;
     if (pending.size === 0) return;
-    const admin = o.kafka.admin();
-    await admin.connect();
-    try {
-      await admin.setOffsets({ groupId, topic: o.topic, partitions: [...pending.values()].map((r) => ({ partition: r.partition, offset: r.start.toString() })) });
-    } finally {
-      await admin.disconnect();
-    }
-    const consumer = o.kafka.consumer({ groupId, maxWaitTimeInMs: 100, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
     let finish: () => void = () => undefined;
     let fail: (err: unknown) => void = () => undefined;
     const finished = new Promise<void>((resolve, reject) => {
       finish = resolve;
       fail = reject;
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) fail(payload.error);
-    });
-    const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+    let failingSince: number | undefined;
+    const onBatch = async (batch: PartitionBatch): Promise<boolean> => {
+      failingSince = undefined;
       const range = pending.get(batch.partition);
-      if (!range) return;
-      for (let i = 0; i < batch.messages.length; i += batchSize) {
-        if (!isRunning() || isStale()) return;
-        const events: StoredEvent[] = [];
-        let last: string | undefined;
-        for (const m of batch.messages.slice(i, i + batchSize)) {
-          if (BigInt(m.offset) >= range.end) break;
-          last = m.offset;
-          p.read += 1;
-          const parsed = parseEvent(m.value);
-          if (!parsed.ok) {
-            p.invalid += 1;
-            p.skipped += 1;
-          } else if (!inRange(parsed.event)) {
-            p.skipped += 1;
-          } else {
-            events.push(parsed.event);
-            affected.add(parsed.event.subject);
-          }
-        }
-        await store(events);
-        if (last !== undefined) resolveOffset(last);
-        await heartbeat();
-        if (last === undefined || BigInt(last) + 1n >= range.end) {
-          pending.delete(batch.partition);
-          p.partitionsDone += 1;
-          if (pending.size === 0) finish();
-          return;
+      if (!range) return true;
+      const events: StoredEvent[] = [];
+      for (const m of batch.records) {
+        if (m.offset >= range.end) break;
+        p.read += 1;
+        const parsed = parseEvent(m.value);
+        if (!parsed.ok) {
+          p.invalid += 1;
+          p.skipped += 1;
+        } else if (!inRange(parsed.event)) {
+          p.skipped += 1;
+        } else {
+          events.push(parsed.event);
+          affected.add(parsed.event.subject);
         }
       }
+      await store(events);
+      if (batch.nextOffset >= range.end) {
+        pending.delete(batch.partition);
+        p.partitionsDone += 1;
+        if (pending.size === 0) finish();
+      }
+      return true;
     };
+    const group = o.kafka.consumerGroup({
+      groupId,
+      topic: o.topic,
+      startAt: new Map(ranges.map((r) => [r.partition, r.start])),
+      maxWaitMs: 100,
+      maxBatchRecords: batchSize,
+      onBatch,
+      onError: (err, during) => {
+        o.logger?.warn('replay consumer error; retrying', { id, during, error: String(err) });
+        failingSince ??= now();
+        if (now() - failingSince > FETCH_FAILURE_LIMIT_MS) fail(err);
+      },
+    });
     try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [o.topic] });
-      await consumer.run({ autoCommit: false, partitionsConsumedConcurrently: 3, eachBatch });
+      await group.start();
       await finished;
     } finally {
-      await consumer.disconnect().catch(() => undefined);
-      const cleanup = o.kafka.admin();
-      await cleanup
-        .connect()
-        .then(() => cleanup.deleteGroups([groupId]))
-        .catch((err: unknown) => o.logger?.debug('replay group not deleted', { groupId, error: String(err) }))
-        .finally(() => cleanup.disconnect().catch(() => undefined));
+      await group.stop();
+      await o.kafka.deleteGroups([groupId]).catch((err: unknown) => o.logger?.debug('replay group not deleted', { groupId, error: String(err) }));
     }
   };
 
   const run = async (): Promise<ReplayProgress> => {
     try {
-      const admin = o.kafka.admin();
-      await admin.connect();
-      let ranges: PartitionRange[];
-      try {
-        ranges = await resolveRanges(admin, o.topic, o.from);
-        p.partitions = ranges.length;
-        const sinkGroup = o.sinkGroupId === undefined ? SINK_GROUP_ID : o.sinkGroupId;
-        if (sinkGroup !== null) {
-          p.waitingForSink = true;
-          await waitForGroup(admin, o.topic, sinkGroup, ranges, now() + (o.sinkWaitMs ?? 300_000), now);
-          p.waitingForSink = false;
-        }
-      } finally {
-        await admin.disconnect();
+      const ranges = await resolveRanges(o.kafka, o.topic, o.from);
+      p.partitions = ranges.length;
+      const sinkGroup = o.sinkGroupId === undefined ? SINK_GROUP_ID : o.sinkGroupId;
+      if (sinkGroup !== null) {
+        p.waitingForSink = true;
+        await waitForGroup(o.kafka, o.topic, sinkGroup, ranges, now() + (o.sinkWaitMs ?? 300_000), now);
+        p.waitingForSink = false;
       }
       o.logger?.info('replay reading', { id, topic: o.topic, ranges: ranges.map((r) => ({ partition: r.partition, start: String(r.start), end: String(r.end) })) });
       await consume(ranges);

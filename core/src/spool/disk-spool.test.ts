@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,28 @@ describe('DiskSpool', () => {
     expect(await drain(spool)).toEqual(['0', '1', '2', '3', '4']);
     await spool.append(records(5, 5));
     expect(spool.size).toBe(5);
+    await spool.close();
+  });
+
+  it('keeps keys and values exactly (tabs, quotes, newlines, non-ASCII), and reads lines an earlier version wrote', async () => {
+    const d = dir();
+    // A spool left by an earlier version: every line a JSON array [key, value].
+    writeFileSync(join(d, '000000000001.jsonl'), `${JSON.stringify(['tpp-old', '{"id":"old"}'])}\n`);
+    const spool = new DiskSpool({ dir: d, maxBytes: 1024 * 1024 });
+    const odd: SpoolRecord[] = [
+      { key: 'tpp\t"1"', value: JSON.stringify({ id: 'a', note: 'tab\tquote"newline\n' }) },
+      { key: 'tpp-ü', value: 'raw text with a\nnewline\tand tab' },
+      { key: '', value: '' },
+    ];
+    await spool.append(odd);
+    expect(spool.size).toBe(4);
+    expect(spool.bytes).toBeGreaterThan(0);
+    const all: SpoolRecord[] = [];
+    for (let batch = await spool.peek(10); batch.length > 0; batch = await spool.peek(10)) {
+      all.push(...batch);
+      await spool.ack(batch.length);
+    }
+    expect(all).toEqual([{ key: 'tpp-old', value: '{"id":"old"}' }, ...odd]);
     await spool.close();
   });
 });

@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync, renameSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SpoolRecord {
@@ -33,10 +33,30 @@ const SEGMENT = /^(\d{12})\.jsonl$/;
 const name = (n: number) => `${String(n).padStart(12, '0')}.jsonl`;
 
 /**
+ * One record per line: the key as a JSON string, a tab, then the value as it is (JSON text has
+ * no raw tab or newline, and a JSON string ends at its first unescaped quote, so the first tab
+ * after it splits the line). A value with a newline in it is written as a JSON array instead,
+ * which is also how earlier versions wrote every line.
+ */
+const toLine = ({ key, value }: SpoolRecord): string =>
+  value.includes('\n') ? `${JSON.stringify([key, value])}\n` : `${JSON.stringify(key)}\t${value}\n`;
+
+const fromLine = (line: string): SpoolRecord => {
+  if (line.startsWith('[')) {
+    const [key, value] = JSON.parse(line) as [string, string];
+    return { key, value };
+  }
+  const tab = line.indexOf('\t');
+  return { key: JSON.parse(line.slice(0, tab)) as string, value: line.slice(tab + 1) };
+};
+
+/**
  * An append-only, bounded, on-disk FIFO of events: segment files of JSON lines, read from
  * the oldest, deleted once every line was acknowledged. A cursor file remembers how far the
  * oldest segment was acknowledged, so a restart resends at most one unacknowledged read.
  * Operations are serialised; appends go to the newest segment, reads to closed segments.
+ * Nothing here blocks the event loop after the constructor: reads, writes, fsyncs and the
+ * cursor file all go through the thread pool.
  */
 export class DiskSpool {
   readonly #dir: string;
@@ -99,7 +119,7 @@ export class DiskSpool {
   append(records: SpoolRecord[]): Promise<void> {
     return this.#serial(async () => {
       if (records.length === 0) return;
-      const text = records.map((r) => `${JSON.stringify([r.key, r.value])}\n`).join('');
+      const text = records.map(toLine).join('');
       const bytes = Buffer.byteLength(text);
       if (this.bytes + bytes > this.#maxBytes) throw new SpoolFullError(this.#maxBytes);
       let last = this.#segments[this.#segments.length - 1];
@@ -125,14 +145,11 @@ export class DiskSpool {
       if (!oldest) return [];
       if (this.#active?.n === oldest.n) await this.#closeActive(); // appends move to a new segment
       if (this.#cache?.n !== oldest.n) {
-        const lines = readFileSync(join(this.#dir, name(oldest.n)), 'utf8').split('\n');
+        const lines = (await readFile(join(this.#dir, name(oldest.n)), 'utf8')).split('\n');
         lines.pop();
         this.#cache = { n: oldest.n, lines };
       }
-      return this.#cache.lines.slice(this.#cursor, this.#cursor + max).map((line) => {
-        const [key, value] = JSON.parse(line) as [string, string];
-        return { key, value };
-      });
+      return this.#cache.lines.slice(this.#cursor, this.#cursor + max).map(fromLine);
     });
   }
 
@@ -143,14 +160,14 @@ export class DiskSpool {
       if (!oldest) return;
       this.#cursor = Math.min(this.#cursor + count, oldest.lines);
       if (this.#cursor >= oldest.lines && this.#active?.n !== oldest.n) {
-        unlinkSync(join(this.#dir, name(oldest.n)));
+        await unlink(join(this.#dir, name(oldest.n)));
         this.#segments.shift();
         this.#cursor = 0;
         this.#cache = undefined;
       }
       const tmp = join(this.#dir, 'cursor.json.tmp');
-      writeFileSync(tmp, JSON.stringify({ segment: this.#segments[0]?.n ?? 0, line: this.#cursor }));
-      renameSync(tmp, join(this.#dir, 'cursor.json'));
+      await writeFile(tmp, JSON.stringify({ segment: this.#segments[0]?.n ?? 0, line: this.#cursor }));
+      await rename(tmp, join(this.#dir, 'cursor.json'));
     });
   }
 

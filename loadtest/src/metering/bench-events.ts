@@ -1,6 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { Kafka } from 'kafkajs';
-import { createLogger } from '@tollgate/core';
+import { createLogger, type KafkaClient } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { waitFor } from '../../../test/harness/wait-for.ts';
 
@@ -22,17 +21,16 @@ export const eventJson = (i: number): string =>
     data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 12, cost: 1, decision: 'debited' },
   });
 
-/** Produces events 0 … total−1 (key = subject) with an idempotent producer; returns events/s. */
-export const produceEvents = async (kafka: Kafka, topic: string, total: number): Promise<number> => {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await producer.connect();
+/** Produces events 0 … total−1 (key = subject) with the keyed idempotent producer; returns events/s. */
+export const produceEvents = async (kafka: KafkaClient, topic: string, total: number): Promise<number> => {
+  const producer = kafka.producer();
   const started = performance.now();
   for (let from = 0; from < total; from += 2_000) {
     const n = Math.min(2_000, total - from);
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, k) => ({ key: `tpp-${(from + k) % SUBJECTS}`, value: eventJson(from + k) })) });
+    await producer.send(topic, Array.from({ length: n }, (_, k) => ({ key: `tpp-${(from + k) % SUBJECTS}`, value: eventJson(from + k) })));
   }
   const rate = total / ((performance.now() - started) / 1000);
-  await producer.disconnect();
+  await producer.close();
   return rate;
 };
 
@@ -40,7 +38,7 @@ export const storedEvents = async (ch: ClickHouseClient): Promise<number> =>
   Number((await (await ch.query({ query: 'SELECT count() AS n FROM events', format: 'JSONEachRow' })).json<{ n: string | number }>())[0]?.n);
 
 /** Runs the meter-sink over the topic until ClickHouse holds `total` events; returns events/s. */
-export const sinkRate = async (kafka: Kafka, ch: ClickHouseClient, topic: string, total: number): Promise<number> => {
+export const sinkRate = async (kafka: KafkaClient, ch: ClickHouseClient, topic: string, total: number): Promise<number> => {
   const sink = new KafkaMeterSink({ kafka, clickhouse: ch, topic, groupId: 'bench-sink', batchSize: BATCH, batchWaitMs: 250, logger: createLogger('bench', 'warn') });
   const started = performance.now();
   await sink.start();

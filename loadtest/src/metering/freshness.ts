@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildApiCallEvent, createLogger, DiskSpool, ensureTopics, KafkaEmitter, migrate, openClickHouse, openKafka, parseMeters, queryMeter } from '@tollgate/core';
+import { buildApiCallEvent, createLogger, DiskSpool, KafkaClient, KafkaEmitter, migrate, openClickHouse, parseMeters, queryMeter } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startKafka } from '../../../test/harness/kafka.ts';
 import { waitFor } from '../../../test/harness/wait-for.ts';
@@ -31,9 +31,9 @@ export const runFreshness = async (rate: number, seconds: number, log: (line: st
   const broker = await startKafka({ numPartitions: 6 });
   const dir = mkdtempSync(join(tmpdir(), 'bench-fresh-'));
   try {
-    const kafka = openKafka([broker.brokers], 'bench-fresh');
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'bench-fresh' });
     const topic = 'fresh-api-calls';
-    await ensureTopics(kafka, topic, 6);
+    await kafka.ensureTopics(topic, 6);
     const ch = openClickHouse({ dataDir: join(dir, 'ch') });
     await migrate(ch);
     const logger = createLogger('bench', 'warn');
@@ -78,6 +78,7 @@ export const runFreshness = async (rate: number, seconds: number, log: (line: st
     await emitter.close();
     await sink.stop();
     await ch.close();
+    await kafka.close();
     return { rate, seconds, events: total, counted, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99), maxMs: sorted[sorted.length - 1] ?? Number.NaN };
   } finally {
     await broker.close();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, ensureTopics, migrate, openClickHouse, openKafka, startReplay, type ReplayProgress } from '@tollgate/core';
+import { createLogger, KafkaClient, migrate, openClickHouse, startReplay, type ReplayProgress } from '@tollgate/core';
 import { startKafka } from '../../../test/harness/kafka.ts';
 import { BATCH, PARTITIONS, produceEvents, sinkRate, storedEvents } from './bench-events.ts';
 import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
@@ -29,9 +29,9 @@ export const runReplayThroughput = async (total: number, log: (line: string) => 
   const dir = mkdtempSync(join(tmpdir(), 'bench-replay-'));
   const ch = openClickHouse({ dataDir: dir });
   try {
-    const kafka = openKafka([broker.brokers], 'bench');
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'bench' });
     const topic = 'bench-api-calls';
-    await ensureTopics(kafka, topic, PARTITIONS);
+    await kafka.ensureTopics(topic, PARTITIONS);
     await migrate(ch);
     log(`producing ${formatCount(total)} events to ${PARTITIONS} partitions`);
     await produceEvents(kafka, topic, total);
@@ -54,6 +54,7 @@ export const runReplayThroughput = async (total: number, log: (line: string) => 
     const stored = await storedEvents(ch);
     log('the same replay again (everything present)');
     const again = await replayAll();
+    await kafka.close();
     return { events: total, partitions: PARTITIONS, sinkRate: sinkEventsPerS, replayRate: first.rate, replayAgainRate: again.rate, replay: first.p, again: again.p, stored };
   } finally {
     await ch.close();

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTopics, migrate, openClickHouse, openKafka } from '@tollgate/core';
-import type { Kafka } from 'kafkajs';
+import { KafkaClient, migrate, openClickHouse } from '@tollgate/core';
 import { startKafka } from '../../../test/harness/kafka.ts';
 import { waitFor } from '../../../test/harness/wait-for.ts';
 import { BATCH, PARTITIONS, produceEvents, sinkRate, storedEvents } from './bench-events.ts';
@@ -26,23 +25,25 @@ export interface SinkThroughputResult {
   stored: number;
 }
 
-const consumeCeiling = async (kafka: Kafka, topic: string, total: number): Promise<number> => {
-  const consumer = kafka.consumer({ groupId: `ceiling-${topic}`, maxBytesPerPartition: 16 * 1024 * 1024, maxWaitTimeInMs: 250 });
+/** The sink's consumer-group runner with a handler that only counts: what the client can read. */
+const consumeCeiling = async (kafka: KafkaClient, topic: string, total: number): Promise<number> => {
   let seen = 0;
   let started = 0;
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    partitionsConsumedConcurrently: 3,
-    eachBatchAutoResolve: true,
-    eachBatch: async ({ batch }) => {
+  const group = kafka.consumerGroup({
+    groupId: `ceiling-${topic}`,
+    topic,
+    maxWaitMs: 250,
+    maxBatchRecords: BATCH,
+    onBatch: async (batch) => {
       if (started === 0) started = performance.now();
-      seen += batch.messages.length;
+      seen += batch.records.length;
+      return true;
     },
   });
+  await group.start();
   await waitFor(() => seen >= total, { timeoutMs: 600_000, intervalMs: 20, what: 'the consume ceiling run' });
   const rate = total / ((performance.now() - started) / 1000);
-  await consumer.disconnect();
+  await group.stop();
   return rate;
 };
 
@@ -80,12 +81,12 @@ export const runSinkThroughput = async (total: number, log: (line: string) => vo
   const broker = await startKafka({ numPartitions: PARTITIONS });
   const dir = mkdtempSync(join(tmpdir(), 'bench-sink-'));
   try {
-    const kafka = openKafka([broker.brokers], 'bench');
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'bench' });
     const topic = 'bench-api-calls';
-    await ensureTopics(kafka, topic, PARTITIONS);
+    await kafka.ensureTopics(topic, PARTITIONS);
     log(`producing ${formatCount(total)} events to ${PARTITIONS} partitions`);
     const produceRate = await produceEvents(kafka, topic, total);
-    log(`consume ceiling (kafkajs, count only)`);
+    log(`consume ceiling (the sink's consumer, count only)`);
     const consume = await consumeCeiling(kafka, topic, total);
     log(`insert ceiling (ClickHouse, ${formatCount(BATCH)}-row JSONEachRow inserts)`);
     const insert = await insertCeiling(total);
@@ -96,6 +97,7 @@ export const runSinkThroughput = async (total: number, log: (line: string) => vo
     const sinkEventsPerS = await sinkRate(kafka, ch, topic, total);
     const stored = await storedEvents(ch);
     await ch.close();
+    await kafka.close();
     return { events: total, partitions: PARTITIONS, batchSize: BATCH, produceRate, consumeCeiling: consume, insertCeiling: insert, sinkRate: sinkEventsPerS, stored };
   } finally {
     await broker.close();

@@ -5,14 +5,13 @@ import type { CloudEventV1 } from 'cloudevents';
 import {
   createLogger,
   DiskSpool,
-  ensureTopics,
   EventLog,
   InProcessBus,
+  KafkaClient,
   KafkaEmitter,
   LogEmitter,
   LogSink,
   openClickHouse,
-  openKafka,
   type EventEmitter,
 } from '@tollgate/core';
 
@@ -93,10 +92,10 @@ export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: (
     const { bus, counts } = countingBus();
     return { emitter: bus, counts };
   }
-  const kafka = openKafka(brokers.split(','), 'bench-gateway');
-  await ensureTopics(kafka, 'api-calls', 6);
+  const kafka = new KafkaClient({ brokers: brokers.split(','), clientId: 'bench-gateway' });
+  await kafka.ensureTopics('api-calls', 6);
   const spool = new DiskSpool({ dir: mkdtempSync(join(tmpdir(), 'bench-spool-')), maxBytes: 1024 ** 3 });
-  const kafkaEmitter = new KafkaEmitter({ kafka, topic: 'api-calls', spool, logger: createLogger('bench', 'warn') });
+  const kafkaEmitter = new KafkaEmitter({ kafka, ownsClient: true, topic: 'api-calls', spool, logger: createLogger('bench', 'warn') });
   await kafkaEmitter.start();
   const { count, counts } = eventCounter();
   const emitter: EventEmitter = {
