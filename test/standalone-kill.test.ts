@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { answered2xx, startCallLoad, type CallLoad } from './harness/call-load.ts';
-import { adminCall, eventLogBacklog, startStandalone, type Standalone } from './harness/standalone.ts';
+import { adminCall, eventLogBacklog, grantCredits, startStandalone, type Standalone } from './harness/standalone.ts';
 import { waitFor } from './harness/wait-for.ts';
 
 const SUBJECTS = ['tpp-kill-a', 'tpp-kill-b', 'tpp-kill-c'];
@@ -40,14 +40,7 @@ describe('npm start killed with SIGKILL under gateway load, restarted on the sam
     const load = startCallLoad({ url: `${s.gatewayUrl}/accounts`, subjects: SUBJECTS, concurrency: 16 });
     const inFlight = new Map(SUBJECTS.map((subject) => [subject, 0]));
     try {
-      for (const subject of SUBJECTS) {
-        const res = await adminCall(s, `/admin/v1/subjects/${subject}/credits`, {
-          method: 'POST',
-          headers: { 'idempotency-key': `grant-${subject}` },
-          body: JSON.stringify({ amount: GRANT, reason: 'kill test' }),
-        });
-        expect(res.status).toBe(201);
-      }
+      for (const subject of SUBJECTS) await grantCredits(s, subject, GRANT);
       for (let round = 0; round < ROUNDS; round++) {
         // A random moment: after 300 to 3,000 more calls were answered.
         const target = load.answered2xx() + 300 + Math.floor(Math.random() * 2_700);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { answered2xx, startCallLoad } from './harness/call-load.ts';
-import { adminCall, eventLogBacklog, startStandalone } from './harness/standalone.ts';
+import { adminCall, eventLogBacklog, grantCredits, startStandalone } from './harness/standalone.ts';
 import { waitFor } from './harness/wait-for.ts';
 
 const SUBJECT = 'tpp-shutdown';
@@ -23,12 +23,7 @@ describe('npm start stopped with SIGTERM while thousands of events wait in the e
     const env = { SINK_BATCH_SIZE: '1000000', SINK_BATCH_WAIT_MS: '60000' };
     const first = await startStandalone({ dataDir, env: { ...env, LOG_LEVEL: 'info' } });
     try {
-      const topUp = await adminCall(first, `/admin/v1/subjects/${SUBJECT}/credits`, {
-        method: 'POST',
-        headers: { 'idempotency-key': 'shutdown-grant' },
-        body: JSON.stringify({ amount: 1_000_000, reason: 'test' }),
-      });
-      expect(topUp.status).toBe(201);
+      await grantCredits(first, SUBJECT, 1_000_000);
       const load = startCallLoad({ url: `${first.gatewayUrl}/accounts`, subjects: [SUBJECT], concurrency: 32 });
       await waitFor(() => load.answered2xx() >= CALLS, { timeoutMs: 120_000, intervalMs: 50, what: `${CALLS} calls answered` });
       await load.stop();

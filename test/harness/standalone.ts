@@ -93,3 +93,23 @@ export const eventLogBacklog = async (s: Standalone): Promise<number> => {
   if (!m) throw new Error('no tollgate_event_log_backlog_events in /metrics');
   return Number(m[1]);
 };
+
+/** Tops up `subject` through the admin API (one idempotency key per subject) and checks the 201. */
+export const grantCredits = async (s: Standalone, subject: string, amount: number): Promise<void> => {
+  const res = await adminCall(s, `/admin/v1/subjects/${subject}/credits`, {
+    method: 'POST',
+    headers: { 'idempotency-key': `grant-${subject}` },
+    body: JSON.stringify({ amount, reason: 'test' }),
+  });
+  if (res.status !== 201) throw new Error(`top-up of ${subject} answered ${res.status}: ${await res.text()}`);
+};
+
+/** The real-time balance of `subject`, from the admin API. */
+export const balanceOf = async (s: Standalone, subject: string): Promise<number> =>
+  ((await (await adminCall(s, `/admin/v1/subjects/${subject}/balance`)).json()) as { balance: number }).balance;
+
+/** Sync runs that completed, from /metrics. */
+export const completedSyncRuns = async (s: Standalone): Promise<number> => {
+  const text = await (await fetch(`${s.sidecarUrl}/metrics`)).text();
+  return [...text.matchAll(/^tollgate_reconcile_runs_total\{[^}]*outcome="ok"[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+};

@@ -8,6 +8,7 @@ import { waitFor } from '../../../test/harness/wait-for.ts';
 import { openClickHouse } from '../clickhouse/client.ts';
 import { migrate } from '../clickhouse/migrations.ts';
 import { buildApiCallEvent } from '../events/api-call.ts';
+import { LogEmitter } from '../events/log-emitter.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { DEAD_LETTER_FILE } from './dead-letter-file.ts';
 import { EventLog } from './event-log.ts';
@@ -100,22 +101,23 @@ describe('LogSink', () => {
     await migrate(remote);
     const log = new EventLog({ dir: dir() });
     const sink = new LogSink({ log, clickhouse: remote, batchWaitMs: 10, retryMs: 20 });
+    const emitter = new LogEmitter({ log, sink });
     sink.start();
     const failures = async () => (await metrics.sinkWriteFailures.get()).values[0]?.value ?? 0;
     const failedBefore = await failures();
     await front.stop();
-    for (let i = 0; i < 500; i++) log.append(line(source, i));
+    for (let i = 0; i < 500; i++) emitter.emit(JSON.parse(line(source, i)) as Parameters<LogEmitter['emit']>[0]);
     await waitFor(() => sink.problem !== undefined, { what: 'the failed write to be reported' });
-    expect(sink.problem).toMatch(/storing the event log failed/);
+    // Readiness sees it: /readyz shows the problem and the backlog, and answers 503.
+    expect(emitter.status()).toEqual({ backlog: 500, problem: expect.stringMatching(/storing the event log failed/) });
     expect(await failures()).toBeGreaterThan(failedBefore);
-    expect(log.pending).toBe(500);
+    expect((await metrics.eventLogBacklog.get()).values[0]?.value).toBeGreaterThanOrEqual(500);
     front = await startClickHouseFront({ dataDir, port });
     try {
       await waitFor(() => log.pending === 0, { timeoutMs: 20_000, what: 'the backlog stored' });
-      expect(sink.problem).toBeUndefined();
+      expect(emitter.status()).toEqual({ backlog: 0 });
       expect(await stored(remote, source)).toEqual({ n: 500, ids: 500, cost: 1_000 });
-      await sink.stop();
-      await log.close();
+      await emitter.close();
     } finally {
       await remote.close();
       await front.stop();
