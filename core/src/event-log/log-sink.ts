@@ -26,6 +26,7 @@ interface Batch {
 }
 
 const MAX_RETRY_MS = 5_000;
+const PARSE_SLICE = 500;
 const REFUSALS_LOGGED_PER_BATCH = 10;
 
 /**
@@ -184,7 +185,9 @@ export class LogSink {
     const { lines, end } = await this.#log.read(this.#batchSize);
     const events: StoredEvent[] = [];
     const refused: RefusedLine[] = [];
-    for (const line of lines) {
+    for (const [i, line] of lines.entries()) {
+      // Parsing a batch takes ~8 µs an event: in slices, so that the gateway beside it is not held up.
+      if (i > 0 && i % PARSE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const parsed = parseEvent(line);
       if (parsed.ok) events.push(parsed.event);
       else refused.push({ line, reason: parsed.reason });
