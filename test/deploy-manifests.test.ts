@@ -428,7 +428,7 @@ describe('kustomize base', () => {
       const pod = obj(obj(obj(obj(deployment, name).spec, 'spec').template, 'template').spec, 'pod');
       const container = arr(pod.containers, 'containers').map((c) => obj(c, 'container')).find((c) => c.name === name);
       const env = arr(obj(container, name).env, 'env').map((e) => obj(e, 'env[]'));
-      for (const secret of ['ADMIN_TOKENS', 'JWT_SECRET', 'VALKEY_URL', 'KAFKA_BROKERS', 'CLICKHOUSE_URL'].filter((n) => read.includes(n))) {
+      for (const secret of ['ADMIN_TOKENS', 'AUTHORIZE_TOKENS', 'JWT_SECRET', 'VALKEY_URL', 'KAFKA_BROKERS', 'CLICKHOUSE_URL'].filter((n) => read.includes(n))) {
         const entry = env.find((e) => e.name === secret);
         expect(isObj(entry?.valueFrom) && isObj(entry.valueFrom.secretKeyRef), `${name}: ${secret} from a Secret`).toBe(true);
       }

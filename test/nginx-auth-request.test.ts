@@ -9,6 +9,7 @@ import { freePort } from './harness/free-port.ts';
 import { renderRepoTemplate, startNginx, type NginxServer } from './harness/nginx.ts';
 
 const ADMIN_TOKEN = 'nginx-test-admin-token';
+const AUTHORIZE_TOKEN = 'nginx-test-authorize-token';
 const TOLLGATE_CONFIG = `
 routes:
   - { method: GET, path: /status, cost: 0 }
@@ -54,6 +55,7 @@ describe('nginx auth_request → quota sidecar → upstream', () => {
       VALKEY_URL: inject('valkeyUrl'),
       CLICKHOUSE_DATA_DIR: join(dir, 'chdb'),
       ADMIN_TOKENS: ADMIN_TOKEN,
+      AUTHORIZE_TOKENS: AUTHORIZE_TOKEN,
       TOLLGATE_CONFIG: join(dir, 'tollgate.yaml'),
       LOG_LEVEL: 'warn',
     });
@@ -61,6 +63,7 @@ describe('nginx auth_request → quota sidecar → upstream', () => {
       TOLLGATE_LISTEN: `127.0.0.1:${nginxPort}`,
       TOLLGATE_SIDECAR: `127.0.0.1:${sidecarPort}`,
       TOLLGATE_UPSTREAM: `127.0.0.1:${upstreamPort}`,
+      TOLLGATE_AUTHORIZE_TOKEN: AUTHORIZE_TOKEN,
     });
     nginx = await startNginx({ site, port: nginxPort });
   });
@@ -130,6 +133,17 @@ describe('nginx auth_request → quota sidecar → upstream', () => {
     expect(first.status).toBe(200);
     expect(callsFor(subject)[0]?.headers['x-tollgate-decision']).toBe('debited');
     expect((await fetch(`${nginx.url}/accounts`, { headers })).status).toBe(429);
+  });
+
+  it("sends the sidecar's credential, which the upstream never sees; the sidecar refuses calls without it", async () => {
+    const subject = `tpp-${randomUUID()}`;
+    await topUp(subject, 2);
+    expect((await fetch(`${nginx.url}/accounts`, { headers: { 'x-tpp-id': subject } })).status).toBe(200);
+    expect(callsFor(subject)[0]?.headers['tollgate-authorize-token']).toBeUndefined();
+    const bare = await fetch(`${sidecar.url}/v1/authorize`, { headers: { 'x-tpp-id': subject, 'x-original-method': 'GET', 'x-original-uri': '/accounts' } });
+    expect(bare.status).toBe(401);
+    const balance = await fetch(`${sidecar.url}/admin/v1/subjects/${subject}/balance`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(await balance.json()).toMatchObject({ balance: 1 });
   });
 
   it('answers 401 problem+json without a TPP id', async () => {

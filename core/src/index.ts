@@ -48,3 +48,6 @@ export * from './reconcile/reconcile-subjects.ts';
 export * from './replay/replay.ts';
 export * from './replay/replay-registry.ts';
 export * from './replay/reconcile-replayed.ts';
+export * from './charging/normalize-path.ts';
+export * from './charging/request-subject.ts';
+export * from './charging/charging.ts';

@@ -1,5 +1,4 @@
-export { tollgate, chargedHandler, type TollgateOptions, type SubjectFunction } from './middleware/tollgate/index.ts';
-export { createSubjectResolver, type SubjectResolver } from './middleware/tollgate/subject.ts';
+export { tollgate, chargedHandler, type ChargedHandler, type TollgateOptions, type SubjectFunction } from './middleware/tollgate/index.ts';
 export { takeResponseFields } from './middleware/tollgate/response-fields.ts';
 export { createGatewayApp, type GatewayAppOptions } from './gateway-app.ts';
 export { createBareProxyApp, type ClosableApp } from './proxy/bare-proxy-app.ts';

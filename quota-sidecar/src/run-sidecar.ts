@@ -73,6 +73,9 @@ export const openReplays = (
 export const runSidecar = async ({ env, config, meters }: SidecarSettings, worker?: WorkerRole): Promise<void> => {
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
 
+  if (env.AUTHORIZE_TOKENS.length === 0 && !worker?.index) {
+    logger.warn(`AUTHORIZE_TOKENS is empty: the authorize API is open to every process on this host (LISTEN_HOST ${env.LISTEN_HOST}). Set AUTHORIZE_TOKENS to require a credential in Tollgate-Authorize-Token.`);
+  }
   if (env.ADMIN_TOKENS.length === 0 && !worker?.index) {
     logger.warn('ADMIN_TOKENS is empty: the admin API (top-ups, balances, ledger) and the OpenMeter API (/api/v1: ingest, meters) refuse every request with 401. Set ADMIN_TOKENS to one or more comma-separated bearer tokens.');
   }
@@ -100,6 +103,8 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
     grants: new GrantRepository(clickhouse),
     config,
     adminTokens: env.ADMIN_TOKENS,
+    authorizeTokens: env.AUTHORIZE_TOKENS,
+    jwtSecret: env.JWT_SECRET,
     emitter,
     clickhouse,
     replays,
@@ -110,8 +115,9 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
     logger,
   });
 
-  const server = serve({ fetch: app.fetch, port: env.PORT }, (info) => {
+  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.LISTEN_HOST }, (info) => {
     logger.info('listening', {
+      address: info.address,
       port: info.port,
       ...(worker ? { worker: worker.index, workers: env.SIDECAR_WORKERS } : {}),
       store: store.kind,

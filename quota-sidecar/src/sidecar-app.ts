@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
 import {
   countIngested,
+  createSubjectResolver,
   createLogger,
   parseMeters,
   type CreditStore,
@@ -14,6 +15,7 @@ import {
 } from '@tollgate/core';
 import { bearerAuth } from './admin/bearer-auth.ts';
 import { createDecide } from './authorize/decide.ts';
+import { authorizeCredential, authorizeGuard } from './http/authorize-credential.ts';
 import { withAuthorizeFastPath } from './http/authorize-fast-path.ts';
 import { countResponses } from './http/count-responses.ts';
 import { notFound, onError } from './http/errors.ts';
@@ -48,6 +50,13 @@ export interface SidecarOptions {
   meters?: readonly Meter[] | undefined;
   /** The ingest API's body limit and acceptance window; by default 4 MiB, 31 days old, 5 minutes ahead. */
   ingestLimits?: IngestLimits | undefined;
+  /**
+   * Credentials of the authorize API (AUTHORIZE_TOKENS), sent in Tollgate-Authorize-Token. With
+   * none, authorize is open: the sidecar's main starts so only on a loopback address.
+   */
+  authorizeTokens?: readonly string[] | undefined;
+  /** HS256 key for bearer JWT subjects (`subject.jwt` without a JWKS URL), as the gateway has it. */
+  jwtSecret?: string | undefined;
   /** CloudEvent `source` of the sidecar's api.call events. */
   source?: string | undefined;
   /** Clock in epoch milliseconds: the debit minute and event time of a decision, and an ingested event's missing time. */
@@ -73,6 +82,8 @@ export const createSidecarApp = ({
   replays,
   meters = parseMeters(config.meters),
   ingestLimits = DEFAULT_INGEST_LIMITS,
+  authorizeTokens = [],
+  jwtSecret,
   source = 'quota-sidecar',
   now = Date.now,
   ready,
@@ -80,7 +91,11 @@ export const createSidecarApp = ({
   logger = createLogger('quota-sidecar'),
 }: SidecarOptions) => {
   if (!emitter) logger.warn('no event emitter: authorize decisions are not metered and POST /api/v1/events is not served');
-  const decide = createDecide({ store, config, now, events: emitter && { emitter: countIngested(emitter, 'quota-sidecar'), source, logger } });
+  const decide = createDecide({ store, config, now, events: emitter && { emitter: countIngested(emitter, 'quota-sidecar'), source }, logger });
+  // The subject is found exactly as the gateway finds it: the configured header, or a bearer JWT.
+  const resolveSubject = createSubjectResolver(config.subject, jwtSecret);
+  const subjects = { jwt: config.subject.jwt !== undefined, resolveSubject };
+  const checkCredential = authorizeCredential(authorizeTokens);
   const app = new Hono();
   app.onError(onError(logger));
   app.notFound(notFound);
@@ -88,15 +103,18 @@ export const createSidecarApp = ({
   app.use('/admin/*', bearerAuth({ tokens: adminTokens }));
   // Ingest writes usage that reconciliation charges, and queries read every subject's usage: both need a token.
   app.use('/api/*', bearerAuth({ tokens: adminTokens }));
+  // Authorize debits any subject and shows its balance: it needs its own credential.
+  app.use('/v1/authorize', authorizeGuard(checkCredential));
+  app.use('/v1/authorize/*', authorizeGuard(checkCredential));
 
   app.route('/', healthRoutes({ store, ready, metricsText, events: emitter?.status && (() => emitter.status?.()) }));
-  app.route('/', authorizeJsonRoutes({ decide, config }));
-  app.route('/', authorizeForwardRoutes({ decide, config }));
+  app.route('/', authorizeJsonRoutes({ decide, config, subjects }));
+  app.route('/', authorizeForwardRoutes({ decide, resolveSubject }));
   app.route('/', adminCreditsRoutes({ store, grants, config, logger }));
   app.route('/', adminSubjectsRoutes({ store, grants, clickhouse, logger }));
   if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
   app.route('/', adminReplayRoutes({ replays }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, limits: ingestLimits, now, logger }));
   app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), now, maxBodyBytes: config.limits.maxBodyBytes, logger }));
-  return withAuthorizeFastPath(app, { decide, config, logger, service: 'quota-sidecar' });
+  return withAuthorizeFastPath(app, { decide, config, resolveSubject, subjects, checkCredential, logger, service: 'quota-sidecar' });
 };

@@ -45,4 +45,19 @@ describe('readSidecarConfig', () => {
     expect(env.SIDECAR_WORKERS).toBe(2);
     expect(readSidecarConfig({}).env.SIDECAR_WORKERS).toBe(1);
   });
+
+  it('listens on loopback by default, and off loopback only with AUTHORIZE_TOKENS', () => {
+    expect(readSidecarConfig({}).env).toMatchObject({ LISTEN_HOST: '127.0.0.1', AUTHORIZE_TOKENS: [] });
+    for (const host of ['0.0.0.0', '::', '10.0.0.7', 'quota-sidecar']) {
+      expect(() => readSidecarConfig({ LISTEN_HOST: host })).toThrow(`AUTHORIZE_TOKENS is required when LISTEN_HOST (${host}) is not a loopback address`);
+      expect(readSidecarConfig({ LISTEN_HOST: host, AUTHORIZE_TOKENS: 'a, b' }).env.AUTHORIZE_TOKENS).toEqual(['a', 'b']);
+    }
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) expect(readSidecarConfig({ LISTEN_HOST: host }).env.LISTEN_HOST).toBe(host);
+  });
+
+  it('needs a key for JWT subjects, as the gateway does', () => {
+    const path = file('jwt.yaml', 'subject:\n  jwt: { claims: [client_id] }\n');
+    expect(() => readSidecarConfig({ TOLLGATE_CONFIG: path })).toThrow('subject.jwt needs subject.jwt.jwksUrl in TOLLGATE_CONFIG or JWT_SECRET in the environment');
+    expect(readSidecarConfig({ TOLLGATE_CONFIG: path, JWT_SECRET: 's' }).config.subject.jwt).toEqual({ claims: ['client_id'] });
+  });
 });

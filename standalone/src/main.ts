@@ -43,6 +43,7 @@ const boot = () => {
     'CLICKHOUSE_URL',
     'CLICKHOUSE_DATA_DIR',
     'ADMIN_TOKENS',
+    'AUTHORIZE_TOKENS',
     'INGEST_MAX_BODY_BYTES',
     ...EVENT_TIME_ENV,
     'UPSTREAM_URL',
@@ -65,6 +66,8 @@ try {
 const { env, config } = booted;
 const logger = createLogger('tollgate', env.LOG_LEVEL);
 const adminTokens = env.ADMIN_TOKENS.length > 0 ? env.ADMIN_TOKENS : [`dev-${randomBytes(12).toString('hex')}`];
+// The authorize API (for a proxy in front, such as nginx) needs its own credential too.
+const authorizeTokens = env.AUTHORIZE_TOKENS.length > 0 ? env.AUTHORIZE_TOKENS : [`authz-${randomBytes(12).toString('hex')}`];
 const topic = env.KAFKA_TOPIC;
 
 /** A second `npm start` on the same data: one line naming the cause and what to change, exit 1. */
@@ -138,6 +141,8 @@ const sidecarApp = createSidecarApp({
   grants,
   config,
   adminTokens,
+  authorizeTokens,
+  ...(env.JWT_SECRET ? { jwtSecret: env.JWT_SECRET } : {}),
   emitter,
   clickhouse,
   ingestLimits: { maxBodyBytes: env.INGEST_MAX_BODY_BYTES, window: eventTimeWindowFromEnv(env) },
@@ -157,7 +162,9 @@ Tollgate is running.
   sidecar   ${sidecar.url}   (authorize, admin, OpenMeter ingest and meter query, metrics)
   sync      balances reconciled with ClickHouse every ${env.SYNC_INTERVAL_MS / 1000} s, ${env.SYNC_SETTLE_LAG_MS / 1000} s behind now
   stores    credits: ${store.kind === 'valkey' ? 'Valkey' : 'in memory'}; events: ${env.KAFKA_BROKERS.length > 0 ? `Kafka topic ${topic}` : `local event log (${env.EVENT_LOG_DIR}/tollgate)`}; ClickHouse: ${env.CLICKHOUSE_URL ?? `embedded (${env.CLICKHOUSE_DATA_DIR})`}
-${env.ADMIN_TOKENS.length > 0 ? '' : `  admin token (generated for this run; set ADMIN_TOKENS to choose): ${token}\n`}
+${env.ADMIN_TOKENS.length > 0 ? '' : `  admin token (generated for this run; set ADMIN_TOKENS to choose): ${token}\n`}${
+  env.AUTHORIZE_TOKENS.length > 0 ? '' : `  authorize token (Tollgate-Authorize-Token; generated for this run; set AUTHORIZE_TOKENS to choose): ${authorizeTokens[0] ?? ''}\n`
+}
 Top up TPP tpp-123 with 100 credits:
   curl -s -X POST ${sidecar.url}/admin/v1/subjects/tpp-123/credits \\
     -H 'authorization: Bearer ${token}' -H 'content-type: application/json' \\
@@ -165,6 +172,10 @@ Top up TPP tpp-123 with 100 credits:
 
 Call an API as tpp-123 (1 credit; balances 2, transactions 3, payments 10):
   curl -si ${gateway.url}/accounts -H 'x-tpp-id: tpp-123'
+
+Ask the authorize API what a proxy in front would ask (nginx auth_request, Envoy, Traefik):
+  curl -si ${sidecar.url}/v1/authorize -H 'tollgate-authorize-token: ${authorizeTokens[0] ?? ''}' \\
+    -H 'x-tpp-id: tpp-123' -H 'x-original-method: GET' -H 'x-original-uri: /accounts'
 
 Balance and ledger:
   curl -s ${sidecar.url}/admin/v1/subjects/tpp-123/balance -H 'authorization: Bearer ${token}'

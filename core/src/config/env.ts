@@ -114,6 +114,10 @@ export const ENV = {
   CLICKHOUSE_DATA_DIR: text('.data/chdb'),
   /** Bearer tokens accepted by the admin API, comma-separated. */
   ADMIN_TOKENS: list,
+  /** Credentials of the sidecar's authorize API (sent in Tollgate-Authorize-Token), comma-separated; required off loopback. */
+  AUTHORIZE_TOKENS: list,
+  /** Address the quota sidecar listens on: loopback unless set (0.0.0.0 or :: for every interface, which needs AUTHORIZE_TOKENS). */
+  LISTEN_HOST: text('127.0.0.1'),
   /** Upstream the gateway proxies to; unset under `npm start` → built-in sample Open Banking API. */
   UPSTREAM_URL: url(['http:', 'https:']),
   /** Time the gateway waits for the upstream's response headers before answering 504. */

@@ -7,6 +7,6 @@ export type ClosableApp = Hono & { close(): Promise<void> };
 export const createBareProxyApp = (upstreamUrl: string, timeoutMs = 30_000): ClosableApp => {
   const proxy = createUpstreamProxy({ upstreamUrl, timeoutMs });
   const app = new Hono();
-  app.all('*', proxy.handler);
+  app.all('*', (c) => proxy.handler(c));
   return Object.assign(app, { close: proxy.close });
 };

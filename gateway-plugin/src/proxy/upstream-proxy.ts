@@ -3,7 +3,7 @@ import { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { Context } from 'hono';
 import { Pool } from 'undici';
-import { TollgateError, metrics, problemResponse } from '@tollgate/core';
+import { TollgateError, metrics, problemResponse, type Call } from '@tollgate/core';
 import { forward } from './forward.ts';
 import { takeResponseFields } from '../middleware/tollgate/response-fields.ts';
 import { forwardRawRequestHeaders, forwardRequestHeaders, forwardResponseHeaders } from './hop-by-hop.ts';
@@ -19,8 +19,12 @@ export interface UpstreamProxyOptions {
 }
 
 export interface UpstreamProxy {
-  /** The Hono handler that forwards the request and streams the answer back. */
-  handler: (c: Context) => Promise<Response>;
+  /**
+   * The Hono handler that forwards the request and streams the answer back. Behind tollgate it
+   * is given the charged call, and forwards the path that was priced (`call.path`, normalised)
+   * with the request's query; without one, the path as it came.
+   */
+  handler: (c: Context, call?: Call) => Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -32,6 +36,12 @@ const isTimeout = (err: unknown): boolean =>
 const pathAndQuery = (url: string): string => {
   const slash = url.indexOf('/', url.indexOf('://') + 3);
   return slash === -1 ? '/' : url.slice(slash);
+};
+
+/** The query of a URL with its `?`, or ''. */
+const queryOf = (url: string): string => {
+  const question = url.indexOf('?');
+  return question === -1 ? '' : url.slice(question);
 };
 
 /** Node's request when served by @hono/node-server; undefined for a Request made in process. */
@@ -69,7 +79,7 @@ export const createUpstreamProxy = ({ upstreamUrl, timeoutMs = 30_000, connectio
     timeout: metrics.upstreamLatency.labels('timeout'),
   };
 
-  const handler = async function proxy(c: Context): Promise<Response> {
+  const handler = async function proxy(c: Context, call?: Call): Promise<Response> {
     const req = c.req.raw;
     const incoming = incomingOf(c);
     const sent = req.headers.get(INTERACTION_ID_HEADER);
@@ -82,7 +92,7 @@ export const createUpstreamProxy = ({ upstreamUrl, timeoutMs = 30_000, connectio
     try {
       const res = await forward(pool, {
         method: req.method,
-        path: prefix + pathAndQuery(req.url),
+        path: call ? prefix + call.path + queryOf(req.url) : prefix + pathAndQuery(req.url),
         headers,
         body: requestBody(req, incoming !== undefined),
         signal: req.signal,

@@ -1,5 +1,4 @@
-import { TollgateError } from '@tollgate/core';
-import { normalizePath } from './normalize-path.ts';
+import { normalizePath, TollgateError, type HeaderReader } from '@tollgate/core';
 
 /** Headers in which proxies pass the method and URI of the request being authorised. */
 const METHOD_HEADERS = ['x-original-method', 'x-forwarded-method'] as const; // nginx, Traefik/Envoy
@@ -13,14 +12,11 @@ const MAX_URI_LENGTH = 8192;
  * the client's others through (Traefik forwards every client header by default): if they could
  * disagree, a client could pick the route it is priced by, so disagreement is refused.
  */
-const agreed = (header: HeaderLookup, names: readonly string[], normalise: (v: string) => string) => {
-  const values = new Set(names.flatMap((name) => header(name) ?? []).map(normalise));
+const agreed = (req: HeaderReader, names: readonly string[], normalise: (v: string) => string) => {
+  const values = new Set(names.flatMap((name) => req.header(name) ?? []).map(normalise));
   if (values.size > 1) throw new TollgateError('BAD_REQUEST', `The headers ${names.join(', ')} disagree about the original request.`);
   return values.values().next().value;
 };
-
-/** A request header field by lower-case name; repeated fields joined with ", " as Headers.get does. */
-export type HeaderLookup = (name: string) => string | undefined;
 
 export interface OriginalRequest {
   method: string;
@@ -46,9 +42,9 @@ export const parsePath = (value: unknown): string => {
  * The request a proxy asks about. Headers win; `fallback` is what the request itself says,
  * as with Envoy's ext_authz, which sends the original method and path behind a path prefix.
  */
-export const originalRequest = (header: HeaderLookup, fallback?: { method: string; uri: string }): OriginalRequest => {
-  const method = agreed(header, METHOD_HEADERS, parseMethod) ?? (fallback && parseMethod(fallback.method));
-  const path = agreed(header, URI_HEADERS, parsePath) ?? (fallback && parsePath(fallback.uri));
+export const originalRequest = (req: HeaderReader, fallback?: { method: string; uri: string }): OriginalRequest => {
+  const method = agreed(req, METHOD_HEADERS, parseMethod) ?? (fallback && parseMethod(fallback.method));
+  const path = agreed(req, URI_HEADERS, parsePath) ?? (fallback && parsePath(fallback.uri));
   if (method === undefined || path === undefined) {
     throw new TollgateError('BAD_REQUEST', `The original request is unknown: send ${METHOD_HEADERS[0]} and ${URI_HEADERS[0]}.`);
   }

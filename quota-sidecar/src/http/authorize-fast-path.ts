@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { answeredRequests, parseJsonBody, problemResponse, TollgateError, type Logger, type TollgateConfig } from '@tollgate/core';
+import { answeredRequests, parseJsonBody, problemResponse, TollgateError, type Logger, type SubjectResolver, type TollgateConfig } from '@tollgate/core';
 import type { Decide } from '../authorize/decide.ts';
 import { answerForward } from '../routes/authorize-forward.ts';
-import { answerAuthorize } from '../routes/authorize-json.ts';
+import { answerAuthorize, type BodySubject } from '../routes/authorize-json.ts';
+import { AUTHORIZE_TOKEN_HEADER, type authorizeCredential } from './authorize-credential.ts';
 import { JSON_MEDIA_TYPE } from './json-request.ts';
 
 const PATH = '/v1/authorize';
@@ -48,6 +49,9 @@ const writeResponse = async (outgoing: ServerResponse, res: Response): Promise<n
 export interface AuthorizeFastPathOptions {
   decide: Decide;
   config: TollgateConfig;
+  resolveSubject: SubjectResolver;
+  subjects: BodySubject;
+  checkCredential: ReturnType<typeof authorizeCredential>;
   logger: Logger;
   service: string;
 }
@@ -62,7 +66,7 @@ export interface AuthorizeFastPathOptions {
  * Everything else, and every request not served by @hono/node-server (`app.request` in
  * tests), goes through Hono unchanged.
  */
-export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, logger, service }: AuthorizeFastPathOptions): T => {
+export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, resolveSubject, subjects, checkCredential, logger, service }: AuthorizeFastPathOptions): T => {
   const honoFetch = app.fetch;
   const limitBytes = config.limits.maxBodyBytes;
   const answered = answeredRequests(service);
@@ -89,16 +93,26 @@ export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, 
     answered(status);
   };
 
+  /** The refusal of a request without the authorize credential, as the Hono guard answers it. */
+  const refusedCredential = (incoming: IncomingMessage): Answer | undefined => {
+    const presented = incoming.headers[AUTHORIZE_TOKEN_HEADER];
+    const refusal = checkCredential(Array.isArray(presented) ? presented.join(', ') : presented);
+    return refusal && { refused: problemResponse(refusal) };
+  };
+
   const authorize = async (incoming: IncomingMessage): Promise<Answer> => {
-    const answer = await answerAuthorize(decide, parseJsonBody(await readText(incoming)));
+    const refused = refusedCredential(incoming);
+    if (refused) return refused;
+    const answer = await answerAuthorize(decide, subjects, parseJsonBody(await readText(incoming)));
     if ('refused' in answer) return answer;
     const body = JSON.stringify(answer.allowed);
     return { status: 200, headers: { 'content-type': 'application/json', ...answer.headers, 'content-length': Buffer.byteLength(body) }, body };
   };
 
-  const forwardAuth = (incoming: IncomingMessage): Promise<Answer> =>
+  const forwardAuth = async (incoming: IncomingMessage): Promise<Answer> =>
+    refusedCredential(incoming) ??
     // Every value of a field, joined as Headers.get joins them (Node keeps only the first of some).
-    answerForward(decide, config, (name) => incoming.headersDistinct[name]?.join(', '));
+    answerForward(decide, resolveSubject, { header: (name) => incoming.headersDistinct[name]?.join(', ') });
 
   const fetch: Hono['fetch'] = (request, env, executionCtx) => {
     const node = nodeBindings(env);

@@ -1,6 +1,5 @@
-import { API_CALL_TYPE, createPricer, type TollgateConfig } from '@tollgate/core';
+import { API_CALL_TYPE, createPricer, normalizePath, pricedMethod, type TollgateConfig } from '@tollgate/core';
 import { isObject } from '../http/json-request.ts';
-import { normalizePath } from '../authorize/normalize-path.ts';
 
 /** What an API that meters itself is recorded with: charged by reconciliation, never by the real-time path. */
 export const SELF_METERED = 'metered';
@@ -20,7 +19,7 @@ export const createIngestPricer = (config: TollgateConfig) => {
     const { data } = value;
     if (data.cost !== undefined || data.decision !== undefined) return value;
     if (typeof data.method !== 'string' || typeof data.endpoint !== 'string') return value;
-    const { cost } = price(data.method, normalizePath(data.endpoint));
+    const { cost } = price(pricedMethod(data.method.toUpperCase()), normalizePath(data.endpoint));
     return { ...value, data: { ...data, cost, decision: SELF_METERED } };
   };
 };

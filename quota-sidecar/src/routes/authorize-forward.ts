@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono';
-import { isValidSubject, problemResponse, TollgateError, type TollgateConfig } from '@tollgate/core';
+import { problemResponse, TollgateError, type HeaderReader, type SubjectResolver } from '@tollgate/core';
 import { decisionError, decisionHeaders, problemHeaderValue } from '../authorize/answers.ts';
 import type { Decide, Decision } from '../authorize/decide.ts';
-import { originalRequest, type HeaderLookup } from '../authorize/original-request.ts';
+import { originalRequest } from '../authorize/original-request.ts';
 import { notFound } from '../http/errors.ts';
 
 /**
@@ -25,46 +25,47 @@ const allowedAnswer = (d: Decision): ForwardAnswer => {
   return { status: 200, headers };
 };
 
-const refusalAnswer = (header: HeaderLookup, err: TollgateError, headers: Record<string, string> = {}): ForwardAnswer => {
+const refusalAnswer = (req: HeaderReader, err: TollgateError, headers: Record<string, string> = {}): ForwardAnswer => {
   const named = { 'x-tollgate-decision': kebab(err.code), ...headers };
-  if (header(AUTH_MODE_HEADER) !== 'nginx') return { refused: problemResponse(err, named) };
+  if (req.header(AUTH_MODE_HEADER) !== 'nginx') return { refused: problemResponse(err, named) };
   return { status: 403, headers: { ...named, 'x-tollgate-status': String(err.status), 'x-tollgate-problem': problemHeaderValue(err) } };
 };
 
 /**
  * Decides a forward-auth request from its header fields (and, for Envoy's path-prefix form,
- * what the request itself says). Shared by the routes and the server's fast path.
+ * what the request itself says). The subject is found as the gateway finds it (the configured
+ * header, or the caller's bearer JWT under `subject.jwt`). Shared by the routes and the
+ * server's fast path.
  */
 export const answerForward = async (
   decide: Decide,
-  config: TollgateConfig,
-  header: HeaderLookup,
+  resolveSubject: SubjectResolver,
+  req: HeaderReader,
   fallback?: { method: string; uri: string },
 ): Promise<ForwardAnswer> => {
   try {
-    const subject = header(config.subject.header);
-    if (!isValidSubject(subject)) {
-      throw new TollgateError('UNAUTHORIZED', `A valid subject is required in the ${config.subject.header} header.`);
-    }
-    const { method, path } = originalRequest(header, fallback);
+    let subject = resolveSubject(req);
+    if (subject instanceof Promise) subject = await subject;
+    if (subject instanceof TollgateError) throw subject;
+    const { method, path } = originalRequest(req, fallback);
     const decision = await decide(subject, method, path);
     const refusal = decisionError(decision);
-    return refusal ? refusalAnswer(header, refusal, decisionHeaders(decision)) : allowedAnswer(decision);
+    return refusal ? refusalAnswer(req, refusal, decisionHeaders(decision)) : allowedAnswer(decision);
   } catch (err) {
-    if (err instanceof TollgateError) return refusalAnswer(header, err);
+    if (err instanceof TollgateError) return refusalAnswer(req, err);
     throw err;
   }
 };
 
 /**
  * Forward authorisation for proxies: nginx `auth_request`, Traefik `forwardAuth` and Envoy
- * `ext_authz`. The subject comes from the configured header; the original method and URI from
- * the proxy's headers or, for Envoy's path-prefix form (`/v1/authorize/<original path>`), from
- * the request itself. 200 allows the call; 401, 429 and 503 refuse it.
+ * `ext_authz`. The original method and URI come from the proxy's headers or, for Envoy's
+ * path-prefix form (`/v1/authorize/<original path>`), from the request itself. 200 allows the
+ * call; 400, 401, 429 and 503 refuse it.
  */
-export const authorizeForwardRoutes = ({ decide, config }: { decide: Decide; config: TollgateConfig }) => {
+export const authorizeForwardRoutes = ({ decide, resolveSubject }: { decide: Decide; resolveSubject: SubjectResolver }) => {
   const handle = async (c: Context, fallback?: { method: string; uri: string }) => {
-    const answer = await answerForward(decide, config, (name) => c.req.header(name), fallback);
+    const answer = await answerForward(decide, resolveSubject, c.req, fallback);
     return 'refused' in answer ? answer.refused : c.body(null, answer.status as 200 | 403, answer.headers);
   };
 

@@ -1,25 +1,27 @@
-import type { Context } from 'hono';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose';
-import { ConfigError, TollgateError, isValidSubject, type TollgateConfig } from '@tollgate/core';
+import { ConfigError } from '../config/env.ts';
+import type { TollgateConfig } from '../config/tollgate-config.ts';
+import { TollgateError } from '../errors.ts';
+import { isValidSubject } from '../subject.ts';
 
-export type SubjectFunction = (c: Context) => string | undefined | Promise<string | undefined>;
+/**
+ * Where a request's header fields are read: Hono's request (`c.req`) is one as it is, so the
+ * gateway passes it without wrapping; the sidecar passes the fields a proxy forwarded.
+ */
+export interface HeaderReader {
+  header(name: string): string | undefined;
+}
 
 /** The subject of a request, or the error to answer with. Synchronous when no I/O is needed. */
-export type SubjectResolver = (c: Context) => string | TollgateError | Promise<string | TollgateError>;
-
-export interface SubjectResolverOptions {
-  /** Replaces header and JWT extraction. */
-  custom?: SubjectFunction;
-  /** HS256 key for bearer tokens when the configuration names no JWKS URL. */
-  jwtSecret?: string;
-}
+export type SubjectResolver = (req: HeaderReader) => string | TollgateError | Promise<string | TollgateError>;
 
 // Asymmetric algorithms only for keys from a JWKS, HS256 only for the shared secret: a token
 // can never pick the other family (algorithm confusion).
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const BEARER = /^Bearer +(\S+)\s*$/i;
 
-const checked = (value: string | undefined, where: string): string | TollgateError => {
+/** A subject found by other means (the gateway's subject function), checked like one from a header. */
+export const checkedSubject = (value: string | undefined, where: string): string | TollgateError => {
   if (value === undefined || value === '') return new TollgateError('UNAUTHORIZED', `The request names no subject (${where}).`);
   if (!isValidSubject(value)) {
     return new TollgateError('UNAUTHORIZED', `The subject in ${where} must be 1 to 128 characters of A-Z a-z 0-9 . _ : -`);
@@ -60,8 +62,8 @@ const jwtResolver = (jwt: NonNullable<TollgateConfig['subject']['jwt']>, secret:
   }
   const where = `claim ${jwt.claims.join(' or ')}`;
 
-  return async function jwtSubject(c) {
-    const token = BEARER.exec(c.req.header('authorization') ?? '')?.[1];
+  return async function jwtSubject(req) {
+    const token = BEARER.exec(req.header('authorization') ?? '')?.[1];
     if (!token) return new TollgateError('UNAUTHORIZED', 'A bearer token is required.');
     let payload: JWTPayload;
     try {
@@ -71,27 +73,22 @@ const jwtResolver = (jwt: NonNullable<TollgateConfig['subject']['jwt']>, secret:
     }
     for (const claim of jwt.claims) {
       const value = payload[claim];
-      if (typeof value === 'string' && value !== '') return checked(value, `claim ${claim}`);
+      if (typeof value === 'string' && value !== '') return checkedSubject(value, `claim ${claim}`);
     }
-    return checked(undefined, where);
+    return checkedSubject(undefined, where);
   };
 };
 
 /**
- * How the subject is found, decided once: the given function, else a bearer JWT when the
- * configuration has `subject.jwt` (no header fallback then: a header would let anyone claim
- * any subject), else the configured header.
+ * How the subject is found, decided once, the same for the gateway and the sidecar: a bearer
+ * JWT when the configuration has `subject.jwt` (no header fallback then: a header would let
+ * anyone claim any subject), else the configured header.
  */
-export const createSubjectResolver = (config: TollgateConfig['subject'], { custom, jwtSecret }: SubjectResolverOptions = {}): SubjectResolver => {
-  if (custom) {
-    return async function customSubject(c) {
-      return checked(await custom(c), 'the subject function');
-    };
-  }
+export const createSubjectResolver = (config: TollgateConfig['subject'], jwtSecret?: string): SubjectResolver => {
   if (config.jwt) return jwtResolver(config.jwt, jwtSecret);
   const header = config.header;
   const where = `header ${header}`;
-  return function headerSubject(c) {
-    return checked(c.req.header(header), where);
+  return function headerSubject(req) {
+    return checkedSubject(req.header(header), where);
   };
 };
