@@ -10,7 +10,9 @@ import { renderRepoTemplate, startNginx, type NginxServer } from './harness/ngin
 
 const ADMIN_TOKEN = 'nginx-test-admin-token';
 const AUTHORIZE_TOKEN = 'nginx-test-authorize-token';
+// A generous store budget: a slow moment of a loaded machine must not pass for a store outage (503).
 const TOLLGATE_CONFIG = `
+credits: { storeTimeoutMs: 2000 }
 routes:
   - { method: GET, path: /status, cost: 0 }
   - { method: POST, path: /payments, cost: 2 }

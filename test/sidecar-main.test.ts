@@ -43,4 +43,29 @@ describe('quota-sidecar main', () => {
     }
     expect(sidecar.output()).toContain('"msg":"stopped"');
   });
+
+  it('refuses to listen on every interface without AUTHORIZE_TOKENS: one line naming it, exit 1', async () => {
+    const sidecar = await spawnSidecar({ PORT: String(await freePort()), LISTEN_HOST: '0.0.0.0', CLICKHOUSE_DATA_DIR: join(dir, 'chdb-open') }, { waitReady: false });
+    expect(await sidecar.exited).toBe(1);
+    const lines = sidecar.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('AUTHORIZE_TOKENS is required when LISTEN_HOST (0.0.0.0) is not a loopback address');
+  });
+
+  it('listens on loopback by default, and asks for the authorize credential when it has tokens', async () => {
+    const port = await freePort();
+    const sidecar = await spawnSidecar({ PORT: String(port), AUTHORIZE_TOKENS: 'secret-authorize-token', CLICKHOUSE_DATA_DIR: join(dir, 'chdb-loopback'), LOG_LEVEL: 'info' });
+    try {
+      expect(sidecar.output()).toMatch(/"msg":"listening".*"address":"127\.0\.0\.1"/);
+      const ask = (token?: string) =>
+        fetch(`${sidecar.url}/v1/authorize`, {
+          headers: { 'x-tpp-id': 'tpp-1', 'x-original-method': 'GET', 'x-original-uri': '/accounts', ...(token ? { 'tollgate-authorize-token': token } : {}) },
+        });
+      expect((await ask()).status).toBe(401);
+      // With the credential, the call is decided: no credits, 429.
+      expect((await ask('secret-authorize-token')).status).toBe(429);
+    } finally {
+      expect(await sidecar.stop('SIGTERM')).toBe(0);
+    }
+  });
 });

@@ -51,3 +51,4 @@ export * from './replay/reconcile-replayed.ts';
 export * from './charging/normalize-path.ts';
 export * from './charging/request-subject.ts';
 export * from './charging/charging.ts';
+export * from './http/listen-error.ts';

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore } from '@tollgate/core';
 import { freePort } from '../../test/harness/free-port.ts';
 import { createGatewayApp } from './gateway-app.ts';
+import { createMetricsApp } from './metrics-app.ts';
 import { startSampleUpstream } from './sample-upstream/server.ts';
 import type { RunningServer } from './serve.ts';
 
@@ -56,17 +57,29 @@ describe('gateway app', () => {
     }
   });
 
-  it('answers /healthz, /readyz and /metrics without a subject and without charging', async () => {
+  it('answers /healthz and /readyz without a subject and without charging', async () => {
     const g = await gateway();
     try {
       expect(await (await g.call('/healthz', {})).json()).toEqual({ status: 'ok' });
       expect(await (await g.call('/readyz', {})).json()).toEqual({ status: 'ready', store: 'memory' });
-      const metrics = await g.call('/metrics', { 'x-tpp-id': g.subject });
+      expect(await g.store.balance(g.subject)).toBe(10);
+      expect(await g.delivered()).toEqual([]);
+    } finally {
+      await g.app.close();
+    }
+  });
+
+  it('does not show /metrics to TPPs: on their port it is a call like any other, the counters are on the metrics app', async () => {
+    const g = await gateway();
+    try {
+      expect((await g.call('/metrics', {})).status).toBe(401);
+      const charged = await g.call('/metrics', { 'x-tpp-id': g.subject });
+      expect(await charged.text()).not.toContain('tollgate_credit_decisions_total');
+      expect(await g.store.balance(g.subject)).toBe(9);
+      const metrics = await createMetricsApp().request('http://gateway.test:9464/metrics');
       expect(metrics.status).toBe(200);
       expect(metrics.headers.get('content-type')).toContain('text/plain');
       expect(await metrics.text()).toContain('tollgate_credit_decisions_total');
-      expect(await g.store.balance(g.subject)).toBe(10);
-      expect(await g.delivered()).toEqual([]);
     } finally {
       await g.app.close();
     }

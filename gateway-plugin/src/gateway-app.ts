@@ -3,7 +3,6 @@ import {
   TollgateError,
   metrics,
   problemResponse,
-  registry,
   withBudget,
   type CreditStore,
   type EventEmitter,
@@ -26,7 +25,8 @@ export interface GatewayAppOptions {
 
 /**
  * The gateway: every request is charged by tollgate and proxied to the upstream, except
- * /healthz, /readyz and /metrics, which are registered first and answer before tollgate.
+ * /healthz and /readyz, which are registered first and answer before tollgate. /metrics is
+ * not here: the port TPPs call does not show them the counters (see metrics-app.ts).
  */
 export const createGatewayApp = ({
   store,
@@ -55,7 +55,6 @@ export const createGatewayApp = ({
     if (events?.problem) return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', events.problem, { events }));
     return c.json({ status: 'ready', store: store.kind, ...(events ? { events } : {}) });
   });
-  app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
 
   // tollgate wraps the proxy rather than running as middleware before it: one handler per
   // request, which Hono calls without composing a chain (the same behaviour, fewer frames).

@@ -36,6 +36,20 @@ afterAll(async () => {
 });
 
 describe('gateway process', () => {
+  it.each(['PORT', 'METRICS_PORT'])('exits 1 with one line naming the cause and %s when its port is in use', async (variable) => {
+    const busy = await startSampleUpstream();
+    try {
+      const taken = String(new URL(busy.url).port);
+      const free = String(await freePort());
+      const ports = variable === 'PORT' ? { PORT: taken, METRICS_PORT: free } : { PORT: free, METRICS_PORT: taken };
+      const run = start({ ...ports, UPSTREAM_URL: upstream.url, LOG_LEVEL: 'error' });
+      expect(await run.exited).toBe(1);
+      expect(run.output().trim().split('\n')).toEqual([`gateway: port ${taken} is in use by another process: stop it, or set ${variable} to a free port`]);
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('exits 1 and names every configuration problem at once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gateway-config-'));
     const config = join(dir, 'tollgate.yaml');
@@ -59,14 +73,21 @@ describe('gateway process', () => {
     expect(run.output()).toContain('subject.jwt needs subject.jwt.jwksUrl in TOLLGATE_CONFIG or JWT_SECRET');
   });
 
-  it('serves, proxies, and stops cleanly on SIGTERM', async () => {
-    const port = await freePort();
-    const run = start({ PORT: String(port), UPSTREAM_URL: upstream.url, LOG_LEVEL: 'info' });
+  it('serves, proxies, shows /metrics only on METRICS_PORT, and stops cleanly on SIGTERM', async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const run = start({ PORT: String(port), METRICS_PORT: String(metricsPort), UPSTREAM_URL: upstream.url, LOG_LEVEL: 'info' });
     try {
       const url = `http://127.0.0.1:${port}`;
       await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { what: 'the gateway to listen' });
       expect((await fetch(`${url}/accounts`)).status).toBe(401);
       expect((await fetch(`${url}/accounts`, { headers: { 'x-tpp-id': 'tpp-1' } })).status).toBe(429);
+      // The port TPPs call charges /metrics like any call; the counters are on METRICS_PORT.
+      const onTppPort = await fetch(`${url}/metrics`);
+      expect(onTppPort.status).toBe(401);
+      expect(await onTppPort.text()).not.toContain('tollgate_');
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('tollgate_credit_decisions_total');
       run.child.kill('SIGTERM');
       expect(await run.exited).toBe(0);
       expect(run.output()).toContain('"msg":"stopped"');

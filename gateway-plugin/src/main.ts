@@ -12,13 +12,16 @@ import {
   EVENT_PATH_ENV,
   eventPathFromEnv,
   openEventPath,
+  listenErrorLine,
   readEnv,
 } from '@tollgate/core';
 import { createGatewayApp } from './gateway-app.ts';
+import { createMetricsApp } from './metrics-app.ts';
 import { serveApp } from './serve.ts';
 
 const NAMES = [
   'PORT',
+  'METRICS_PORT',
   'VALKEY_URL',
   'UPSTREAM_URL',
   'UPSTREAM_TIMEOUT_MS',
@@ -44,6 +47,7 @@ const readConfiguration = () => {
   };
   const env = collect(() => readEnv(NAMES));
   const config = collect(() => loadTollgateConfig(process.env.TOLLGATE_CONFIG));
+  if (env && env.METRICS_PORT === env.PORT) problems.push(`METRICS_PORT must differ from PORT (${env.PORT}): /metrics is not served on the port TPPs call`);
   if (env && !env.UPSTREAM_URL) problems.push('UPSTREAM_URL is required: the URL of the API the gateway protects');
   if (config?.subject.jwt && !config.subject.jwt.jwksUrl && !env?.JWT_SECRET) {
     problems.push('subject.jwt needs subject.jwt.jwksUrl in TOLLGATE_CONFIG or JWT_SECRET in the environment');
@@ -77,8 +81,15 @@ const main = async () => {
     ...(env.JWT_SECRET ? { jwtSecret: env.JWT_SECRET } : {}),
     logger,
   });
-  const server = await serveApp(app, { port: env.PORT, hostname: '0.0.0.0' });
-  logger.info('gateway listening', { port: server.port, upstream: env.UPSTREAM_URL, store: store.kind });
+  // A port in use is one line that names it and its variable, and exit 1.
+  const listen = (what: Parameters<typeof serveApp>[0], port: number, variable: string) =>
+    serveApp(what, { port, hostname: '0.0.0.0' }).catch((err: unknown) => {
+      process.stderr.write(`${listenErrorLine({ service: 'gateway', port, variable }, err)}\n`);
+      return process.exit(1);
+    });
+  const server = await listen(app, env.PORT, 'PORT');
+  const metricsServer = await listen(createMetricsApp(), env.METRICS_PORT, 'METRICS_PORT');
+  logger.info('gateway listening', { port: server.port, metricsPort: metricsServer.port, upstream: env.UPSTREAM_URL, store: store.kind });
 
   let closing = false;
   const shutdown = async (signal: string) => {
@@ -87,6 +98,7 @@ const main = async () => {
     logger.info('shutting down', { signal });
     // In-flight requests finish first, so their events are emitted before the bus is flushed.
     await server.close();
+    await metricsServer.close();
     await app.close();
     await emitter.close();
     await store.close();

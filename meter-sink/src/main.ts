@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { backoffDelay, ConfigError, createLogger, KafkaClient, migrate, openClickHouse, pause, readEnv } from '@tollgate/core';
+import { backoffDelay, ConfigError, createLogger, exitUnlessListening, KafkaClient, migrate, openClickHouse, pause, readEnv } from '@tollgate/core';
 import { createSinkHealthApp } from './health-app.ts';
 import { KafkaMeterSink } from './kafka-sink.ts';
 
@@ -38,6 +38,7 @@ const sink = new KafkaMeterSink({
   logger,
 });
 const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: env.PORT });
+exitUnlessListening(server, { service: 'meter-sink', port: env.PORT, variable: 'PORT' });
 
 // ClickHouse or Kafka may come up after the sink: keep trying, not ready meanwhile.
 for (let attempt = 0; ; attempt++) {

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { serve } from '@hono/node-server';
 import {
   createLogger,
+  exitUnlessListening,
   GrantRepository,
   migrate,
   openClickHouse,
@@ -125,6 +126,9 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
       clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded',
     });
   });
+
+  // A port in use is one line that names it and PORT, and exit 1 (a worker of several: the primary stops).
+  exitUnlessListening(server, { service: SERVICE, port: env.PORT, variable: 'PORT', host: { address: env.LISTEN_HOST, variable: 'LISTEN_HOST' } });
 
   let stopping = false;
   const shutdown = (signal: string) => {

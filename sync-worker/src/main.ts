@@ -1,4 +1,4 @@
-import { ConfigError, createLogger, migrate, openClickHouse, readEnv, ValkeyCreditStore } from '@tollgate/core';
+import { ConfigError, createLogger, listenErrorLine, migrate, openClickHouse, readEnv, ValkeyCreditStore } from '@tollgate/core';
 import { serveHealth } from './health-server.ts';
 import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from './sync-worker.ts';
 
@@ -32,6 +32,10 @@ const worker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), 
 const health = await serveHealth({
   port: env.PORT,
   ready: async () => (await store.ping()) && (await clickhouse.ping()).success,
+}).catch((err: unknown) => {
+  // A port in use: one line that names it and PORT, and exit 1.
+  process.stderr.write(`${listenErrorLine({ service: 'sync-worker', port: env.PORT, variable: 'PORT' }, err)}\n`);
+  return process.exit(1);
 });
 worker.start();
 logger.info('started', { health: health.url, intervalMs: env.SYNC_INTERVAL_MS, settleLagMs: env.SYNC_SETTLE_LAG_MS });

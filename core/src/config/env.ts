@@ -68,6 +68,8 @@ export const DEFAULT_INGEST_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const ENV = {
   /** Port the service listens on. */
   PORT: integer(8080, 1, 65_535),
+  /** Port of the gateway's /metrics, apart from PORT, which the TPPs call. */
+  METRICS_PORT: integer(9464, 1, 65_535),
   /** Processes of the quota sidecar on one port (node:cluster); above 1 needs VALKEY_URL and CLICKHOUSE_URL. */
   SIDECAR_WORKERS: integer(1, 1, 64),
   /** Port of the quota sidecar when `npm start` runs everything in one process. */

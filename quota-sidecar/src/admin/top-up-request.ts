@@ -2,7 +2,9 @@ import { isValidSubject, TollgateError } from '@tollgate/core';
 import { isObject } from '../http/json-request.ts';
 
 const MAX_REASON_LENGTH = 500;
-const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+// Printable ASCII without a comma: two Idempotency-Key fields joined (as Headers.get joins them)
+// read "A, B", which must not pass for one key.
+const IDEMPOTENCY_KEY = /^[\x20-\x2b\x2d-\x7e]{1,255}$/;
 const FIELDS = new Set(['amount', 'reason']);
 
 const bad = (detail: string) => new TollgateError('BAD_REQUEST', detail);
@@ -14,7 +16,7 @@ export const parseSubject = (value: string | undefined): string => {
 
 export const parseIdempotencyKey = (value: string | undefined): string => {
   if (value === undefined || value === '') throw bad('A top-up needs an Idempotency-Key header.');
-  if (!IDEMPOTENCY_KEY.test(value)) throw bad('The Idempotency-Key must be 1–255 printable ASCII characters.');
+  if (!IDEMPOTENCY_KEY.test(value)) throw bad('The Idempotency-Key must be one field of 1–255 printable ASCII characters other than ",".');
   return value;
 };
 

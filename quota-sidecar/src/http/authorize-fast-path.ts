@@ -6,6 +6,7 @@ import type { Decide } from '../authorize/decide.ts';
 import { answerForward } from '../routes/authorize-forward.ts';
 import { answerAuthorize, type BodySubject } from '../routes/authorize-json.ts';
 import { AUTHORIZE_TOKEN_HEADER, type authorizeCredential } from './authorize-credential.ts';
+import { singleFields } from './single-fields.ts';
 import { JSON_MEDIA_TYPE } from './json-request.ts';
 
 const PATH = '/v1/authorize';
@@ -110,9 +111,7 @@ export const withAuthorizeFastPath = <T extends Hono>(app: T, { decide, config, 
   };
 
   const forwardAuth = async (incoming: IncomingMessage): Promise<Answer> =>
-    refusedCredential(incoming) ??
-    // Every value of a field, joined as Headers.get joins them (Node keeps only the first of some).
-    answerForward(decide, resolveSubject, { header: (name) => incoming.headersDistinct[name]?.join(', ') });
+    refusedCredential(incoming) ?? answerForward(decide, resolveSubject, singleFields(incoming));
 
   const fetch: Hono['fetch'] = (request, env, executionCtx) => {
     const node = nodeBindings(env);

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { metrics, TollgateError, topUp, type CreditStore, type GrantRepository, type Logger, type TollgateConfig } from '@tollgate/core';
 import { parseIdempotencyKey, parseSubject, parseTopUpBody } from '../admin/top-up-request.ts';
 import { readJsonRequest } from '../http/json-request.ts';
+import { singleFieldsOf } from '../http/single-fields.ts';
 
 export interface AdminCreditsDeps {
   store: CreditStore;
@@ -20,7 +21,7 @@ export const adminCreditsRoutes = ({ store, grants, config, logger }: AdminCredi
     let request;
     try {
       const subject = parseSubject(c.req.param('subject'));
-      const idempotencyKey = parseIdempotencyKey(c.req.header('idempotency-key'));
+      const idempotencyKey = parseIdempotencyKey(singleFieldsOf(c).header('idempotency-key'));
       const body = parseTopUpBody(await readJsonRequest(c.req.raw, config.limits.maxBodyBytes), config.credits.maxTopUp);
       request = { subject, idempotencyKey, ...body };
     } catch (err) {

@@ -4,6 +4,7 @@ import { decisionError, decisionHeaders, problemHeaderValue } from '../authorize
 import type { Decide, Decision } from '../authorize/decide.ts';
 import { originalRequest } from '../authorize/original-request.ts';
 import { notFound } from '../http/errors.ts';
+import { singleFieldsOf } from '../http/single-fields.ts';
 
 /**
  * nginx's auth_request understands only 2xx, 401 and 403 from its subrequest (anything else
@@ -65,7 +66,7 @@ export const answerForward = async (
  */
 export const authorizeForwardRoutes = ({ decide, resolveSubject }: { decide: Decide; resolveSubject: SubjectResolver }) => {
   const handle = async (c: Context, fallback?: { method: string; uri: string }) => {
-    const answer = await answerForward(decide, resolveSubject, c.req, fallback);
+    const answer = await answerForward(decide, resolveSubject, singleFieldsOf(c), fallback);
     return 'refused' in answer ? answer.refused : c.body(null, answer.status as 200 | 403, answer.headers);
   };
 

@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CreditStore } from '@tollgate/core';
 import { closeTestClickHouse, createTestSidecar, openStore, testConfig, uniqueSubject, type StoreKind, type TestSidecar } from '../testing/sidecar-fixture.ts';
 
+// A generous store budget: a slow moment of a loaded machine must not pass for a store outage (503).
 const config = testConfig({
+  credits: { ...testConfig().credits, storeTimeoutMs: 2_000 },
   routes: [
     { method: 'POST', path: '/payments', cost: 5, chargeOn: 'request', onStoreError: 'deny' },
     { method: 'GET', path: '/status', cost: 0, chargeOn: 'request', onStoreError: 'deny' },

@@ -65,3 +65,37 @@ describe('hostile request bodies', () => {
     expect(await sidecar.balance(subject)).toBe(0);
   });
 });
+
+describe('repeated fields', () => {
+  const topUp = (headers: OutgoingHttpHeaders, subject: string) => {
+    const body = JSON.stringify({ amount: 5, reason: 'dup' });
+    return send('POST', `/admin/v1/subjects/${subject}/credits`, { ...admin, ...headers, 'content-length': Buffer.byteLength(body) }, body);
+  };
+
+  it('refuses two Idempotency-Key fields with 400, granting nothing (not the key "A, B")', async () => {
+    const subject = uniqueSubject();
+    const res = await topUp({ 'idempotency-key': ['A', 'B'] }, subject);
+    expect(res).toMatchObject({ status: 400, type: PROBLEM });
+    expect(JSON.parse(res.body)).toMatchObject({ code: 'BAD_REQUEST', detail: 'The idempotency-key field was sent more than once; send it once.' });
+    // One field that reads as two joined ones is refused as well.
+    expect(await topUp({ 'idempotency-key': 'A, B' }, subject)).toMatchObject({ status: 400, type: PROBLEM });
+    expect(await sidecar.balance(subject)).toBe(0);
+    expect((await topUp({ 'idempotency-key': 'A' }, subject)).status).toBe(201);
+    expect(await sidecar.balance(subject)).toBe(5);
+  });
+
+  it.each([
+    ['two subject fields', { 'x-tpp-id': ['SUBJECT', 'tpp-other'], 'x-original-method': 'GET', 'x-original-uri': '/accounts' }],
+    ['two original URIs', { 'x-tpp-id': 'SUBJECT', 'x-original-method': 'GET', 'x-original-uri': ['/status', '/payments'] }],
+    ['two original methods', { 'x-tpp-id': 'SUBJECT', 'x-original-method': ['GET', 'POST'], 'x-original-uri': '/payments' }],
+  ])('refuses forward-auth with %s with 400, debiting nobody', async (_name, fields) => {
+    const subject = uniqueSubject();
+    expect((await sidecar.topUp(subject, 20)).status).toBe(201);
+    const headers = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => x.replace('SUBJECT', subject)) : v.replace('SUBJECT', subject)]));
+    for (const path of ['/v1/authorize', '/v1/authorize?via=hono']) {
+      const res = await send('GET', path, headers);
+      expect(res).toMatchObject({ status: 400, type: PROBLEM });
+    }
+    expect(await sidecar.balance(subject)).toBe(20);
+  });
+});
