@@ -17,6 +17,7 @@ const FUNDS = 100;
 let upstream: Server;
 let upstreamUrl: string;
 const received: string[] = [];
+const overrides: (string | undefined)[] = [];
 let gatewayStore: MemoryCreditStore;
 let gatewayApp: ClosableApp;
 let gateway: RunningServer;
@@ -25,6 +26,8 @@ let sidecar: TestSidecar;
 beforeAll(async () => {
   upstream = createServer((req, res) => {
     received.push(req.url ?? '');
+    const override = ['x-http-method-override', 'x-http-method', 'x-method-override'].find((name) => req.headers[name] !== undefined);
+    overrides.push(override && `${req.method} ${override}`);
     res.end('ok');
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
@@ -90,6 +93,9 @@ describe('one request, one price', () => {
     ['POST', '//payments', 10, '/payments'],
     ['POST', '/payments?amount=1', 10, '/payments?amount=1'],
     ['GET', '/accounts', 1, '/accounts'],
+    // Routes match without regard to case, as case-insensitive upstreams route them.
+    ['POST', '/PAYMENTS', 10, '/PAYMENTS'],
+    ['GET', '/Accounts/1/%54ransactions', 3, '/Accounts/1/Transactions'],
   ])('%s %s costs %i everywhere, and the upstream is asked for %s', async (method, target, cost, forwarded) => {
     const before = received.length;
     // The sidecar is asked twice (forward-auth, then JSON): it charges twice the price.
@@ -105,10 +111,21 @@ describe('one request, one price', () => {
     expect(received.slice(before)).toEqual(['/accounts/1/transactions']);
   });
 
+  it('does not let the upstream be told to run another method than the one priced', async () => {
+    const subject = await funded();
+    const before = overrides.length;
+    for (const name of ['X-HTTP-Method-Override', 'X-HTTP-Method', 'X-Method-Override']) {
+      expect(await send('GET', '/payments', { 'x-tpp-id': subject, [name]: 'POST' })).toBe(200);
+    }
+    expect(FUNDS - (await gatewayStore.balance(subject))).toBe(3);
+    expect(overrides.slice(before)).toEqual([undefined, undefined, undefined]);
+  });
+
   it.each([
     ['an encoded slash', '/accounts/1%2Ftransactions'],
     ['an encoded backslash', '/accounts/1%5Ctransactions'],
     ['an encoded NUL', '/payments%00'],
+    ['a path parameter (servlet containers route /payments;x as /payments)', '/payments;jsessionid=1'],
   ])('refuses a path with %s with 400 everywhere, charging nothing and forwarding nothing', async (_name, target) => {
     const before = received.length;
     expect(await charged('GET', target)).toEqual({ status: 400, gateway: 0, sidecar: 0, forward: 400, json: 400 });

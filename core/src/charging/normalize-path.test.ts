@@ -33,6 +33,7 @@ describe('normalizePath', () => {
     ['an encoded NUL', '/payments%00.json'],
     ['an encoded line feed', '/a%0Ab'],
     ['an encoded DEL', '/a%7f'],
+    ['a path parameter', '/payments;jsessionid=1'],
   ])('refuses %s with 400', (_name, input) => {
     expect(() => normalizePath(input)).toThrow(expect.objectContaining({ code: 'BAD_REQUEST', status: 400 }));
   });

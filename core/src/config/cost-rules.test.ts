@@ -11,6 +11,9 @@ describe('compilePathPattern', () => {
     ['/accounts/:id/balances', '/accounts//balances', false],
     ['/accounts/*', '/accounts/1/transactions', true],
     ['/a.b', '/axb', false],
+    // Without regard to case: a case-insensitive upstream serves /PAYMENTS as /payments, so it costs as much.
+    ['/payments', '/PAYMENTS', true],
+    ['/accounts/:id/transactions', '/Accounts/1/TRANSACTIONS', true],
   ])('%s against %s → %s', (pattern, path, expected) => {
     expect(compilePathPattern(pattern).test(path)).toBe(expected);
   });

@@ -8,7 +8,11 @@ export interface RoutePricing {
 
 const escape = (s: string) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
 
-/** Compiles a path pattern: `:name` matches one segment, a trailing `*` matches the rest. */
+/**
+ * Compiles a path pattern: `:name` matches one segment, a trailing `*` matches the rest.
+ * Letters match either case: some upstreams route paths without regard to case, and a call
+ * must not pay less for spelling its route in capitals.
+ */
 export const compilePathPattern = (pattern: string): RegExp => {
   const source = pattern
     .split('/')
@@ -18,7 +22,7 @@ export const compilePathPattern = (pattern: string): RegExp => {
       return escape(segment);
     })
     .join('/');
-  return new RegExp(`^${source}/?$`);
+  return new RegExp(`^${source}/?$`, 'i');
 };
 
 /** Prices a request: the first route rule that matches method and path, else the defaults. */

@@ -18,10 +18,16 @@ const connectionListed = (value: string | string[] | null | undefined): Set<stri
   return listed;
 };
 
-/** Not forwarded upstream besides the hop-by-hop fields: `host` (undici sets the upstream's
- * authority) and `expect` (the gateway's own server has answered 100-continue). */
+/**
+ * Not forwarded upstream besides the hop-by-hop fields: `host` (undici sets the upstream's
+ * authority), `expect` (the gateway's own server has answered 100-continue), and the method
+ * overrides some frameworks honour: the call was priced by its method, and the upstream must
+ * not be told to run another (a GET priced at 1 run as POST /payments).
+ */
+const NOT_FORWARDED = new Set([...HOP_BY_HOP, 'host', 'expect', 'x-http-method-override', 'x-http-method', 'x-method-override']);
+
 const forwardable = (lowerName: string, listed: Set<string> | undefined): boolean =>
-  lowerName !== 'host' && lowerName !== 'expect' && !isHopByHop(lowerName) && !listed?.has(lowerName) && lowerName[0] !== ':';
+  !NOT_FORWARDED.has(lowerName) && !lowerName.startsWith('proxy-') && !listed?.has(lowerName) && lowerName[0] !== ':';
 
 /** The request fields to send upstream, as undici's flat [name, value, …] list. */
 export const forwardRequestHeaders = (headers: Headers): string[] => {
