@@ -214,7 +214,7 @@ describe('POST /api/v1/events', () => {
       { index: 2, id: idOf(2), reason: 'time must be an RFC 3339 date-time naming a real instant, such as 2026-01-15T10:30:00.123Z' },
       { index: 3, id: idOf(3), reason: 'data.cost must be a non-negative integer' },
       { index: 4, reason: 'not a JSON object' },
-      { index: 5, reason: 'id must be a string of 1 to 256 characters' },
+      { index: 5, reason: 'id must be a string of 1 to 256 characters of Unicode text' },
     ]);
   });
 

@@ -43,7 +43,8 @@ export const MAX_DATA_DEPTH = 32;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ATTRIBUTE;
+// Well-formed Unicode only: a lone surrogate cannot be stored as UTF-8, and a batch holding one would fail its insert whole.
+const isText = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ATTRIBUTE && v.isWellFormed();
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const JSON_CONTENT = /^application\/json\s*(;.*)?$/i;
 
@@ -91,9 +92,9 @@ export const validateEvent = (value: unknown, checks: EventChecks = {}): Validat
   const fail = (reason: string): Validation => ({ ok: false, reason });
   if (!isObj(value)) return fail('not a JSON object');
   if (value.specversion !== '1.0') return fail('specversion must be "1.0"');
-  if (!isText(value.id)) return fail(`id must be a string of 1 to ${MAX_ATTRIBUTE} characters`);
-  if (!isText(value.source)) return fail(`source must be a string of 1 to ${MAX_ATTRIBUTE} characters`);
-  if (!isText(value.type)) return fail(`type must be a string of 1 to ${MAX_ATTRIBUTE} characters`);
+  if (!isText(value.id)) return fail(`id must be a string of 1 to ${MAX_ATTRIBUTE} characters of Unicode text`);
+  if (!isText(value.source)) return fail(`source must be a string of 1 to ${MAX_ATTRIBUTE} characters of Unicode text`);
+  if (!isText(value.type)) return fail(`type must be a string of 1 to ${MAX_ATTRIBUTE} characters of Unicode text`);
   if (!isValidSubject(value.subject)) return fail('subject must match [A-Za-z0-9._:-]{1,128}');
   const timeMs = timeOf(value, checks);
   if (typeof timeMs === 'string') return fail(timeMs);

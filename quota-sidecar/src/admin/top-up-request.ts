@@ -20,7 +20,7 @@ export const parseIdempotencyKey = (value: string | undefined): string => {
   return value;
 };
 
-/** `{amount, reason}`: amount a JSON integer from 1 to `maxTopUp` (no strings, no fractions), reason a string ≤ 500 characters. */
+/** `{amount, reason}`: amount a JSON integer from 1 to `maxTopUp` (no strings, no fractions), reason well-formed text ≤ 500 characters. */
 export const parseTopUpBody = (body: unknown, maxTopUp: number): { amount: number; reason: string } => {
   if (!isObject(body)) throw bad('The body must be a JSON object {amount, reason}.');
   if (Object.keys(body).some((k) => !FIELDS.has(k))) throw bad('The body may only have the fields amount and reason.');
@@ -28,8 +28,9 @@ export const parseTopUpBody = (body: unknown, maxTopUp: number): { amount: numbe
   if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 1 || amount > maxTopUp) {
     throw bad(`amount must be an integer from 1 to ${maxTopUp}.`);
   }
-  if (typeof reason !== 'string' || [...reason].length > MAX_REASON_LENGTH) {
-    throw bad(`reason must be a string of at most ${MAX_REASON_LENGTH} characters.`);
+  // A lone surrogate is not Unicode: ClickHouse cannot store it as UTF-8, and the durable write would fail on every retry.
+  if (typeof reason !== 'string' || !reason.isWellFormed() || [...reason].length > MAX_REASON_LENGTH) {
+    throw bad(`reason must be well-formed Unicode text of at most ${MAX_REASON_LENGTH} characters.`);
   }
   return { amount, reason };
 };

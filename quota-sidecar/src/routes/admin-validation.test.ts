@@ -35,6 +35,7 @@ const BAD_INPUTS: BadInput[] = [
   { name: 'amount that overflows to Infinity', body: '{"amount":1e400}', status: 400, code: 'BAD_REQUEST' },
   { name: 'reason not a string', body: json({ amount: 5, reason: 42 }), status: 400, code: 'BAD_REQUEST' },
   { name: 'reason of 501 characters', body: json({ amount: 5, reason: 'r'.repeat(501) }), status: 400, code: 'BAD_REQUEST' },
+  { name: 'reason with a lone surrogate (not storable as UTF-8)', body: '{"amount":5,"reason":"\\ud800"}', status: 400, code: 'BAD_REQUEST' },
   { name: 'unknown field', body: json({ amount: 5, ammount: 5 }), status: 400, code: 'BAD_REQUEST' },
   { name: 'array body', body: json([5]), status: 400, code: 'BAD_REQUEST' },
   { name: 'null body', body: 'null', status: 400, code: 'BAD_REQUEST' },
