@@ -137,10 +137,16 @@ describe('the shared charging decision', () => {
     expect(await t.store.balance(subject)).toBe(10);
   });
 
-  describe('a store that fails', () => {
+  // Any error of the store takes the route's policy: a connection failure, a budget that ran
+  // out, or a subject the store has not restored yet (the restore's StoreNotRestoredError).
+  class StoreNotRestoredError extends Error {}
+  describe.each([
+    ['fails', () => new Error('connection refused')],
+    ['has not restored the subject yet', () => new StoreNotRestoredError('tpp-1 is not restored yet')],
+  ])('a store that %s', (_name, error) => {
     class FailingStore extends MemoryCreditStore {
       override async debit(): Promise<never> {
-        throw new Error('connection refused');
+        throw error();
       }
     }
 

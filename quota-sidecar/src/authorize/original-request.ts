@@ -12,8 +12,11 @@ const MAX_URI_LENGTH = 8192;
  * the client's others through (Traefik forwards every client header by default): if they could
  * disagree, a client could pick the route it is priced by, so disagreement is refused.
  */
-const agreed = (req: HeaderReader, names: readonly string[], normalise: (v: string) => string) => {
+const agreed = (req: HeaderReader, names: readonly string[], normalise: (v: string) => string, own?: string) => {
   const values = new Set(names.flatMap((name) => req.header(name) ?? []).map(normalise));
+  // What the request itself says (Envoy's path-prefix form) is the proxy's own account: a
+  // header that a client sent along must agree with it too.
+  if (own !== undefined) values.add(normalise(own));
   if (values.size > 1) throw new TollgateError('BAD_REQUEST', `The headers ${names.join(', ')} disagree about the original request.`);
   return values.values().next().value;
 };
@@ -39,12 +42,13 @@ export const parsePath = (value: unknown): string => {
 };
 
 /**
- * The request a proxy asks about. Headers win; `fallback` is what the request itself says,
- * as with Envoy's ext_authz, which sends the original method and path behind a path prefix.
+ * The request a proxy asks about: its headers, or `fallback`, what the request itself says, as
+ * with Envoy's ext_authz, which sends the original method and path behind a path prefix. When
+ * both are there they must agree.
  */
 export const originalRequest = (req: HeaderReader, fallback?: { method: string; uri: string }): OriginalRequest => {
-  const method = agreed(req, METHOD_HEADERS, parseMethod) ?? (fallback && parseMethod(fallback.method));
-  const path = agreed(req, URI_HEADERS, parsePath) ?? (fallback && parsePath(fallback.uri));
+  const method = agreed(req, METHOD_HEADERS, parseMethod, fallback?.method);
+  const path = agreed(req, URI_HEADERS, parsePath, fallback?.uri);
   if (method === undefined || path === undefined) {
     throw new TollgateError('BAD_REQUEST', `The original request is unknown: send ${METHOD_HEADERS[0]} and ${URI_HEADERS[0]}.`);
   }

@@ -169,6 +169,18 @@ describe.each<StoreKind>(['valkey', 'memory'])('authorize with the %s store', (k
       expect((await forward({ 'x-tpp-id': subject }, '/v1/authorize', 'DELETE')).status).toBe(404);
     });
 
+    it("refuses a client's own original-request headers that disagree with Envoy's path-prefix form", async () => {
+      const subject = await funded(6);
+      const clientHeaders: Record<string, string>[] = [{ 'x-original-uri': '/status' }, { 'x-forwarded-method': 'GET' }, { 'x-original-method': 'GET', 'x-original-uri': '/status' }];
+      for (const headers of clientHeaders) {
+        const res = await forward({ 'x-tpp-id': subject, ...headers }, '/v1/authorize/payments', 'POST');
+        expect(res.status).toBe(400);
+      }
+      // Headers that agree with it are fine.
+      expect((await forward({ 'x-tpp-id': subject, 'x-forwarded-method': 'POST' }, '/v1/authorize/payments', 'POST')).status).toBe(200);
+      expect(await store.balance(subject)).toBe(1);
+    });
+
     it('answers every refusal as 403 naming the status and carrying the problem when asked in nginx mode', async () => {
       const subject = uniqueSubject();
       const res = await forward({
