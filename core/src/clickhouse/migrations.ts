@@ -100,6 +100,42 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     PARTITION BY toYYYYMM(minute)
     ORDER BY (subject, minute)`,
   },
+  {
+    version: 7,
+    name: 'meters',
+    // Meters created over the OpenMeter API; configured meters are not stored. A create inserts
+    // its row and a delete inserts a deletion row for the slug (definition ''), both stamped by
+    // the server's clock. The meter of a slug is its earliest row after the slug's last deletion
+    // (core/src/meters/stored-meter-sql.ts), so a later row for a live slug is never a meter.
+    sql: `CREATE TABLE IF NOT EXISTS meters (
+      slug String,
+      id String,
+      definition String,
+      deleted UInt8,
+      created_at DateTime64(6, 'UTC') DEFAULT now64(6)
+    ) ENGINE = MergeTree
+    ORDER BY (slug, created_at)`,
+  },
+  {
+    version: 8,
+    name: 'subjects',
+    // Subjects (a TPP's display name and metadata) written over the OpenMeter API. An upsert
+    // inserts one row with the fields it sent (the *_set flags), a delete a deletion row; a
+    // field's value is that of the latest row after the key's last deletion that set it
+    // (core/src/subjects/subject-sql.ts), so upserts of different fields never undo each other.
+    sql: `CREATE TABLE IF NOT EXISTS subjects (
+      key String,
+      id String,
+      display_name Nullable(String),
+      display_name_set UInt8,
+      metadata Nullable(String),
+      metadata_set UInt8,
+      deleted UInt8,
+      write_id String,
+      written_at DateTime64(6, 'UTC') DEFAULT now64(6)
+    ) ENGINE = MergeTree
+    ORDER BY (key, written_at)`,
+  },
 ];
 
 export const migrate = async (client: ClickHouseClient): Promise<void> => {

@@ -22,6 +22,8 @@ export interface Meter {
   groupByPaths: Record<string, DataPath>;
   /** Whether `groupBy.subject: true` was set (the subject is always queryable). */
   groupBySubject: boolean;
+  /** Epoch milliseconds: events before it are not in the meter (OpenMeter's `eventFrom`, meters created over the API). */
+  eventFrom?: number;
 }
 
 const SLUG = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -48,49 +50,59 @@ export const isMeterPath = (path: unknown): path is string => typeof path === 's
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * Checks one meter definition (`at` names it in problems), pushing every problem found onto
+ * `problems`; the meter it returns is only meaningful when none was pushed.
+ */
+export const readMeter = (m: unknown, at: string, problems: string[]): Meter => {
+  if (!isObj(m)) {
+    problems.push(`${at} must be a mapping`);
+    return { slug: '', description: '', eventType: '', aggregation: 'COUNT', groupBy: {}, groupByPaths: {}, groupBySubject: false };
+  }
+  const slug = typeof m.slug === 'string' ? m.slug : '';
+  if (!SLUG.test(slug)) problems.push(`${at}.slug must match ${SLUG.source}`);
+  if (typeof m.eventType !== 'string' || m.eventType === '') problems.push(`${at}.eventType is required`);
+  const aggregation = m.aggregation;
+  if (typeof aggregation !== 'string' || !(AGGREGATIONS as readonly string[]).includes(aggregation)) {
+    problems.push(`${at}.aggregation must be one of ${AGGREGATIONS.join(', ')}`);
+  }
+  const valueProperty = m.valueProperty;
+  if (valueProperty !== undefined && !isMeterPath(valueProperty)) problems.push(`${at}.valueProperty must be ${PATH_FORMS}`);
+  if (aggregation !== 'COUNT' && valueProperty === undefined) problems.push(`${at}.valueProperty is required for ${String(aggregation)}`);
+  const groupBy: Record<string, string> = {};
+  let groupBySubject = false;
+  if (m.groupBy !== undefined && !isObj(m.groupBy)) problems.push(`${at}.groupBy must be a mapping`);
+  for (const [key, path] of Object.entries(isObj(m.groupBy) ? m.groupBy : {})) {
+    if (key === 'subject') {
+      if (path !== true) problems.push(`${at}.groupBy.subject must be true (the subject is not a data path)`);
+      groupBySubject = path === true;
+      continue;
+    }
+    if (!KEY.test(key)) problems.push(`${at}.groupBy key "${key}" must match ${KEY.source}`);
+    if (!isMeterPath(path)) problems.push(`${at}.groupBy.${key} must be ${PATH_FORMS}`);
+    else groupBy[key] = dataPathText(parseDataPath(path));
+  }
+  return {
+    slug,
+    description: typeof m.description === 'string' ? m.description : '',
+    eventType: String(m.eventType ?? ''),
+    aggregation: aggregation as Aggregation,
+    ...(isMeterPath(valueProperty) ? { valueProperty: dataPathText(parseDataPath(valueProperty)), valuePath: parseDataPath(valueProperty) } : {}),
+    groupBy,
+    groupByPaths: Object.fromEntries(Object.entries(groupBy).map(([k, p]) => [k, parseDataPath(p)])),
+    groupBySubject,
+  };
+};
+
 /** Validates the `meters:` list of the configuration, collecting every problem. */
 export const parseMeters = (raw: unknown[], where = 'meters'): Meter[] => {
   const problems: string[] = [];
-  const meters: Meter[] = [];
   const slugs = new Set<string>();
-  raw.forEach((m, i) => {
-    const at = `${where}[${i}]`;
-    if (!isObj(m)) return void problems.push(`${at} must be a mapping`);
-    const slug = typeof m.slug === 'string' ? m.slug : '';
-    if (!SLUG.test(slug)) problems.push(`${at}.slug must match ${SLUG.source}`);
-    else if (slugs.has(slug)) problems.push(`${at}.slug "${slug}" is defined twice`);
-    slugs.add(slug);
-    if (typeof m.eventType !== 'string' || m.eventType === '') problems.push(`${at}.eventType is required`);
-    const aggregation = m.aggregation;
-    if (typeof aggregation !== 'string' || !(AGGREGATIONS as readonly string[]).includes(aggregation)) {
-      problems.push(`${at}.aggregation must be one of ${AGGREGATIONS.join(', ')}`);
-    }
-    const valueProperty = m.valueProperty;
-    if (valueProperty !== undefined && !isMeterPath(valueProperty)) problems.push(`${at}.valueProperty must be ${PATH_FORMS}`);
-    if (aggregation !== 'COUNT' && valueProperty === undefined) problems.push(`${at}.valueProperty is required for ${String(aggregation)}`);
-    const groupBy: Record<string, string> = {};
-    let groupBySubject = false;
-    if (m.groupBy !== undefined && !isObj(m.groupBy)) problems.push(`${at}.groupBy must be a mapping`);
-    for (const [key, path] of Object.entries(isObj(m.groupBy) ? m.groupBy : {})) {
-      if (key === 'subject') {
-        if (path !== true) problems.push(`${at}.groupBy.subject must be true (the subject is not a data path)`);
-        groupBySubject = path === true;
-        continue;
-      }
-      if (!KEY.test(key)) problems.push(`${at}.groupBy key "${key}" must match ${KEY.source}`);
-      if (!isMeterPath(path)) problems.push(`${at}.groupBy.${key} must be ${PATH_FORMS}`);
-      else groupBy[key] = dataPathText(parseDataPath(path));
-    }
-    meters.push({
-      slug,
-      description: typeof m.description === 'string' ? m.description : '',
-      eventType: String(m.eventType ?? ''),
-      aggregation: aggregation as Aggregation,
-      ...(isMeterPath(valueProperty) ? { valueProperty: dataPathText(parseDataPath(valueProperty)), valuePath: parseDataPath(valueProperty) } : {}),
-      groupBy,
-      groupByPaths: Object.fromEntries(Object.entries(groupBy).map(([k, p]) => [k, parseDataPath(p)])),
-      groupBySubject,
-    });
+  const meters = raw.map((m, i) => {
+    const meter = readMeter(m, `${where}[${i}]`, problems);
+    if (SLUG.test(meter.slug) && slugs.has(meter.slug)) problems.push(`${where}[${i}].slug "${meter.slug}" is defined twice`);
+    slugs.add(meter.slug);
+    return meter;
   });
   if (problems.length > 0) throw new ConfigError(problems);
   return meters;

@@ -78,6 +78,12 @@ describe('buildMeterQuery', () => {
     expect(built.params).toMatchObject({ value_0: 'user', value_1: 'id' });
   });
 
+  it("leaves out the events before a meter's eventFrom, whatever range is asked", () => {
+    const built = buildMeterQuery({ ...apiCalls, eventFrom: Date.UTC(2026, 0, 1) }, { ...base, from: Date.UTC(2025, 0, 1) });
+    expect(built.query).toContain("WHERE type = {eventType:String} AND time >= {eventFrom:DateTime64(3, 'UTC')} AND time >= {from:DateTime64(3, 'UTC')}");
+    expect(built.params).toMatchObject({ eventFrom: '2026-01-01 00:00:00.000', from: '2025-01-01 00:00:00.000' });
+  });
+
   it('keeps a hostile filter value out of the SQL text', () => {
     const built = buildMeterQuery(apiCalls, { ...base, filterGroupBy: { endpoint: ["x' OR 1=1 --"] } });
     expect(built.query).not.toContain('OR 1=1');

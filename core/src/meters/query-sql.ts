@@ -112,6 +112,10 @@ export const buildMeterQuery = (meter: Meter, q: MeterQuery): BuiltSql => {
     group.push(column);
   });
 
+  if (meter.eventFrom !== undefined) {
+    params.eventFrom = clickHouseTime(meter.eventFrom);
+    where.push("time >= {eventFrom:DateTime64(3, 'UTC')}");
+  }
   if (q.from !== undefined) {
     params.from = clickHouseTime(q.from);
     where.push("time >= {from:DateTime64(3, 'UTC')}");

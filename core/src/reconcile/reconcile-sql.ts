@@ -2,12 +2,10 @@
  * The SQL of reconciliation, as pure functions: each returns the statement and its
  * parameters (never string-built values), so tests pin both exactly.
  */
+import type { SqlQuery } from '../clickhouse/sql-query.ts';
 import { clickHouseTime, minuteToDateTime } from '../clickhouse/time.ts';
 
-export interface SqlQuery {
-  query: string;
-  params: Record<string, unknown>;
-}
+export type { SqlQuery };
 
 
 /**
