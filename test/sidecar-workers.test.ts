@@ -95,6 +95,28 @@ describe('quota-sidecar with SIDECAR_WORKERS=2', () => {
     expect(((await res.json()) as { detail: string }).detail).toContain('KAFKA_BROKERS');
   });
 
+  it('creates a meter exactly once across workers: of concurrent creates of one slug one is 201, the rest 409, and every worker answers with that one', async () => {
+    const slug = `race_${Date.now()}`;
+    const create = (i: number) =>
+      fetch(`${sidecar.url}/api/v1/meters`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', connection: 'close' },
+        body: JSON.stringify({ slug, eventType: `type-${i}`, aggregation: 'COUNT' }),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as { id?: string; eventType?: string } }));
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => create(i)));
+    const created = answers.filter((a) => a.status === 201);
+    expect(created).toHaveLength(1);
+    expect(answers.filter((a) => a.status === 409)).toHaveLength(11);
+    const get = () => fetch(`${sidecar.url}/api/v1/meters/${slug}`, { headers: { authorization: `Bearer ${TOKEN}`, connection: 'close' } });
+    for (const res of await Promise.all(Array.from({ length: 8 }, get))) {
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual(created[0]?.body);
+    }
+    const deleted = await fetch(`${sidecar.url}/api/v1/meters/${slug}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}`, connection: 'close' } });
+    expect(deleted.status).toBe(204);
+    expect((await Promise.all(Array.from({ length: 8 }, get))).map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 404));
+  });
+
   it('starts a crashed worker again, keeps answering meanwhile, and stops every worker on SIGTERM', async () => {
     const [victim = -1, survivor = -1] = workerPids(sidecar.pid);
     process.kill(victim, 'SIGKILL');

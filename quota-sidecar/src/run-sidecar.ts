@@ -16,6 +16,7 @@ import {
   ValkeyCreditStore,
   type CreditStore,
   type Logger,
+  type MeterWrites,
   type Replays,
 } from '@tollgate/core';
 import type { SidecarSettings } from './sidecar-config.ts';
@@ -33,6 +34,8 @@ export interface WorkerRole {
   metricsText: () => Promise<string>;
   /** The primary's replays (with Kafka): their progress lives in that one process. */
   replays: Replays | undefined;
+  /** The primary's meter writes: one process creates and deletes meters, one at a time. */
+  meterWrites: MeterWrites;
 }
 
 /** The events client id, and so the spool folder, of a worker: worker 0 uses the single process's. */
@@ -110,6 +113,7 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
     clickhouse,
     replays,
     meters,
+    meterWrites: worker?.meterWrites,
     ingestLimits: { maxBodyBytes: env.INGEST_MAX_BODY_BYTES, window: eventTimeWindowFromEnv(env) },
     ready: async () => (await clickhouse.ping()).success,
     metricsText: worker?.metricsText,

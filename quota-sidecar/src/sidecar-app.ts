@@ -4,12 +4,15 @@ import {
   countIngested,
   createSubjectResolver,
   createLogger,
+  MeterRepository,
   parseMeters,
+  SubjectRepository,
   type CreditStore,
   type EventEmitter,
   type GrantRepository,
   type Logger,
   type Meter,
+  type MeterWrites,
   type Replays,
   type TollgateConfig,
 } from '@tollgate/core';
@@ -27,7 +30,12 @@ import { authorizeForwardRoutes } from './routes/authorize-forward.ts';
 import { authorizeJsonRoutes } from './routes/authorize-json.ts';
 import { healthRoutes } from './routes/health.ts';
 import { DEFAULT_INGEST_LIMITS, openMeterEventsRoutes, type IngestLimits } from './routes/openmeter-events.ts';
+import { openMeterEventsListRoutes } from './routes/openmeter-events-list.ts';
+import { openMeterMeterAdminRoutes } from './routes/openmeter-meter-admin.ts';
+import { openMeterMeterSubjectsRoutes } from './routes/openmeter-meter-subjects.ts';
 import { openMeterMetersRoutes } from './routes/openmeter-meters.ts';
+import { openMeterSubjectsRoutes } from './routes/openmeter-subjects.ts';
+import { MeterRegistry } from './openmeter/meter-registry.ts';
 
 export interface SidecarOptions {
   store: CreditStore;
@@ -46,8 +54,10 @@ export interface SidecarOptions {
   replays?: Replays | undefined;
   /** ClickHouse for meter queries; without it, `GET /api/v1/meters/{meter}/query` is not served. */
   clickhouse?: ClickHouseClient | undefined;
-  /** The meters of the OpenMeter API; by default, those of `config.meters`. */
+  /** The configured meters of the OpenMeter API; by default, those of `config.meters`. Meters created over the API live in ClickHouse. */
   meters?: readonly Meter[] | undefined;
+  /** Where meters are created and deleted; by default this process's repository over `clickhouse` (a worker of several passes them to the primary). */
+  meterWrites?: MeterWrites | undefined;
   /** The ingest API's body limit and acceptance window; by default 4 MiB, 31 days old, 5 minutes ahead. */
   ingestLimits?: IngestLimits | undefined;
   /**
@@ -81,6 +91,7 @@ export const createSidecarApp = ({
   clickhouse,
   replays,
   meters = parseMeters(config.meters),
+  meterWrites,
   ingestLimits = DEFAULT_INGEST_LIMITS,
   authorizeTokens = [],
   jwtSecret,
@@ -115,6 +126,15 @@ export const createSidecarApp = ({
   if (clickhouse) app.route('/', adminReconciliationRoutes({ store, clickhouse, now, logger }));
   app.route('/', adminReplayRoutes({ replays }));
   if (emitter) app.route('/', openMeterEventsRoutes({ emitter, config, limits: ingestLimits, now, logger }));
-  app.route('/', openMeterMetersRoutes({ meters, clickhouse, definedAt: new Date(now()).toISOString(), now, maxBodyBytes: config.limits.maxBodyBytes, logger }));
+  const stored = clickhouse && new MeterRepository(clickhouse, logger);
+  const registry = new MeterRegistry({ configured: meters, definedAt: new Date(now()).toISOString(), stored, writes: meterWrites ?? stored, logger });
+  const maxBodyBytes = config.limits.maxBodyBytes;
+  app.route('/', openMeterMetersRoutes({ meters: registry, clickhouse, now, maxBodyBytes, logger }));
+  if (clickhouse) {
+    app.route('/', openMeterMeterAdminRoutes({ meters: registry, maxBodyBytes }));
+    app.route('/', openMeterMeterSubjectsRoutes({ meters: registry, clickhouse, logger }));
+    app.route('/', openMeterEventsListRoutes({ meters: registry, clickhouse, now, logger }));
+    app.route('/', openMeterSubjectsRoutes({ subjects: new SubjectRepository(clickhouse), maxBodyBytes, logger }));
+  }
   return withAuthorizeFastPath(app, { decide, config, resolveSubject, subjects, checkCredential, logger, service: 'quota-sidecar' });
 };

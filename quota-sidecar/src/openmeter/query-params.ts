@@ -8,6 +8,14 @@ const UNSUPPORTED = [/^advancedMeterGroupByFilters/, /^filterCustomerId$/];
 /** Epoch milliseconds of an RFC 3339 timestamp, or undefined. A `+` sent unencoded arrives as a space and is taken back. */
 export const parseTimestamp = (raw: string): number | undefined => parseRfc3339(raw.replace(/ (\d{2}:\d{2})$/, '+$1'));
 
+/** A time parameter: its epoch milliseconds, or undefined when absent; a value that is not RFC 3339 is pushed onto `problems`. */
+export const timeParam = (name: string, value: string | undefined, problems: string[]): number | undefined => {
+  if (value === undefined) return undefined;
+  const ms = parseTimestamp(value);
+  if (ms === undefined) problems.push(`${name} must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "${value}".`);
+  return ms;
+};
+
 /** The canonical IANA name of a time zone (`europe/berlin` → `Europe/Berlin`), or undefined when it is unknown. */
 export const canonicalTimeZone = (raw: string): string | undefined => {
   if (!TIME_ZONE.test(raw)) return undefined;
@@ -38,15 +46,8 @@ export interface RawMeterQuery {
  */
 export const checkMeterQuery = (meter: Meter, raw: RawMeterQuery): MeterQuery => {
   const problems = [...raw.problems];
-  const time = (name: 'from' | 'to'): number | undefined => {
-    const value = raw[name];
-    if (value === undefined) return undefined;
-    const ms = parseTimestamp(value);
-    if (ms === undefined) problems.push(`${name} must be an RFC 3339 date-time, such as 2026-01-15T10:30:00Z; got "${value}".`);
-    return ms;
-  };
-  const from = time('from');
-  const to = time('to');
+  const from = timeParam('from', raw.from, problems);
+  const to = timeParam('to', raw.to, problems);
   if (from !== undefined && to !== undefined && from >= to) problems.push(from === to ? 'from and to cannot be equal.' : 'from must be before to.');
 
   let windowSize: WindowSize | undefined;

@@ -1,17 +1,16 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono, type Context } from 'hono';
-import { metrics, queryMeter, readJsonBody, TollgateError, type Logger, type Meter, type MeterAnswer } from '@tollgate/core';
+import { metrics, queryMeter, readJsonBody, TollgateError, type Logger, type MeterAnswer } from '@tollgate/core';
+import type { MeterRegistry } from '../openmeter/meter-registry.ts';
 import { meterView } from '../openmeter/meter-view.ts';
 import { readV1QueryBody, readV3QueryBody, v3Answer } from '../openmeter/query-body.ts';
 import { meterRowsCsv } from '../openmeter/query-csv.ts';
 import { checkMeterQuery, readQueryParams, type RawMeterQuery } from '../openmeter/query-params.ts';
 
 export interface OpenMeterMetersDeps {
-  meters: readonly Meter[];
+  meters: MeterRegistry;
   /** Without it, meters are listed but not queried. */
   clickhouse?: ClickHouseClient | undefined;
-  /** When the meters were loaded: their createdAt and updatedAt. */
-  definedAt: string;
   /** Clock in epoch milliseconds: where a query without `to` ends. */
   now: () => number;
   /** Largest JSON query body. */
@@ -25,26 +24,19 @@ const wantsCsv = (c: Context) => (c.req.header('accept') ?? '').split(',')[0]?.s
 type Form = 'v1' | 'v3';
 
 /**
- * OpenMeter's meter API over the configured meters: `GET /api/v1/meters`, `GET /api/v1/meters/{meter}`,
+ * OpenMeter's meter API over the configured and created meters: `GET /api/v1/meters`, `GET /api/v1/meters/{meter}`,
  * and a query in each of OpenMeter's forms over one query builder — `GET /api/v1/meters/{meter}/query`
  * (parameters), `POST /api/v1/meters/{meter}/query` (the same as JSON) and
  * `POST /api/v3/openmeter/meters/{meterId}/query` (v3 names) — each as JSON, or CSV with `Accept: text/csv`.
  */
-export const openMeterMetersRoutes = ({ meters, clickhouse, definedAt, now, maxBodyBytes, logger }: OpenMeterMetersDeps) => {
-  const bySlug = new Map(meters.map((m) => [m.slug, m]));
-  const find = (slug: string): Meter => {
-    const meter = bySlug.get(slug);
-    if (!meter) throw new TollgateError('NOT_FOUND', `There is no meter "${slug}".`);
-    return meter;
-  };
-
+export const openMeterMetersRoutes = ({ meters, clickhouse, now, maxBodyBytes, logger }: OpenMeterMetersDeps) => {
   const app = new Hono()
-    .get('/api/v1/meters', (c) => c.json(meters.map((m) => meterView(m, definedAt))))
-    .get('/api/v1/meters/:meterIdOrSlug', (c) => c.json(meterView(find(c.req.param('meterIdOrSlug')), definedAt)));
+    .get('/api/v1/meters', async (c) => c.json((await meters.list()).map(meterView)))
+    .get('/api/v1/meters/:meterIdOrSlug', async (c) => c.json(meterView(await meters.find(c.req.param('meterIdOrSlug')))));
   if (!clickhouse) return app;
 
-  const answer = async (c: Context, slug: string, read: () => Promise<RawMeterQuery>, form: Form) => {
-    const meter = find(slug);
+  const answer = async (c: Context, idOrSlug: string, read: () => Promise<RawMeterQuery>, form: Form) => {
+    const { meter } = await meters.find(idOrSlug);
     // Timed per known meter only, so a client cannot grow the metric's label set.
     const end = metrics.queryLatency.startTimer({ meter: meter.slug });
     let outcome = 'error';

@@ -1,8 +1,9 @@
 import cluster from 'node:cluster';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, DiskSpool, openCreditStore, serveClusterMetrics } from '@tollgate/core';
+import { createLogger, DiskSpool, MeterRepository, openCreditStore, serveClusterMetrics } from '@tollgate/core';
 import { SERVICE, eventClientId, openMigratedClickHouse, openReplays } from '../run-sidecar.ts';
+import { serveMeterWritesToWorkers } from './meter-calls.ts';
 import { serveReplaysToWorkers } from './replay-calls.ts';
 import type { SidecarSettings } from '../sidecar-config.ts';
 import { answerWorkerIndex } from './worker-index.ts';
@@ -30,8 +31,9 @@ export const strandedSpools = (spoolDir: string, workers: number): string[] => {
 /**
  * The primary of SIDECAR_WORKERS sidecar processes sharing one port (node:cluster hands each
  * new connection to a worker). It serves no requests itself: it runs the migrations once,
- * starts the workers, tells each its index, collects their metrics for /metrics, runs the
- * replays they are asked for (their progress lives here), restarts a
+ * starts the workers, tells each its index, collects their metrics for /metrics, creates and
+ * deletes the meters they are asked to, runs the replays they are asked for (their progress
+ * lives here), restarts a
  * worker that crashes, and on SIGTERM or SIGINT stops them all, each draining as a single
  * sidecar does.
  */
@@ -45,12 +47,13 @@ export const runPrimary = async ({ env }: SidecarSettings): Promise<void> => {
     process.exit(1);
   }
 
-  // The schema once, before the workers, which then find it in place. With Kafka, the primary
-  // also runs the replays that any worker is asked for, so it keeps ClickHouse and Valkey open.
+  // The schema once, before the workers, which then find it in place. The primary also creates
+  // and deletes the meters any worker is asked to, and with Kafka runs the replays, so it keeps
+  // ClickHouse (and, for replays, Valkey) open.
   const clickhouse = await openMigratedClickHouse(env, logger);
+  serveMeterWritesToWorkers(new MeterRepository(clickhouse, logger));
   const replays = openReplays(env, clickhouse, openCreditStore(env.VALKEY_URL), logger);
   if (replays) serveReplaysToWorkers(replays);
-  else await clickhouse.close();
 
   const indexOf = new Map<number, number>();
   const served = new Set<number>();
