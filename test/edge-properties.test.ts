@@ -177,6 +177,17 @@ const expectCleanAnswer = async (res: Response, what: string) => {
   }
 };
 
+/** The decisions the sidecar emitted for these subjects, from the bus (source quota-sidecar). */
+const authorizeEvents = (subjects: string[]) => {
+  const out = new Map<string, { events: number; cost: number }>();
+  for (const e of events.delivered) {
+    if (e.source !== 'quota-sidecar' || !subjects.includes(String(e.subject))) continue;
+    const d = out.get(String(e.subject)) ?? { events: 0, cost: 0 };
+    out.set(String(e.subject), { events: d.events + 1, cost: d.cost + Number((e.data as { cost: number }).cost) });
+  }
+  return out;
+};
+
 const metered = async (subjects: string[]) => {
   const ch = await testClickHouse();
   const result = await ch.query({
@@ -195,8 +206,24 @@ describe('the ingest and admin edges under generated input', () => {
     const books: Books = { subjects: [0, 1, 2].map((i) => `tpp-prop-${seed}-${i}`), accepted: new Map(), granted: new Map(), topUps: new Map() };
     const previous: Obj[] = [];
 
+    const authorized = new Map<string, number>();
     for (let i = 0; i < REQUESTS; i++) {
-      if (r.chance(0.65)) {
+      if (r.chance(0.2)) {
+        // The authorize API, with paths spelt every way a client might: each allowed call is debited and metered.
+        const subject = r.pickWeighted([[10, r.pick(books.subjects)], [1, 'bad subject']]);
+        const path = r.pick(['/payments', '//payments', '/PAYMENTS', '/a/../payments', '/%70ayments', '/payments;x', '/a%2Fb', '/accounts?x=1', '/accounts/', '/x', 'payments']);
+        const method = r.pick(['GET', 'POST', 'HEAD', 'get', 'G ET']);
+        const res = await sidecar.app.request('http://sidecar/v1/authorize', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ subject, method, path }),
+        });
+        await expectCleanAnswer(res.clone(), `seed ${seed} request ${i}: authorize ${method} ${path}`);
+        if (res.status === 200) {
+          const { cost } = (await res.json()) as { cost: number };
+          authorized.set(subject, (authorized.get(subject) ?? 0) + cost);
+        }
+      } else if (r.chance(0.65)) {
         const { batch, single, raw, type } = ingestRequest(r, books, previous);
         const body = raw ?? JSON.stringify(single ? batch[0] : batch);
         const res = await sidecar.app.request('http://sidecar/api/v1/events', {
@@ -224,11 +251,20 @@ describe('the ingest and admin edges under generated input', () => {
       }
     }
 
-    // 1. Every accepted event is stored once, and only those.
+    // 1. Every accepted event is stored once, and only those (the authorize decisions are events too).
     const expected = new Map<string, { events: number; cost: number }>();
     for (const { subject, cost } of books.accepted.values()) {
       const e = expected.get(subject) ?? { events: 0, cost: 0 };
       expected.set(subject, { events: e.events + 1, cost: e.cost + cost });
+    }
+    // The bus has delivered every decision emitted before its flush.
+    await events.bus.flush();
+    const decisions = authorizeEvents(books.subjects);
+    for (const [subject, d] of decisions) {
+      const e = expected.get(subject) ?? { events: 0, cost: 0 };
+      expected.set(subject, { events: e.events + d.events, cost: e.cost + d.cost });
+      // Every debit the sidecar answered 200 for is in its events: what was charged was metered.
+      expect(d.cost, `seed ${seed}: ${subject} authorize debits metered`).toBe(authorized.get(subject) ?? 0);
     }
     const total = [...expected.values()].reduce((n, e) => n + e.events, 0);
     const stored = await waitFor(
