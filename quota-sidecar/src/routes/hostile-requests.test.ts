@@ -2,8 +2,8 @@ import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCreditStore } from '@tollgate/core';
-import { ADMIN_TOKEN, closeTestClickHouse, createTestEvents, createTestSidecar, testConfig, uniqueSubject, type TestEvents, type TestSidecar } from '../testing/sidecar-fixture.ts';
+import { epochMinute, MemoryCreditStore, reconcileSubjects } from '@tollgate/core';
+import { ADMIN_TOKEN, closeTestClickHouse, createTestEvents, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestEvents, type TestSidecar } from '../testing/sidecar-fixture.ts';
 
 /**
  * What an attacker or a careless client sends to the sidecar's HTTP edges, over a real socket
@@ -15,12 +15,14 @@ const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}
 
 let events: TestEvents;
 let sidecar: TestSidecar;
+let store: MemoryCreditStore;
 let server: ServerType;
 let port: number;
 
 beforeAll(async () => {
   events = await createTestEvents();
-  sidecar = await createTestSidecar({ store: new MemoryCreditStore(), config: testConfig(), emitter: events.bus });
+  store = new MemoryCreditStore();
+  sidecar = await createTestSidecar({ store, config: testConfig(), emitter: events.bus });
   await new Promise<void>((resolve) => {
     server = serve({ fetch: sidecar.app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
       port = info.port;
@@ -97,5 +99,29 @@ describe('repeated fields', () => {
       expect(res).toMatchObject({ status: 400, type: PROBLEM });
     }
     expect(await sidecar.balance(subject)).toBe(20);
+  });
+});
+
+describe('amounts that would overflow', () => {
+  it('refuses five ingests of api.call events costing 2^53 - 1 (issue 11, finding 3): the balance stays 10 after reconciliation', async () => {
+    const subject = uniqueSubject();
+    expect((await sidecar.topUp(subject, 10)).status).toBe(201);
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    for (let i = 0; i < 5; i++) {
+      const body = JSON.stringify({
+        specversion: '1.0',
+        type: 'api.call',
+        source: 'overflow',
+        id: `overflow-${subject}-${i}`,
+        time: hourAgo,
+        subject,
+        data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 1, cost: Number.MAX_SAFE_INTEGER, decision: 'debited' },
+      });
+      const res = await send('POST', '/api/v1/events', { ...admin, 'content-type': 'application/cloudevents+json', 'content-length': Buffer.byteLength(body) }, body);
+      expect(res).toMatchObject({ status: 400, type: PROBLEM });
+    }
+    const summary = await reconcileSubjects({ clickhouse: await testClickHouse(), store, subjects: [subject], watermarkMinute: epochMinute(Date.now()) + 1 });
+    expect(summary).toMatchObject({ applied: 1, outOfRange: [] });
+    expect(await sidecar.balance(subject)).toBe(10);
   });
 });
