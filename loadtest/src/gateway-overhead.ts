@@ -11,6 +11,7 @@ import { runWrk } from './wrk/run-wrk.ts';
 import { lightLoadRows, p50Row } from './report/latency-rows.ts';
 import type { Contender, MeasuredRun } from './alternate.ts';
 import { debitMismatch, runPairedScenario } from './paired-scenario.ts';
+import { kafkaDownRows, runKafkaDownRound, type KafkaDownRound } from './kafka-down-round.ts';
 import { openBenchValkey, type BenchValkey } from './valkey/bench-valkey.ts';
 
 /**
@@ -58,6 +59,8 @@ export interface GatewayOverheadResult {
   light: PairedComparison | undefined;
   /** CPU profiles of both contenders over the measured runs (with --profile). */
   profile: ProfileComparison | undefined;
+  /** With the Kafka emitter: one more pair with the broker stopped. */
+  kafkaDown: KafkaDownRound | undefined;
 }
 
 const expectOk = async (url: string, headers: Record<string, string>, status: number, body?: string) => {
@@ -126,19 +129,26 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
     const paired = await runPairedScenario({ baseline, system, options, profileDir, valkeyUrl: valkey?.url }, log);
     const { baseline: bareRuns, system: gatewayRuns, profile, light, problems } = paired;
+    const kafkaDown = kafka
+      ? await runKafkaDownRound(
+          { broker: kafka, baseline, system, durationS: options.durationS, spooled: async () => (await gateway.stats())['events.spooled'] },
+          log,
+        )
+      : undefined;
     const peaks = { gateway: await memory.gateway.stop(), bare: await memory.bare.stop() };
 
     const stats = await gateway.stats();
     const bareStats = await bare.stats();
     const pick = (s: Record<string, number>, prefix: string) => Object.fromEntries(Object.entries(s).filter(([k]) => k.startsWith(prefix)));
     const accounting = {
-      responses: smokeResponses + paired.systemResponses,
+      responses: smokeResponses + paired.systemResponses + (kafkaDown?.system.requests ?? 0),
       debited: (stats.granted ?? 0) - (stats.balance ?? 0),
       events: pick(stats, 'events'),
       counters: { ...pick(stats, 'decisions.'), ...pick(stats, 'storeErrors.') },
     };
     const processMemory = { gateway: pick(stats, 'memory.'), bare: pick(bareStats, 'memory.') };
-    const mismatch = debitMismatch(options, accounting, 'the gateway', 'responses');
+    // The broker-stopped pair is one more run whose requests cut off at its end were debited too.
+    const mismatch = debitMismatch(kafkaDown ? { ...options, rounds: options.rounds + 1 } : options, accounting, 'the gateway', 'responses');
     if (mismatch) problems.push(mismatch);
 
     for (const child of started.splice(0).reverse()) await child.stop();
@@ -158,6 +168,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       problems,
       profile,
       light: light && comparePaired([light.baseline], [light.system]),
+      kafkaDown,
     };
   } finally {
     for (const child of started.reverse()) await child.stop().catch(() => {});
@@ -192,6 +203,7 @@ export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
     },
     p50Row(scenario, c),
     ...lightLoadRows(scenario, r.light, r.options.lightConnections, TARGETS.addedP99Ms),
+    ...(r.kafkaDown ? kafkaDownRows(scenario, r.kafkaDown, c) : []),
     {
       scenario,
       measure: 'CPU per request, every process',

@@ -109,5 +109,5 @@ export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: (
     flush: () => kafkaEmitter.flush(),
     close: () => kafkaEmitter.close(),
   };
-  return { emitter, counts };
+  return { emitter, counts: () => ({ ...counts(), 'events.spooled': kafkaEmitter.spooled }) };
 };
