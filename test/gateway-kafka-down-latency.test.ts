@@ -111,7 +111,8 @@ describe('gateway with its Kafka broker stopped', () => {
       await waitFor(async () => (await gauges(url)).events === 0, { timeoutMs: 60_000, what: 'the spool drained' });
       await waitFor(async () => (await onTopic()) >= calls, { timeoutMs: 30_000, what: 'every event on the topic' });
 
-      const bound = (n: { p50: number; p99: number }) => ({ p50: 2 * n.p50 + 5, p99: 3 * n.p99 + 25 });
+      // Gross only: a call that waits on Kafka (tens of ms) breaks them; a busy machine does not.
+      const bound = (n: { p50: number; p99: number }) => ({ p50: 3 * n.p50 + 10, p99: 4 * n.p99 + 50 });
       const context = JSON.stringify({ normal, down, draining });
       expect(down.p50, context).toBeLessThan(bound(normal).p50);
       expect(down.p99, context).toBeLessThan(bound(normal).p99);
