@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +16,9 @@ import { waitFor } from './harness/wait-for.ts';
  * warning (kafkajs printed `TimeoutNegativeWarning` on Node 24 at every connect) nor a warn or
  * error line of its own log.
  */
-const CONFIG = new URL('../deploy/config/tollgate.yaml', import.meta.url).pathname;
+/** A store budget no busy machine exceeds (the 50 ms one is tested elsewhere). */
+const CONFIG = join(mkdtempSync(join(tmpdir(), 'tollgate-quiet-config-')), 'tollgate.yaml');
+writeFileSync(CONFIG, 'subject:\n  header: x-tpp-id\ncredits:\n  storeTimeoutMs: 5000\n');
 const MAIN = {
   gateway: 'gateway-plugin/src/main.ts',
   sidecar: 'quota-sidecar/src/main.ts',
@@ -24,6 +26,7 @@ const MAIN = {
   sync: 'sync-worker/src/main.ts',
 };
 const TOKEN = 'quiet-start-token';
+const AUTHORIZE_TOKEN = 'quiet-start-authorize-token';
 
 let broker: KafkaBroker;
 let upstream: RunningServer;
@@ -62,6 +65,7 @@ describe('services start without warnings', () => {
     const topic = `quiet-gw-${randomUUID()}`;
     const gateway = spawnService(process.execPath, [MAIN.gateway], {
       PORT: String(port),
+      METRICS_PORT: String(await freePort()),
       UPSTREAM_URL: upstream.url,
       VALKEY_URL: inject('valkeyUrl'),
       KAFKA_BROKERS: broker.brokers,
@@ -84,6 +88,7 @@ describe('services start without warnings', () => {
     const sidecar = spawnService(process.execPath, [MAIN.sidecar], {
       PORT: String(port),
       ADMIN_TOKENS: TOKEN,
+      AUTHORIZE_TOKENS: AUTHORIZE_TOKEN,
       TOLLGATE_CONFIG: CONFIG,
       VALKEY_URL: inject('valkeyUrl'),
       KAFKA_BROKERS: broker.brokers,
@@ -95,7 +100,7 @@ describe('services start without warnings', () => {
       await untilReady(sidecar, `http://127.0.0.1:${port}/readyz`);
       const res = await fetch(`http://127.0.0.1:${port}/v1/authorize`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'tollgate-authorize-token': AUTHORIZE_TOKEN },
         body: JSON.stringify({ subject: `tpp-${randomUUID()}`, method: 'GET', path: '/accounts' }),
       });
       await res.arrayBuffer();
