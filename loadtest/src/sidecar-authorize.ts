@@ -95,7 +95,7 @@ const measureScriptCeiling = async (valkey: BenchValkey, clients: number, proble
 const expectStatus = async (url: string, subject: string, status: number) => {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'tollgate-authorize-token': 'bench-authorize-token' },
     body: JSON.stringify({ subject, method: 'GET', path: '/accounts' }),
   });
   const text = await res.text();

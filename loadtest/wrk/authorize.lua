@@ -9,6 +9,8 @@ function init(args)
   local subject = args[2] or "tpp-bench"
   wrk.method = "POST"
   wrk.headers["content-type"] = "application/json"
+  -- The sidecar's authorize credential (loadtest/src/servers/sidecar.ts); the bare baseline ignores it.
+  wrk.headers["tollgate-authorize-token"] = "bench-authorize-token"
   wrk.body = '{"subject":"' .. subject .. '","method":"GET","path":"/accounts"}'
 end
 

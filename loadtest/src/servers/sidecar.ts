@@ -27,7 +27,8 @@ if (!servesRequests()) {
 } else {
   const grants = new GrantRepository(openClickHouse({ url: 'http://127.0.0.1:9' }));
   const { bus: emitter, counts } = countingBus();
-  const app = createSidecarApp({ store, grants, config: DEFAULT_CONFIG, adminTokens: [], emitter });
+  // The authorize API needs its credential, as in production: its check is part of what is measured.
+  const app = createSidecarApp({ store, grants, config: DEFAULT_CONFIG, adminTokens: [], authorizeTokens: ['bench-authorize-token'], emitter });
   const server = serve({ fetch: app.fetch, port: listenPort(), hostname: '127.0.0.1' }, (info: AddressInfo) => {
     announce(info.port, {
       stats: async () => {
