@@ -152,4 +152,30 @@ describe('KafkaClient against a real broker', () => {
       await a.group.stop();
     }
   });
+
+  // Last: it restarts the broker.
+  it('says it is not fetching while the broker is stopped, and reads on from where it was once it is back', async () => {
+    const topic = `kc-${randomUUID()}`;
+    const groupId = `g-${topic}`;
+    await kafka.ensureTopics(topic, 2);
+    const producer = kafka.producer();
+    await producer.send(topic, records(0, 300));
+    const { group, seen } = member(groupId, topic, (b, g) => g.commit(b));
+    await group.start();
+    try {
+      await waitFor(() => seen.reduce((sum, b) => sum + b.records.length, 0) >= 300 && group.fetching, { timeoutMs: 30_000, what: 'first records read' });
+      await broker.stop();
+      await waitFor(() => !group.fetching, { timeoutMs: 30_000, what: 'the group to report that it cannot fetch' });
+      await broker.start();
+      await producer.send(topic, records(300, 300));
+      await waitFor(async () => {
+        const committed = await kafka.committedOffsets(groupId, topic);
+        return [...committed.values()].reduce((sum, o) => sum + Number(o), 0) === 600 && group.fetching;
+      }, { timeoutMs: 60_000, what: 'the rest read and committed after the restart' });
+      expect(new Set(seen.flatMap((b) => b.records.map(n))).size).toBe(600);
+    } finally {
+      await producer.close();
+      await group.stop();
+    }
+  }, 120_000);
 });

@@ -165,9 +165,11 @@ export class KafkaMeterSink {
         total += lag;
       }
       this.readiness.groupLag = Number(total);
-      this.readiness.consumerRunning = this.#group.active;
+      this.readiness.consumerRunning = this.#group.active && this.#group.fetching;
       this.readiness.assignedPartitions = this.#group.partitions.length;
     } catch (err) {
+      // Kafka does not answer: the consumer cannot be doing its job either.
+      this.readiness.consumerRunning = this.#group.active && this.#group.fetching;
       this.#o.logger.debug('lag measurement failed', { error: String(err) });
     }
   }

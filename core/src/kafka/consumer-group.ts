@@ -57,6 +57,7 @@ export class ConsumerGroup {
   readonly #stopping = new AbortController();
   #loop: Promise<void> | undefined;
   #wake: () => void = () => undefined;
+  #fetching = false;
 
   constructor(connection: KafkaConnection, options: ConsumerGroupOptions) {
     this.#o = { maxWaitMs: 250, maxBatchRecords: 10_000, concurrency: 3, ...options };
@@ -88,6 +89,11 @@ export class ConsumerGroup {
   /** True while this member is in the group with a current generation. */
   get active(): boolean {
     return this.#consumer.isActive();
+  }
+
+  /** True while the last fetch succeeded (false from the first failed one until one succeeds again). */
+  get fetching(): boolean {
+    return this.#fetching;
   }
 
   get partitions(): number[] {
@@ -146,17 +152,20 @@ export class ConsumerGroup {
       try {
         if (!this.#consumer.isActive()) await this.#consumer.joinGroup(this.#group);
         const fetched = await this.#fetch();
+        this.#fetching = true;
         failures = (await handling) > 0 ? failures + 1 : 0;
         handling = this.#handle(fetched);
         if (failures > 0) await pause(backoffDelay(failures), signal);
       } catch (err) {
         if (signal.aborted) break;
+        this.#fetching = false;
         this.#o.onError?.(err, 'fetch');
         this.#consumer.clearMetadata();
         await pause(backoffDelay(failures++), signal);
       }
     }
     await handling;
+    this.#fetching = false;
   }
 
   /** One fetch of every partition held (one request per leader); [] after a short wait when none is held. */
