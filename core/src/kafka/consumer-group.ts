@@ -1,6 +1,7 @@
 import { Consumer, ListOffsetTimestamps, ResponseError, type ConsumerGroupJoinPayload } from '@platformatic/kafka';
 import { clientOptions, PATIENT, type KafkaConnection } from './connection.ts';
 import { toPartitionBatches, type FetchResponse, type PartitionBatch } from './fetch-batches.ts';
+import { inPartitionOrder } from './in-partition-order.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
 import { backoffDelay, pause } from '../backoff.ts';
 
@@ -175,13 +176,14 @@ export class ConsumerGroup {
       await this.#changeOrTimeout(this.#o.maxWaitMs);
       return [];
     }
-    await this.#loadPositions(held.filter((p) => !this.#positions.has(p)));
+    // Taken before anything is awaited: a rebalance meanwhile makes what follows stale, and it is dropped.
     const generation = this.#ownership.generation;
+    const epochs = new Map(held.map((p) => [p, this.#ownership.epoch(p)]));
+    await this.#loadPositions(held.filter((p) => !this.#positions.has(p)), epochs);
     const positions = new Map(held.flatMap((p) => {
       const at = this.#positions.get(p);
       return at === undefined ? [] : [[p, at] as const];
     }));
-    const epochs = new Map(held.map((p) => [p, this.#ownership.epoch(p)]));
     const metadata = await this.#consumer.metadata({ topics: [this.#o.topic] });
     const topic = metadata.topics.get(this.#o.topic);
     if (!topic) throw new Error(`topic ${this.#o.topic} not found`);
@@ -227,13 +229,17 @@ export class ConsumerGroup {
         this.#ownership.invalidate(p.partitionIndex);
         this.#positions.delete(p.partitionIndex);
       }
-      await this.#loadPositions(outOfRange.map((p) => p.partitionIndex), true);
+      await this.#loadPositions(outOfRange.map((p) => p.partitionIndex), undefined, true);
       return undefined;
     }
   }
 
-  /** Positions of newly held partitions: the committed offset, else `startAt`, else the first or next record. */
-  async #loadPositions(partitions: number[], ignoreCommitted = false): Promise<void> {
+  /**
+   * Positions of newly held partitions: the committed offset, else `startAt`, else the first or
+   * next record. A partition revoked or rewound while they were looked up (its epoch moved on
+   * from `epochs`) is left alone.
+   */
+  async #loadPositions(partitions: number[], epochs?: ReadonlyMap<number, number>, ignoreCommitted = false): Promise<void> {
     if (partitions.length === 0) return;
     const topic = this.#o.topic;
     const committed = this.#o.startAt || ignoreCommitted
@@ -242,6 +248,7 @@ export class ConsumerGroup {
     const fallback = this.#o.fromBeginning === false ? ListOffsetTimestamps.LATEST : ListOffsetTimestamps.EARLIEST;
     const edge = (await this.#consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, timestamp: fallback })).get(topic);
     for (const p of partitions) {
+      if (epochs && epochs.get(p) !== this.#ownership.epoch(p)) continue;
       const from = committed?.[p] ?? -1n;
       const start = this.#o.startAt?.get(p);
       this.#positions.set(p, from >= 0n ? from : start ?? edge?.[p] ?? 0n);
@@ -250,29 +257,19 @@ export class ConsumerGroup {
 
   /** Handles fetched batches, each partition in order, `concurrency` partitions at a time; resolves with the failures. */
   async #handle(fetched: Fetched[]): Promise<number> {
-    const byPartition = new Map<number, Fetched[]>();
-    for (const f of fetched) byPartition.set(f.batch.partition, [...(byPartition.get(f.batch.partition) ?? []), f]);
-    const queue = [...byPartition.values()];
     let failures = 0;
-    const worker = async () => {
-      for (let list = queue.shift(); list; list = queue.shift()) {
-        for (const { batch, epoch } of list) {
-          if (this.#stopping.signal.aborted || this.#ownership.epoch(batch.partition) !== epoch) break;
-          let done = false;
-          try {
-            done = await this.#o.onBatch(batch);
-          } catch (err) {
-            this.#o.onError?.(err, 'batch');
-            failures++;
-          }
-          if (!done) {
-            this.#rewind(batch);
-            break;
-          }
-        }
+    await inPartitionOrder(fetched, (f) => f.batch.partition, this.#o.concurrency, async ({ batch, epoch }) => {
+      if (this.#stopping.signal.aborted || this.#ownership.epoch(batch.partition) !== epoch) return false;
+      let done = false;
+      try {
+        done = await this.#o.onBatch(batch);
+      } catch (err) {
+        this.#o.onError?.(err, 'batch');
+        failures++;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.#o.concurrency, queue.length) }, worker));
+      if (!done) this.#rewind(batch);
+      return done;
+    });
     return failures;
   }
 
