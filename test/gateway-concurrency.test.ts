@@ -29,7 +29,7 @@ const stores: [string, () => Promise<CreditStore>][] = [
       return store;
     },
   ],
-  ['memory', async () => new MemoryCreditStore()],
+  ['memory', async () => new MemoryCreditStore({ restored: true })],
 ];
 
 describe.each(stores)('gateway under 1,000 concurrent requests (%s store)', (_name, open) => {

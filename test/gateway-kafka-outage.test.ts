@@ -44,7 +44,7 @@ describe('gateway with Kafka stopped for 30 s', () => {
     const sink = new KafkaMeterSink({ kafka, clickhouse, topic, groupId: `g-${topic}`, batchSize: 5_000, batchWaitMs: 100, logger });
     await sink.start();
 
-    const store = new MemoryCreditStore();
+    const store = new MemoryCreditStore({ restored: true });
     const subject = 'tpp-outage';
     await store.applyGrant(subject, 'k', 'h', 1_000_000);
     const app = createGatewayApp({ store, emitter, config: parseTollgateConfig({}), upstreamUrl: upstream.url, logger });

@@ -19,7 +19,7 @@ const gatewayWithFullingSpool = async (policy: SpoolFullPolicy) => {
   const spool = new DiskSpool({ dir: mkdtempSync(join(tmpdir(), 'tollgate-full-')), maxBytes: 2_048 });
   const emitter = new KafkaEmitter({ kafka, topic: 'api-calls', spool, logger: createLogger('t', 'silent'), lingerMs: 1, spoolFullPolicy: policy });
   await emitter.start();
-  const store = new MemoryCreditStore();
+  const store = new MemoryCreditStore({ restored: true });
   await store.applyGrant('tpp-1', 'k', 'h', 1_000);
   const app = createGatewayApp({ store, emitter, config: parseTollgateConfig({}), upstreamUrl: upstream.url });
   const call = async () => (await app.request('http://gateway/accounts', { headers: { 'x-tpp-id': 'tpp-1' } })).status;

@@ -100,10 +100,18 @@ describe('gateway when Valkey fails', () => {
 
     expect((await call('/readyz')).status).toBe(503);
 
-    // Valkey comes back empty: the balance is gone until it is granted again (the sync worker's
-    // job in production); the same gateway process resumes deciding without a restart.
+    // Valkey comes back empty (a restart without persistence): nothing is decided from it, so
+    // the deny route answers 503, never a false 429, until a restore has run. This test's ledger
+    // is empty, so the restore leaves the balance at 0: then 429, and a grant resumes debits —
+    // in the same gateway process, without a restart.
     await valkey.start();
     await waitFor(async () => (await call('/readyz')).status === 200, { what: 'the store to reconnect' });
+    const unrestored = await call(DENY_PATH);
+    expect(unrestored.status).toBe(503);
+    expect(JSON.parse(unrestored.body)).toMatchObject({ status: 503, code: 'STORE_UNAVAILABLE' });
+    expect((await call(ALLOW_PATH)).status).toBe(200);
+    expect((await eventsFor(ALLOW_PATH)).at(-1)?.data).toMatchObject({ cost: 1, decision: 'unverified' });
+    expect(await store.completeRestore(await store.beginRestore())).toBe(true);
     expect((await call(DENY_PATH)).status).toBe(429);
     await grant(5);
     await waitFor(async () => (await call(DENY_PATH)).status === 200, { what: 'debits to resume' });

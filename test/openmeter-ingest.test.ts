@@ -61,7 +61,7 @@ describe('POST /api/v1/events', () => {
   beforeAll(async () => {
     events = await createTestEvents();
     sidecar = await createTestSidecar({
-      store: new MemoryCreditStore(),
+      store: new MemoryCreditStore({ restored: true }),
       config,
       emitter: events.bus,
       now: () => NOW,

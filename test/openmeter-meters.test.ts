@@ -83,7 +83,7 @@ describe('OpenMeter meter API', () => {
 
   beforeAll(async () => {
     events = await createTestEvents();
-    sidecar = await createTestSidecar({ store: new MemoryCreditStore(), config, emitter: events.bus, now: () => NOW });
+    sidecar = await createTestSidecar({ store: new MemoryCreditStore({ restored: true }), config, emitter: events.bus, now: () => NOW });
     const res = await sidecar.admin('/api/v1/events', {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents-batch+json' },

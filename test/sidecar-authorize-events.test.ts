@@ -50,8 +50,13 @@ const failingFor = (inner: CreditStore, down: Set<string>): CreditStore => ({
   applyGrant: (subject, key, bodyHash, amount) => inner.applyGrant(subject, key, bodyHash, amount),
   balance: (subject) => inner.balance(subject),
   realtimeBuckets: (subject) => inner.realtimeBuckets(subject),
-  reconcile: (subject, target, watermarkMinute) => inner.reconcile(subject, target, watermarkMinute),
+  reconcile: (subject, request) => inner.reconcile(subject, request),
   confirmChanges: (subject, changeIds) => inner.confirmChanges(subject, changeIds),
+  meteredCharges: (subject) => inner.meteredCharges(subject),
+  account: (subject) => inner.account(subject),
+  restoreStatus: () => inner.restoreStatus(),
+  beginRestore: () => inner.beginRestore(),
+  completeRestore: (token) => inner.completeRestore(token),
   ping: () => inner.ping(),
   close: () => inner.close(),
 });
@@ -207,7 +212,7 @@ describe('authorize and ingest while events cannot be recorded', () => {
       flush: async () => {},
       close: async () => {},
     };
-    const store = new MemoryCreditStore();
+    const store = new MemoryCreditStore({ restored: true });
     const sidecar = await createTestSidecar({ store, config, emitter: full });
     const subject = uniqueSubject();
     expect((await sidecar.topUp(subject, 10)).status).toBe(201);
@@ -241,7 +246,7 @@ describe('authorize and ingest while events cannot be recorded', () => {
   });
 
   it('without an emitter, answers decisions unmetered and does not serve ingest', async () => {
-    const sidecar = await createTestSidecar({ store: new MemoryCreditStore(), config });
+    const sidecar = await createTestSidecar({ store: new MemoryCreditStore({ restored: true }), config });
     const ingest = await sidecar.admin('/api/v1/events', { method: 'POST', headers: { 'content-type': 'application/cloudevents+json' }, body: '{}' });
     expect(ingest.status).toBe(404);
     const authorize = await sidecar.app.request('http://sidecar/v1/authorize', {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValkeyCreditStore } from '@tollgate/core';
-import { closeTestClickHouse, createTestSidecar, testConfig, uniqueSubject, type TestSidecar } from '../quota-sidecar/src/testing/sidecar-fixture.ts';
+import { epochMinute, restoreStore, ValkeyCreditStore } from '@tollgate/core';
+import { closeTestClickHouse, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestSidecar } from '../quota-sidecar/src/testing/sidecar-fixture.ts';
 import { startValkey, type ValkeyServer } from './harness/valkey.ts';
 import { waitFor } from './harness/wait-for.ts';
 
@@ -89,9 +89,15 @@ describe('sidecar when the credit store fails', () => {
 
     await valkey.start();
     await waitFor(async () => (await sidecar.app.request('http://sidecar/readyz')).status === 200, { what: 'readiness after restart' });
-    // The restarted Valkey is empty: the subject has no credits until reconciliation rebuilds them.
+    // The restarted Valkey is empty: nothing is decided from it until a restore has run — the
+    // route's policy answers, never a false 429 — and the balance endpoint answers 503, not 0.
+    await expectPolicy();
+    expect((await sidecar.admin(`/admin/v1/subjects/${subject}/balance`)).status).toBe(503);
+    // Restored from the ledger (the 100 granted; this sidecar meters nothing), the credits are back.
+    const restored = await restoreStore({ clickhouse: await testClickHouse(), store, watermarkMinute: () => epochMinute(Date.now()), detectedAtMs: Date.now() });
+    expect(restored).toMatchObject({ restored: true, caughtUp: true });
     const res = await authorize('/payments');
-    expect(res.status).toBe(429);
-    expect(await res.json()).toMatchObject({ balance: 0, cost: 1 });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ allowed: true, balance: 99, cost: 1 });
   });
 });

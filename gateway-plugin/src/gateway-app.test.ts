@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 const gateway = async (configDoc: Record<string, unknown> = {}, options: { store?: CreditStore; upstreamUrl?: string } = {}) => {
-  const store = options.store ?? new MemoryCreditStore();
+  const store = options.store ?? new MemoryCreditStore({ restored: true });
   const bus = new InProcessBus();
   const events: CloudEventV1<ApiCallData>[] = [];
   bus.subscribe((batch) => void events.push(...(batch as CloudEventV1<ApiCallData>[])));

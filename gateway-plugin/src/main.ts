@@ -67,7 +67,9 @@ const main = async () => {
   }
   const { env, config } = configuration;
   const logger = createLogger('gateway', env.LOG_LEVEL);
-  const store = openCreditStore(env.VALKEY_URL);
+  // Alone, the gateway holds no ledger (no top-ups, no grants): a memory store starts empty and
+  // there is nothing to restore it from. With Valkey, the sync worker restores a wiped store.
+  const store = openCreditStore(env.VALKEY_URL, { memoryRestored: true });
   // With Kafka, events are produced (and spooled while it is away); without, stored here.
   const emitter = await openEventPath(
     eventPathFromEnv(env, 'tollgate-gateway', () => openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }), logger),

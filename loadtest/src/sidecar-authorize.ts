@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { epochMinute, ValkeyCreditStore } from '@tollgate/core';
-import { creditKeys } from '../../core/src/credits/keys.ts';
+import { creditKeys, storeKeys } from '../../core/src/credits/keys.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { join } from 'node:path';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
@@ -76,8 +76,9 @@ const measureScriptCeiling = async (valkey: BenchValkey, clients: number, proble
     if (sha !== createHash('sha1').update(source).digest('hex')) throw new Error(`SCRIPT LOAD answered ${sha}, not the SHA-1 of debit.lua`);
     await store.applyGrant(CEILING_SUBJECT, 'ceiling', 'loadtest', GRANT);
     const keys = creditKeys(CEILING_SUBJECT);
-    // One debit of cost 1 for subject 1 (the two keys) in the current minute.
-    const command = ['EVALSHA', sha, '2', keys.balance, keys.buckets, String(epochMinute(Date.now())), '1', '1'];
+    // One debit of cost 1 for subject 1 (the restored marker, then its three keys) in the current minute.
+    if (!(await store.restoreStatus()).restored) await store.completeRestore(await store.beginRestore());
+    const command = ['EVALSHA', sha, '4', storeKeys.restored, keys.balance, keys.buckets, keys.watermark, String(epochMinute(Date.now())), '1', '1'];
 
     const run = async (requests: number, pipeline: number) => {
       const before = await store.balance(CEILING_SUBJECT);

@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { serve } from '@hono/node-server';
 import {
   createLogger,
+  epochMinute,
   exitUnlessListening,
   GrantRepository,
   migrate,
@@ -13,6 +14,7 @@ import {
   KafkaClient,
   reconcileReplayed,
   ReplayRegistry,
+  restoreStore,
   ValkeyCreditStore,
   type CreditStore,
   type Logger,
@@ -96,6 +98,11 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
   if (store instanceof ValkeyCreditStore) {
     // Not fatal: /readyz stays 503 until Valkey answers, and the store-error policy decides meanwhile.
     await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
+  } else {
+    // A memory store is empty at start, and no sync worker restores it: the balances are
+    // rebuilt once from this sidecar's ClickHouse (grants minus metered usage) before serving.
+    const restored = await restoreStore({ clickhouse, store, watermarkMinute: () => epochMinute(Date.now() - env.SYNC_SETTLE_LAG_MS), detectedAtMs: Date.now(), logger });
+    logger.info('balances restored', { subjects: restored.subjects });
   }
 
   // Replay re-reads the events topic (only with Kafka). A worker of several asks the primary,

@@ -1,2 +1,3 @@
 export * from './sync-worker.ts';
 export * from './health-server.ts';
+export * from './kafka-caught-up.ts';

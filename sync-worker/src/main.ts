@@ -1,6 +1,10 @@
-import { ConfigError, createLogger, listenErrorLine, migrate, openClickHouse, readEnv, ValkeyCreditStore } from '@tollgate/core';
+import { ConfigError, createLogger, KafkaClient, listenErrorLine, migrate, openClickHouse, readEnv, ValkeyCreditStore } from '@tollgate/core';
 import { serveHealth } from './health-server.ts';
+import { kafkaMeteringCaughtUp } from './kafka-caught-up.ts';
 import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from './sync-worker.ts';
+
+/** Beyond the producers' linger, how long a send under way may hold an event before it is in Kafka. */
+const SEND_MARGIN_MS = 1_000;
 
 /** The sync worker on its own: reconciles Valkey balances with ClickHouse on an interval. */
 const boot = () => {
@@ -9,6 +13,9 @@ const boot = () => {
     'VALKEY_URL',
     'CLICKHOUSE_URL',
     'CLICKHOUSE_DATA_DIR',
+    'KAFKA_BROKERS',
+    'KAFKA_TOPIC',
+    'KAFKA_LINGER_MS',
     ...SYNC_ENV,
     'LOG_LEVEL',
   ]);
@@ -28,7 +35,10 @@ const logger = createLogger('sync-worker', env.LOG_LEVEL);
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
 await migrate(clickhouse);
 const store = new ValkeyCreditStore({ url: env.VALKEY_URL });
-const worker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), logger });
+// With Kafka, a restore first waits for the events in Kafka as of the loss to be stored by the sink.
+const kafka = env.KAFKA_BROKERS.length > 0 ? new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-sync-worker' }) : undefined;
+const awaitMeteringCaughtUp = kafka ? kafkaMeteringCaughtUp({ kafka, topic: env.KAFKA_TOPIC, producerBoundMs: env.KAFKA_LINGER_MS + SEND_MARGIN_MS }) : undefined;
+const worker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), awaitMeteringCaughtUp, logger });
 const health = await serveHealth({
   port: env.PORT,
   ready: async () => (await store.ping()) && (await clickhouse.ping()).success,
@@ -45,6 +55,7 @@ const shutdown = async (signal: string) => {
   await worker.stop();
   await health.close();
   await store.close();
+  await kafka?.close();
   await clickhouse.close();
   process.exit(0);
 };

@@ -4,6 +4,7 @@ import {
   epochMinute,
   metrics,
   reconcileSubjects,
+  restoreStore,
   type CreditStore,
   type Env,
   type EnvName,
@@ -12,6 +13,16 @@ import {
 } from '@tollgate/core';
 
 const CLOCK_SKEW_MS = 60_000;
+/** A failed restore is tried again this soon, not at every poll. */
+const RESTORE_RETRY_MS = 1_000;
+const CATCH_UP_RETRY_MS = 500;
+
+/**
+ * Resolves once the metering path has stored every event produced before `asOfMs` (in the split
+ * deployment: the sink group's committed offsets reach the topic's end offsets taken once the
+ * producers' linger after `asOfMs` has passed). `signal` aborts the wait.
+ */
+export type AwaitMeteringCaughtUp = (asOfMs: number, signal: AbortSignal) => Promise<void>;
 
 export interface SyncWorkerOptions {
   clickhouse: ClickHouseClient;
@@ -23,12 +34,28 @@ export interface SyncWorkerOptions {
   batchSize?: number;
   /** How often a run reconciles every subject instead of those with recent activity. */
   fullSweepMs?: number;
+  /** How often the worker checks, between runs, that the store still holds restored state. */
+  restorePollMs?: number;
+  /**
+   * Before a restore reads ClickHouse: wait for the events produced before the loss. Without it
+   * the restore reads at once (`npm start` stores its local event log before the worker starts).
+   */
+  awaitMeteringCaughtUp?: AwaitMeteringCaughtUp | undefined;
+  /** Longest a restore waits for the metering path; then it restores from what is stored, and says so. */
+  restoreCatchUpTimeoutMs?: number;
   now?: () => number;
   logger?: Logger | undefined;
 }
 
 /** The variables of the sync worker's schedule: read by its own process and by `npm start`. */
-export const SYNC_ENV = ['SYNC_INTERVAL_MS', 'SYNC_SETTLE_LAG_MS', 'SYNC_BATCH_SIZE', 'SYNC_FULL_SWEEP_MS'] as const satisfies readonly EnvName[];
+export const SYNC_ENV = [
+  'SYNC_INTERVAL_MS',
+  'SYNC_SETTLE_LAG_MS',
+  'SYNC_BATCH_SIZE',
+  'SYNC_FULL_SWEEP_MS',
+  'SYNC_RESTORE_POLL_MS',
+  'SYNC_RESTORE_CATCHUP_TIMEOUT_MS',
+] as const satisfies readonly EnvName[];
 
 /** The options those variables set. */
 export const syncScheduleFromEnv = (env: Env<(typeof SYNC_ENV)[number]>) => ({
@@ -36,27 +63,38 @@ export const syncScheduleFromEnv = (env: Env<(typeof SYNC_ENV)[number]>) => ({
   settleLagMs: env.SYNC_SETTLE_LAG_MS,
   batchSize: env.SYNC_BATCH_SIZE,
   fullSweepMs: env.SYNC_FULL_SWEEP_MS,
+  restorePollMs: env.SYNC_RESTORE_POLL_MS,
+  restoreCatchUpTimeoutMs: env.SYNC_RESTORE_CATCHUP_TIMEOUT_MS,
 });
 
 export interface SyncRun extends ReconcileSummary {
-  kind: 'incremental' | 'full';
+  kind: 'incremental' | 'full' | 'restore';
   watermarkMinute: number;
+  /** A restore: whether the metering path had caught up when it read ClickHouse. */
+  caughtUp?: boolean;
 }
+
+type Options = Required<Omit<SyncWorkerOptions, 'logger' | 'awaitMeteringCaughtUp'>> & Pick<SyncWorkerOptions, 'logger' | 'awaitMeteringCaughtUp'>;
 
 /**
  * The reconciliation loop. Each run picks W = the minute of (now - settle lag) and
  * reconciles, as of W, the subjects whose events or grants arrived since the previous run
  * started (minus the lag and a clock-skew margin) — or every subject, on the first run and
  * every full-sweep period.
+ * A store that lost its state (no restored marker) is restored instead: every subject, after
+ * the metering path caught up, and then marked restored. Between runs the worker checks the
+ * marker every `restorePollMs`, so a wipe is restored within about that, not a whole interval.
  * Runs never overlap in one worker; across workers, the store applies a subject's watermark
  * only forward and assigns the balance absolutely, so replicas never double-apply.
  */
 export class SyncWorker {
-  readonly #o: Required<Omit<SyncWorkerOptions, 'logger'>> & { logger: Logger | undefined };
+  readonly #o: Options;
   /** When the previous successful run started: the incremental run looks at what arrived since. */
   #lastRunStartMs: number | undefined;
   #lastFullSweepMs = -Infinity;
+  #lastFailureMs = -Infinity;
   #timer: NodeJS.Timeout | undefined;
+  #poll: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
   #stopped = true;
   /** The last run that completed, for readiness and tests. */
@@ -71,23 +109,87 @@ export class SyncWorker {
     settleLagMs = 120_000,
     batchSize = 1_000,
     fullSweepMs = 3_600_000,
+    restorePollMs = 250,
+    awaitMeteringCaughtUp,
+    restoreCatchUpTimeoutMs = 300_000,
     now = Date.now,
     logger,
   }: SyncWorkerOptions) {
-    this.#o = { clickhouse, store, intervalMs, settleLagMs, batchSize, fullSweepMs, now, logger };
+    this.#o = { clickhouse, store, intervalMs, settleLagMs, batchSize, fullSweepMs, restorePollMs, awaitMeteringCaughtUp, restoreCatchUpTimeoutMs, now, logger };
   }
 
-  /** One run; `full` forces a full sweep, `watermarkMinute` overrides now - lag. */
+  /** One run (a restore if the store lost its state); `full` forces a full sweep, `watermarkMinute` overrides now - lag. */
   async runOnce({ full = false, watermarkMinute }: { full?: boolean; watermarkMinute?: number } = {}): Promise<SyncRun> {
+    if (!(await this.#o.store.restoreStatus()).restored) return this.#restore(watermarkMinute);
     const now = this.#o.now();
-    const w = watermarkMinute ?? epochMinute(now - this.#o.settleLagMs);
     const kind = full || this.#lastRunStartMs === undefined || now - this.#lastFullSweepMs >= this.#o.fullSweepMs ? 'full' : 'incremental';
+    // What arrived since the previous run started, with a margin for clock skew between this
+    // worker and ClickHouse (ingested_at is ClickHouse's clock) and for the settle lag.
+    const since = kind === 'full' || this.#lastRunStartMs === undefined ? undefined : this.#lastRunStartMs - this.#o.settleLagMs - CLOCK_SKEW_MS;
+    return this.#run(kind, now, watermarkMinute ?? epochMinute(now - this.#o.settleLagMs), since);
+  }
+
+  /** The store lost its state: restore it (restoreStore), as one run of this worker. */
+  async #restore(watermarkMinute: number | undefined): Promise<SyncRun> {
+    const detectedAtMs = this.#o.now();
+    this.#o.logger?.warn('the credit store lost its state: restoring', { detectedAt: new Date(detectedAtMs).toISOString() });
+    const end = metrics.reconcileDuration.startTimer({ kind: 'restore' });
+    let outcome = 'error';
+    try {
+      const summary = await restoreStore({
+        clickhouse: this.#o.clickhouse,
+        store: this.#o.store,
+        watermarkMinute: () => watermarkMinute ?? epochMinute(this.#o.now() - this.#o.settleLagMs),
+        detectedAtMs,
+        awaitCaughtUp: this.#o.awaitMeteringCaughtUp ? () => this.#catchUp(detectedAtMs) : undefined,
+        batchSize: this.#o.batchSize,
+        now: this.#o.now,
+        logger: this.#o.logger,
+      });
+      if (!summary.restored) throw new Error('the credit store lost its state again during the restore; it is restored again');
+      const { restored: _restored, ...run } = summary;
+      this.#completed({ kind: 'restore', ...run }, detectedAtMs);
+      outcome = 'ok';
+      this.#o.logger?.info('credit store restored', { subjects: run.subjects, caughtUp: run.caughtUp, adjustments: run.adjustments.length });
+      return { kind: 'restore', ...run };
+    } catch (err) {
+      this.#failed(err);
+      throw err;
+    } finally {
+      metrics.reconcileRuns.inc({ kind: 'restore', outcome });
+      end({ outcome });
+    }
+  }
+
+  /** True once the metering path caught up; false when the wait ran out (the restore goes on). */
+  async #catchUp(asOfMs: number): Promise<boolean> {
+    const wait = this.#o.awaitMeteringCaughtUp;
+    if (!wait) return true;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.#o.restoreCatchUpTimeoutMs);
+    try {
+      while (!abort.signal.aborted) {
+        try {
+          await wait(asOfMs, abort.signal);
+          if (!abort.signal.aborted) return true;
+        } catch (err) {
+          if (abort.signal.aborted) break;
+          this.#o.logger?.warn('waiting for the metering path failed; trying again', { error: err instanceof Error ? err.message : String(err) });
+          await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS));
+        }
+      }
+      this.#o.logger?.error('the metering path did not catch up in time: restoring from what ClickHouse holds', { timeoutMs: this.#o.restoreCatchUpTimeoutMs });
+      return false;
+    } finally {
+      clearTimeout(timer);
+      abort.abort();
+    }
+  }
+
+  async #run(kind: 'incremental' | 'full', now: number, w: number, since: number | undefined): Promise<SyncRun> {
     const end = metrics.reconcileDuration.startTimer({ kind });
     let outcome = 'error';
     try {
-      // What arrived since the previous run started, with a margin for clock skew between this
-      // worker and ClickHouse (ingested_at is ClickHouse's clock) and for the settle lag.
-      const since = kind === 'full' || this.#lastRunStartMs === undefined ? undefined : this.#lastRunStartMs - this.#o.settleLagMs - CLOCK_SKEW_MS;
       const { query, params } = activeSubjectsSql(since);
       const subjects = (await (await this.#o.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ subject: string }>()).map(
         (r) => r.subject,
@@ -101,24 +203,22 @@ export class SyncWorker {
         now: this.#o.now,
         logger: this.#o.logger,
       });
-      if (kind === 'full') this.#lastFullSweepMs = now;
-      this.#lastRunStartMs = now;
-      this.lastRun = { kind, watermarkMinute: w, ...summary };
-      this.lastError = undefined;
-      this.completedRuns += 1;
+      const run: SyncRun = { kind, watermarkMinute: w, ...summary };
+      this.#completed(run, now);
       outcome = 'ok';
       this.#o.logger?.info('reconciled', {
         kind,
         watermark: new Date(w * 60_000).toISOString(),
         subjects: summary.subjects,
         stale: summary.stale,
+        notRestored: summary.notRestored,
         adjustments: summary.adjustments.length,
         clickhouseMs: Math.round(summary.clickhouseMs),
         storeMs: Math.round(summary.storeMs),
       });
-      return this.lastRun;
+      return run;
     } catch (err) {
-      this.lastError = err;
+      this.#failed(err);
       throw err;
     } finally {
       metrics.reconcileRuns.inc({ kind, outcome });
@@ -126,25 +226,49 @@ export class SyncWorker {
     }
   }
 
-  /** Runs now, then `intervalMs` after each run ends; a failed run is logged and the loop goes on. */
+  #completed(run: SyncRun, startedMs: number): void {
+    if (run.kind !== 'incremental') this.#lastFullSweepMs = startedMs;
+    this.#lastRunStartMs = startedMs;
+    this.lastRun = run;
+    this.lastError = undefined;
+    this.completedRuns += 1;
+  }
+
+  #failed(err: unknown): void {
+    this.lastError = err;
+    this.#lastFailureMs = performance.now();
+  }
+
+  /** Runs now, then `intervalMs` after each run ends; a failed run is logged and the loop goes on. Checks the restored marker between runs. */
   start(): void {
     if (!this.#stopped) return;
     this.#stopped = false;
-    const tick = () => {
-      this.#running = this.runOnce()
-        .catch((err: unknown) => this.#o.logger?.error('reconciliation failed', { error: err instanceof Error ? err.message : String(err) }))
-        .finally(() => {
-          this.#running = undefined;
-          if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.intervalMs);
-        });
-    };
-    tick();
+    this.#tick();
+    this.#poll = setInterval(() => void this.#checkRestored(), this.#o.restorePollMs);
+  }
+
+  #tick(): void {
+    clearTimeout(this.#timer);
+    this.#running = this.runOnce()
+      .catch((err: unknown) => this.#o.logger?.error('reconciliation failed', { error: err instanceof Error ? err.message : String(err) }))
+      .finally(() => {
+        this.#running = undefined;
+        if (!this.#stopped) this.#timer = setTimeout(() => this.#tick(), this.#o.intervalMs);
+      });
+  }
+
+  /** Between runs: a store without its restored marker is restored now, not at the next interval. */
+  async #checkRestored(): Promise<void> {
+    if (this.#running || this.#stopped || performance.now() - this.#lastFailureMs < RESTORE_RETRY_MS) return;
+    const status = await this.#o.store.restoreStatus().catch(() => undefined);
+    if (status && !status.restored && !this.#running && !this.#stopped) this.#tick();
   }
 
   /** Stops the loop and waits for a run in progress to finish. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#poll);
     await this.#running;
   }
 }

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
+import { ValkeyCreditStore } from '@tollgate/core';
 import { freePort } from './free-port.ts';
 import { waitFor } from './wait-for.ts';
 
@@ -13,9 +14,25 @@ export interface ValkeyServer {
   port: number;
   /** Stops the server (SIGKILL: as abrupt as a crash). */
   stop(): Promise<void>;
-  /** Starts it again on the same port, empty. */
+  /** Starts it again on the same port, empty: a restart without persistence (the restored marker is gone too). */
   start(): Promise<void>;
 }
+
+/**
+ * Runs a restore with nothing to restore on the Valkey at `url`: the state of a deployment
+ * whose sync worker restored an empty store. Without it every debit is refused as not restored.
+ */
+export const markRestored = async (url: string): Promise<void> => {
+  const store = new ValkeyCreditStore({ url });
+  try {
+    await store.connected();
+    if (!(await store.completeRestore(await store.beginRestore())) && !(await store.restoreStatus()).restored) {
+      throw new Error(`could not mark the Valkey at ${url} restored`);
+    }
+  } finally {
+    await store.close();
+  }
+};
 
 const binary = (): string => {
   for (const name of ['valkey-server', 'redis-server']) {
@@ -34,7 +51,8 @@ const answersPing = (port: number): Promise<boolean> =>
     socket.once('error', () => resolve(false));
   });
 
-export const startValkey = async (): Promise<ValkeyServer> => {
+/** `restored` (default true): the new server holds restored state, as after its sync worker's first restore. */
+export const startValkey = async ({ restored = true }: { restored?: boolean } = {}): Promise<ValkeyServer> => {
   const bin = binary();
   const port = await freePort();
   let child: ChildProcess | undefined;
@@ -53,5 +71,7 @@ export const startValkey = async (): Promise<ValkeyServer> => {
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, start, stop };
+  const url = `redis://127.0.0.1:${port}`;
+  if (restored) await markRestored(url);
+  return { url, port, start, stop };
 };

@@ -136,6 +136,13 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     ) ENGINE = MergeTree
     ORDER BY (key, written_at)`,
   },
+  {
+    version: 9,
+    name: 'realtime_debits_change_id',
+    // Settled debits are written under their change's id, so a write retried after a crash
+    // (the change was still pending) is read once.
+    sql: `ALTER TABLE realtime_debits ADD COLUMN IF NOT EXISTS change_id String DEFAULT ''`,
+  },
 ];
 
 export const migrate = async (client: ClickHouseClient): Promise<void> => {

@@ -142,6 +142,10 @@ export const ENV = {
   EVENT_MAX_AGE_MS: integer(DEFAULT_EVENT_TIME_WINDOW.maxAgeMs, 0, DEFAULT_EVENT_TIME_WINDOW.maxAgeMs),
   /** The furthest ahead of its arrival an event may be (clock skew of the emitting API). */
   EVENT_MAX_AHEAD_MS: integer(DEFAULT_EVENT_TIME_WINDOW.maxAheadMs, 0, 86_400_000),
+  /** How often the sync worker checks that the credit store still holds restored state (one cheap read). */
+  SYNC_RESTORE_POLL_MS: integer(250, 10, 60_000),
+  /** Longest a restore waits for the metering path to store the events produced before the loss; then it restores from what is stored. */
+  SYNC_RESTORE_CATCHUP_TIMEOUT_MS: integer(300_000, 0, 3_600_000),
   /** Log level. */
   LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
 } satisfies Record<string, Parser<unknown>>;

@@ -1,20 +1,28 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantOn, newSubject } from './contract-helpers.ts';
 import type { CreditStore } from './credit-store.ts';
+import { reconcileContract } from './reconcile.contract.ts';
+import { restoreContract } from './restore.contract.ts';
+
+export interface ContractStores {
+  /** A store whose restore has run (its marker is present): the state of a running deployment. */
+  open: () => Promise<CreditStore>;
+  /** A store that has lost its state (or never held any): nothing is restored yet. Each call gives an empty one. */
+  openUnrestored: () => Promise<CreditStore>;
+}
 
 /**
  * The semantics every credit store must have. Run against the Valkey store and the memory
  * store alike, so the single-process store can never drift from the production one.
  */
-export const creditStoreContract = (name: string, open: () => Promise<CreditStore>) => {
+export const creditStoreContract = (name: string, stores: ContractStores) => {
+  reconcileContract(name, stores.open);
+  restoreContract(name, stores.openUnrestored);
   describe(`credit store contract: ${name}`, () => {
+    const { open } = stores;
     let store: CreditStore;
-    const subject = () => `tpp-${randomUUID()}`;
-    const grant = async (s: string, amount: number) => {
-      const key = randomUUID();
-      expect(await store.claimGrant(s, key, `h-${amount}`)).toBe('new');
-      return store.applyGrant(s, key, `h-${amount}`, amount);
-    };
+    const subject = newSubject;
+    const grant = (s: string, amount: number) => grantOn(store, s, amount);
 
     beforeAll(async () => {
       store = await open();
@@ -107,122 +115,6 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       expect(await store.balance(a)).toBe(3);
     });
 
-    it('reconciles: balance = target - debits at or after the watermark; settled buckets dropped', async () => {
-      const s = subject();
-      await grant(s, 100);
-      await store.debit(s, 5, 10);
-      await store.debit(s, 7, 11);
-      await store.debit(s, 3, 12);
-      // Metered before minute 12: 5 + 7 + 4 (an unverified call never debited) -> target 84.
-      const r = await store.reconcile(s, 84, 12, [], 'change-1');
-      expect(r).toEqual({
-        applied: true,
-        before: 85,
-        after: 81,
-        drift: -4,
-        realtimeAtOrAfter: 3,
-        previousWatermark: undefined,
-        droppedBuckets: new Map([[10, 5], [11, 7]]),
-        pending: [{ changeId: 'change-1', watermarkMinute: 12, previousWatermarkMinute: undefined, before: 85, after: 81, debited: 12 }],
-      });
-      expect(await store.balance(s)).toBe(81);
-      expect(await store.realtimeBuckets(s)).toEqual(new Map([[12, 3]]));
-    });
-
-    it('reconciles idempotently: the same watermark and target again changes nothing', async () => {
-      const s = subject();
-      await grant(s, 50);
-      await store.debit(s, 10, 20);
-      await store.debit(s, 1, 21);
-      const first = await store.reconcile(s, 40, 21);
-      const again = await store.reconcile(s, 40, 21);
-      expect(first).toMatchObject({ applied: true, after: 39, drift: 0 });
-      expect(again).toEqual({
-        applied: true,
-        before: 39,
-        after: 39,
-        drift: 0,
-        realtimeAtOrAfter: 1,
-        previousWatermark: 21,
-        droppedBuckets: new Map(),
-        pending: [],
-      });
-    });
-
-    it('refuses a watermark older than the one applied, changing nothing', async () => {
-      const s = subject();
-      await grant(s, 30);
-      await store.debit(s, 2, 40);
-      await store.reconcile(s, 30, 40);
-      await store.debit(s, 4, 39);
-      const stale = await store.reconcile(s, 0, 39);
-      expect(stale).toEqual({
-        applied: false,
-        before: 24,
-        after: 24,
-        drift: 0,
-        // Reported against the watermark asked for.
-        realtimeAtOrAfter: 6,
-        previousWatermark: 40,
-        droppedBuckets: new Map(),
-        pending: [],
-      });
-      expect(await store.balance(s)).toBe(24);
-      expect(await store.realtimeBuckets(s)).toEqual(new Map([[39, 4], [40, 2]]));
-    });
-
-    it('rebuilds a subject the store has never seen (a wiped store) from the target', async () => {
-      const s = subject();
-      expect(await store.reconcile(s, 17, 5)).toMatchObject({ applied: true, before: 0, after: 17, drift: 17 });
-      expect(await store.balance(s)).toBe(17);
-    });
-
-    it('marks the grants a target counts as applied, so a top-up in flight does not add them twice', async () => {
-      const s = subject();
-      expect(await store.claimGrant(s, 'in-flight', 'h')).toBe('new');
-      // The grant is durable and the sync counts it before the top-up applies it.
-      await store.reconcile(s, 25, 3, [{ key: 'in-flight', bodyHash: 'h' }]);
-      expect(await store.applyGrant(s, 'in-flight', 'h', 25)).toEqual({ status: 'already', balance: 25 });
-      // A wiped store: the key is marked from the durable grant alone; another body still conflicts.
-      const wiped = subject();
-      await store.reconcile(wiped, 9, 3, [{ key: 'k', bodyHash: 'h' }]);
-      expect(await store.applyGrant(wiped, 'k', 'h', 9)).toEqual({ status: 'already', balance: 9 });
-      expect(await store.applyGrant(wiped, 'k', 'other', 9)).toEqual({ status: 'conflict', balance: 9 });
-    });
-
-    it('loses no debit racing reconciliations: each lands before (counted in its bucket) or after', async () => {
-      const s = subject();
-      await grant(s, 1_000);
-      const debits = Array.from({ length: 300 }, (_, i) => store.debit(s, 1, 60 + (i % 3)));
-      // Nothing metered yet: the target stays the grants, each run keeps every bucket (watermark 60).
-      const runs = Array.from({ length: 10 }, () => store.reconcile(s, 1_000, 60));
-      await Promise.all([...debits, ...runs]);
-      expect(await store.balance(s)).toBe(700);
-      expect(await store.realtimeBuckets(s)).toEqual(new Map([[60, 100], [61, 100], [62, 100]]));
-      // Minutes 60 and 61 metered exactly as debited: settling them leaves the balance as it is.
-      expect(await store.reconcile(s, 800, 62)).toMatchObject({ applied: true, before: 700, after: 700, drift: 0 });
-    });
-
-    it('keeps each balance change pending until its ledger entry is confirmed, and returns it to every later run', async () => {
-      const s = subject();
-      await grant(s, 10);
-      await store.debit(s, 4, 30);
-      // Nothing metered: the balance goes back to 10 (drift +4), pending as change a.
-      const a = await store.reconcile(s, 10, 31, [], 'a');
-      expect(a.pending).toEqual([{ changeId: 'a', watermarkMinute: 31, previousWatermarkMinute: undefined, before: 6, after: 10, debited: 4 }]);
-      // Its ledger write failed: the next run, which changes nothing itself, still returns it ...
-      expect((await store.reconcile(s, 10, 31, [], 'b')).pending.map((p) => p.changeId)).toEqual(['a']);
-      // ... as does one that is too old to apply, and one that changes the balance again (b never existed).
-      expect((await store.reconcile(s, 0, 20, [], 'c')).pending.map((p) => p.changeId)).toEqual(['a']);
-      const d = await store.reconcile(s, 7, 32, [], 'd');
-      expect(d.pending.map((p) => p.changeId).sort()).toEqual(['a', 'd']);
-      expect(d.pending.find((p) => p.changeId === 'd')).toEqual({ changeId: 'd', watermarkMinute: 32, previousWatermarkMinute: 31, before: 10, after: 7, debited: 0 });
-      // Confirmed (written to the ledger): gone; confirming again, or an unknown id, is harmless.
-      await store.confirmChanges(s, ['a', 'd', 'never']);
-      await store.confirmChanges(s, ['a']);
-      expect((await store.reconcile(s, 7, 32, [], 'e')).pending).toEqual([]);
-    });
-
     it('refuses a grant that would take the balance beyond 2^53 - 1, changing nothing', async () => {
       const s = subject();
       const max = Number.MAX_SAFE_INTEGER;
@@ -234,20 +126,6 @@ export const creditStoreContract = (name: string, open: () => Promise<CreditStor
       await store.debit(s, 1, 1);
       expect(await store.applyGrant(s, 'too-much', 'h', 6)).toEqual({ status: 'applied', balance: max });
       expect(await store.applyGrant(s, 'too-much', 'h', 6)).toEqual({ status: 'already', balance: max });
-    });
-
-    it('refuses a reconciliation whose balance would leave the safe integers, changing nothing', async () => {
-      const s = subject();
-      await grant(s, 10);
-      await store.debit(s, 4, 50);
-      for (const target of [Number.MAX_SAFE_INTEGER + 1, 2 ** 63, -(2 ** 63), Number.NaN, 1.5]) {
-        await expect(store.reconcile(s, target, 40)).rejects.toThrow(/safe integer/);
-      }
-      // The kept bucket (4) would take this target below -(2^53 - 1).
-      await expect(store.reconcile(s, -Number.MAX_SAFE_INTEGER, 40)).rejects.toThrow(/safe integer/);
-      expect(await store.balance(s)).toBe(6);
-      expect(await store.realtimeBuckets(s)).toEqual(new Map([[50, 4]]));
-      expect(await store.reconcile(s, 10, 40)).toMatchObject({ applied: true, before: 6, after: 6, previousWatermark: undefined });
     });
 
     it('answers ping', async () => {

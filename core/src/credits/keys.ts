@@ -5,21 +5,34 @@
  */
 const tagOf = (subject: string) => `tg:{${subject}}`;
 
-/** The balance and real-time buckets keys, the two a debit touches: built alone, as this runs once per request. */
-export const debitKeys = (subject: string): [balance: string, buckets: string] => {
+/** The keys of the whole store (no subject). */
+export const storeKeys = {
+  /** Present while the store holds restored state; a wipe or a restart without persistence removes it. */
+  restored: 'tg:restored',
+  /** The token of a restore under way: the marker is written only if this is still there at its end. */
+  restoring: 'tg:restoring',
+} as const;
+
+/**
+ * The keys a debit touches, built alone as this runs once per request: the balance, the
+ * real-time buckets, and the applied watermark (which says a restore reached the subject).
+ */
+export const debitKeys = (subject: string): [balance: string, buckets: string, watermark: string] => {
   const tag = tagOf(subject);
-  return [`${tag}:balance`, `${tag}:rt`];
+  return [`${tag}:balance`, `${tag}:rt`, `${tag}:wm`];
 };
 
 export const creditKeys = (subject: string) => {
   const tag = tagOf(subject);
-  const [balance, buckets] = debitKeys(subject);
+  const [balance, buckets, watermark] = debitKeys(subject);
   return {
     balance,
     buckets,
+    /** Per minute not yet settled, what reconciliation charged from metering beyond the real-time debits. */
+    metered: `${tag}:mt`,
     grants: `${tag}:grants`,
     /** The last reconciliation watermark applied (epoch minute); it only moves forward. */
-    watermark: `${tag}:wm`,
+    watermark,
     /** Reconciliation changes whose ledger entries are not confirmed yet: change id -> change. */
     pendingChanges: `${tag}:pending`,
     refund: (requestId: string) => `${tag}:refund:${requestId}`,

@@ -1,4 +1,8 @@
 import { creditStoreContract } from './credit-store.contract.ts';
 import { MemoryCreditStore } from './memory-store.ts';
 
-creditStoreContract('memory', async () => new MemoryCreditStore());
+creditStoreContract('memory', {
+  open: async () => new MemoryCreditStore({ restored: true }),
+  // A new memory store is what a process finds at start: nothing restored.
+  openUnrestored: async () => new MemoryCreditStore(),
+});

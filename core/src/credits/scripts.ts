@@ -19,4 +19,7 @@ export const scripts = {
   claimGrant: load('claim-grant'),
   applyGrant: load('apply-grant'),
   reconcile: load('reconcile'),
+  balance: load('balance'),
+  account: load('account'),
+  completeRestore: load('complete-restore'),
 } as const;

@@ -3,12 +3,57 @@ import { creditStoreContract } from './credit-store.contract.ts';
 import { ValkeyCreditStore } from './valkey-store.ts';
 
 const url = inject('valkeyUrl');
-const open = async () => {
-  const store = new ValkeyCreditStore({ url });
+const open = async (at = url) => {
+  const store = new ValkeyCreditStore({ url: at });
   await store.connected();
   return store;
 };
-creditStoreContract('valkey', open);
+/**
+ * A database of the shared server that only this file uses, emptied for each test: the
+ * restored marker is per database, so wiping it leaves the other test files' stores restored.
+ */
+const SCRATCH = `${url}/9`;
+const openWiped = async () => {
+  const store = await open(SCRATCH);
+  await store.client.flushdb();
+  return store;
+};
+creditStoreContract('valkey', { open: () => open(), openUnrestored: openWiped });
+
+describe('valkey store restore marker', () => {
+  it('keeps a restore from completing once the store was wiped after it began', async () => {
+    const store = await openWiped();
+    try {
+      const s = `tpp-wiped-${Date.now()}`;
+      const token = await store.beginRestore();
+      await store.reconcile(s, { target: 5, watermarkMinute: 1, restore: { ledgerBase: 5 } });
+      await store.client.flushdb();
+      expect(await store.completeRestore(token)).toBe(false);
+      expect(await store.restoreStatus()).toEqual({ restored: false, restoredBy: undefined, restoring: undefined });
+      await expect(store.debit(s, 1, 2)).rejects.toThrow(/not restored the balance/);
+      // A restore begun after the wipe completes.
+      expect(await store.completeRestore(await store.beginRestore())).toBe(true);
+      await store.client.flushdb();
+      expect(await store.restoreStatus()).toEqual({ restored: false, restoredBy: undefined, restoring: undefined });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('writes balances near 2^53 exactly (Lua would print them with 14 digits)', async () => {
+    const store = await open();
+    try {
+      const s = `tpp-large-${Date.now()}`;
+      const target = Number.MAX_SAFE_INTEGER - 12;
+      const r = await store.reconcile(s, { target, watermarkMinute: 1, meteredFrom: new Map([[2, 3]]), changeId: 'big' });
+      expect(r).toMatchObject({ after: target - 3 });
+      expect(await store.balance(s)).toBe(target - 3);
+      expect(r.pending).toEqual([expect.objectContaining({ before: 0, after: target - 3 })]);
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe('valkey store scripts', () => {
   let store: ValkeyCreditStore;

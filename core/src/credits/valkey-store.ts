@@ -1,10 +1,22 @@
 import { Command, Redis } from 'iovalkey';
 import { randomUUID } from 'node:crypto';
-import type { ApplyGrantResult, CountedGrant, CreditStore, DebitResult, GrantClaim, PendingChange, ReconcileResult, RefundResult } from './credit-store.ts';
-import { creditKeys, debitKeys } from './keys.ts';
+import {
+  StoreNotRestoredError,
+  type AccountState,
+  type ApplyGrantResult,
+  type CreditStore,
+  type DebitResult,
+  type GrantClaim,
+  type ReconcileRequest,
+  type ReconcileResult,
+  type RefundResult,
+  type RestoreStatus,
+} from './credit-store.ts';
+import { creditKeys, debitKeys, storeKeys } from './keys.ts';
 import { assertSafeCredits } from './safe-credits.ts';
 import { scripts, type Script } from './scripts.ts';
-import { giveUpAfterOnePoll } from './with-budget.ts';
+import { minuteMap, parseAccountReply, parseReconcileReply } from './valkey-replies.ts';
+import { settleDebit, startBudget, type BudgetGroup, type PendingDebit } from './debit-turn.ts';
 
 export interface ValkeyStoreOptions {
   url: string;
@@ -17,51 +29,13 @@ type Reply = number[] | string;
 /** Sends one EVALSHA and resolves with its reply. */
 type EvalSha = (sha: string, keys: string[], args: (string | number)[]) => Promise<unknown>;
 
-interface PendingDebit {
-  subject: string;
-  cost: number;
-  minute: number;
-  resolve: (result: DebitResult) => void;
-  reject: (err: unknown) => void;
-  settled: boolean;
-  budget: BudgetGroup | undefined;
-}
-
-/** The debits of one turn that share a budget, and the one timer that bounds them all. */
-interface BudgetGroup {
-  debits: PendingDebit[];
-  timer: NodeJS.Timeout;
-  /** Debits of the group not yet settled; the timer is cleared when none is left. */
-  open: number;
-}
-
-/** The budget of a group ran out: after one poll of pending I/O, what is still open fails. */
-const expireBudget = (group: BudgetGroup, ms: number): void => {
-  giveUpAfterOnePoll((err) => {
-    for (const d of group.debits) settleDebit(d, err);
-  }, ms);
-};
-
-/** Settles a debit once: with its result, or with an error. */
-const settleDebit = (d: PendingDebit, outcome: DebitResult | Error): void => {
-  if (d.settled) return;
-  d.settled = true;
-  if (d.budget && --d.budget.open === 0) clearTimeout(d.budget.timer);
-  if (outcome instanceof Error) d.reject(outcome);
-  else d.resolve(outcome);
-};
-
-/** A pending change as reconcile.lua keeps it: "watermark|previous|before|after|debited". */
-const parsePendingChange = (changeId: string, text: string): PendingChange => {
-  const [watermark = 0, previous = -1, before = 0, after = 0, debited = 0] = text.split('|').map(Number);
-  return { changeId, watermarkMinute: watermark, previousWatermarkMinute: previous < 0 ? undefined : previous, before, after, debited };
-};
-
 /** Most debits in one script call; a turn with more sends several calls. */
 const MAX_DEBITS_PER_CALL = 512;
 
 /** debit.lua's answer for a debit whose keys hold something else (wrong type, not an integer): that debit fails, not its batch. */
 const DEBIT_FAILED = -1;
+/** debit.lua's answer for a subject the store cannot vouch for (it lost its state, no restore reached the subject). */
+const DEBIT_NOT_RESTORED = -2;
 
 /**
  * Credit store on Valkey. Scripts are loaded once and called by SHA; a server that lost
@@ -160,7 +134,7 @@ export class ValkeyCreditStore implements CreditStore {
   }
 
   #startBudget(ms: number): BudgetGroup {
-    const group: BudgetGroup = { debits: [], timer: setTimeout(() => expireBudget(group, ms), ms), open: 0 };
+    const group = startBudget(ms);
     this.#turnBudgets.set(ms, group);
     return group;
   }
@@ -182,7 +156,7 @@ export class ValkeyCreditStore implements CreditStore {
 
   /** Debits of one minute: each subject's keys go once, each debit as its subject's number and its cost. */
   #sendDebitCall(call: PendingDebit[], minute: number): void {
-    const keys: string[] = [];
+    const keys: string[] = [storeKeys.restored];
     const args: number[] = [minute];
     const subjectNumber = new Map<string, number>();
     for (const d of call) {
@@ -200,6 +174,7 @@ export class ValkeyCreditStore implements CreditStore {
         call.forEach((d, i) => {
           const allowed = flat[2 * i];
           if (allowed === DEBIT_FAILED) settleDebit(d, new Error(`debit failed: ${String(flat[2 * i + 1])}`));
+          else if (allowed === DEBIT_NOT_RESTORED) settleDebit(d, new StoreNotRestoredError(d.subject));
           else settleDebit(d, { allowed: allowed === 1, balance: Number(flat[2 * i + 1]) });
         });
       },
@@ -231,38 +206,37 @@ export class ValkeyCreditStore implements CreditStore {
   }
 
   async balance(subject: string): Promise<number> {
-    return Number((await this.client.get(creditKeys(subject).balance)) ?? 0);
+    const k = creditKeys(subject);
+    const [decidable = 0, balance = 0] = (await this.#run(scripts.balance, [k.balance, k.watermark, storeKeys.restored], [])) as (number | string)[];
+    if (Number(decidable) !== 1) throw new StoreNotRestoredError(subject);
+    return Number(balance);
+  }
+
+  async account(subject: string): Promise<AccountState> {
+    const k = creditKeys(subject);
+    const reply = (await this.#run(scripts.account, [k.balance, k.watermark, storeKeys.restored, k.buckets, k.pendingChanges], [])) as (number | string)[];
+    const account = parseAccountReply(reply);
+    if (!account) throw new StoreNotRestoredError(subject);
+    return account;
   }
 
   /** Calls made together share one write (auto-pipelining), so a batch of subjects costs one round trip. */
-  async reconcile(
-    subject: string,
-    target: number,
-    watermarkMinute: number,
-    counted: readonly CountedGrant[] = [],
-    changeId: string = randomUUID(),
-  ): Promise<ReconcileResult> {
+  async reconcile(subject: string, { target, watermarkMinute, meteredFrom, counted = [], changeId = randomUUID(), restore }: ReconcileRequest): Promise<ReconcileResult> {
     // Checked here, before Lua sees it: a number beyond 2^53 was already rounded on its way in.
     assertSafeCredits(target, 'a reconciliation target');
     const k = creditKeys(subject);
-    const args = [target, watermarkMinute, changeId, ...counted.flatMap((g) => [g.key, g.bodyHash])];
-    const reply = (await this.#run(scripts.reconcile, [k.balance, k.buckets, k.watermark, k.grants, k.pendingChanges], args)) as (number | string)[];
-    const [applied = 0, before = 0, after = 0, realtimeAtOrAfter = 0, previous = -1, dropped = 0] = reply.slice(0, 6).map(Number);
-    const droppedBuckets = new Map<number, number>();
-    const pendingFrom = 6 + 2 * dropped;
-    for (let i = 6; i < pendingFrom; i += 2) droppedBuckets.set(Number(reply[i]), Number(reply[i + 1]));
-    const pending: PendingChange[] = [];
-    for (let i = pendingFrom; i + 1 < reply.length; i += 2) pending.push(parsePendingChange(String(reply[i]), String(reply[i + 1])));
-    return {
-      applied: applied === 1,
-      before,
-      after,
-      drift: after - before,
-      realtimeAtOrAfter,
-      previousWatermark: previous < 0 ? undefined : previous,
-      droppedBuckets,
-      pending,
-    };
+    const metered = [...(meteredFrom ?? [])].filter(([minute]) => minute >= watermarkMinute);
+    const args = [
+      target,
+      watermarkMinute,
+      changeId,
+      restore ? restore.ledgerBase : '',
+      metered.length,
+      ...metered.flat(),
+      ...counted.flatMap((g) => [g.key, g.bodyHash]),
+    ];
+    const keys = [k.balance, k.buckets, k.watermark, k.grants, k.pendingChanges, k.metered, storeKeys.restored];
+    return parseReconcileReply((await this.#run(scripts.reconcile, keys, args)) as (number | string)[]);
   }
 
   async confirmChanges(subject: string, changeIds: readonly string[]): Promise<void> {
@@ -270,8 +244,28 @@ export class ValkeyCreditStore implements CreditStore {
   }
 
   async realtimeBuckets(subject: string): Promise<Map<number, number>> {
-    const raw = await this.client.hgetall(creditKeys(subject).buckets);
-    return new Map(Object.entries(raw).map(([minute, cost]) => [Number(minute), Number(cost)]));
+    return minuteMap(await this.client.hgetall(creditKeys(subject).buckets));
+  }
+
+  async meteredCharges(subject: string): Promise<Map<number, number>> {
+    return minuteMap(await this.client.hgetall(creditKeys(subject).metered));
+  }
+
+  /** One MGET: cheap enough for the sync worker to poll often. */
+  async restoreStatus(): Promise<RestoreStatus> {
+    const [restored, restoring] = await this.client.mget(storeKeys.restored, storeKeys.restoring);
+    return { restored: restored !== null, restoredBy: restored ?? undefined, restoring: restoring ?? undefined };
+  }
+
+  /** SET NX GET: the first restore after a wipe writes its token; a concurrent one joins it. */
+  async beginRestore(): Promise<string> {
+    const token = randomUUID();
+    const existing = (await this.client.call('SET', storeKeys.restoring, token, 'NX', 'GET')) as string | null;
+    return existing ?? token;
+  }
+
+  async completeRestore(token: string): Promise<boolean> {
+    return Number(await this.#run(scripts.completeRestore, [storeKeys.restoring, storeKeys.restored], [token])) === 1;
   }
 
   async ping(): Promise<boolean> {

@@ -20,7 +20,7 @@ beforeAll(async () => {
 });
 
 const stores: [string, () => Promise<CreditStore>][] = [
-  ['memory', async () => new MemoryCreditStore()],
+  ['memory', async () => new MemoryCreditStore({ restored: true })],
   [
     'valkey',
     async () => {
@@ -89,7 +89,7 @@ describe.each(stores)('topUp with the %s store', (_name, open) => {
   it('re-applies a durable grant to a store that lost it, once', async () => {
     const s = subject();
     const first = await topUp(store, grants, { subject: s, amount: 9, reason: '', idempotencyKey: 'lost' });
-    const fresh = new MemoryCreditStore();
+    const fresh = new MemoryCreditStore({ restored: true });
     const again = await topUp(fresh, grants, { subject: s, amount: 9, reason: '', idempotencyKey: 'lost' });
     expect(again).toEqual({ ...first, created: false, balance: 9 });
     await topUp(fresh, grants, { subject: s, amount: 9, reason: '', idempotencyKey: 'lost' });

@@ -204,8 +204,14 @@ export const metrics = {
   }),
   reconcileSubjects: new Counter({
     name: 'tollgate_reconcile_subjects_total',
-    help: 'Subjects reconciled, by result (applied, stale: a newer watermark was applied already, out_of_range: a target beyond 2^53 - 1 left the balance as it was)',
+    help: 'Subjects reconciled, by result (applied; stale: a newer watermark was applied already; out_of_range: a target beyond 2^53 - 1 left the balance as it was; not-restored: left for the restore)',
     labelNames: ['result'] as const,
+    registers: [registry],
+  }),
+  reconcileRestores: new Counter({
+    name: 'tollgate_reconcile_restores_total',
+    help: 'Restores of a credit store that lost its state, by outcome (restored; superseded: the store was wiped again during it) and whether the metering path had caught up',
+    labelNames: ['outcome', 'caught_up'] as const,
     registers: [registry],
   }),
   replayEvents: new Counter({

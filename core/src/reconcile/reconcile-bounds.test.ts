@@ -33,7 +33,7 @@ const outOfRange = async () => (await metrics.reconcileSubjects.get()).values.fi
 
 describe('reconciliation bounds', () => {
   it('refuses a target outside the safe integers: the balance stays, the other subjects of the batch are reconciled', async () => {
-    const store = new MemoryCreditStore();
+    const store = new MemoryCreditStore({ restored: true });
     const grants = new GrantRepository(ch);
     const [flooded, plain] = [`tpp-${randomUUID()}`, `tpp-${randomUUID()}`];
     for (const subject of [flooded, plain]) await topUp(store, grants, { subject, amount: 10, reason: '', idempotencyKey: 'k' });

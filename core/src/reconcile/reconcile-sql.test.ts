@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { minuteToDateTime } from '../clickhouse/time.ts';
-import { activeSubjectsSql, adjustmentsSql, recentGrantsSql, settledDebitsSql, settledUsageSql, targetsSql, usageWindowsSql } from './reconcile-sql.ts';
-import { driftCause } from './drift-cause.ts';
+import {
+  activeSubjectsSql,
+  adjustmentsSql,
+  lastRestoreSql,
+  ledgerTotalsSql,
+  recentGrantsSql,
+  settledDebitsSql,
+  settledUsageSql,
+  targetsSql,
+  usageByMinuteSql,
+  usageWindowsSql,
+  writtenChangesSql,
+} from './reconcile-sql.ts';
+import { chargeCause, driftCause } from './drift-cause.ts';
 
 // 2026-01-15 10:30 UTC as an epoch minute.
 const W = Date.UTC(2026, 0, 15, 10, 30) / 60_000;
@@ -11,8 +23,11 @@ describe('reconciliation SQL', () => {
     expect(settledDebitsSql('tpp-1', W - 120, W, 'HOUR')).toEqual({
       query: [
         "SELECT toUnixTimestamp(toStartOfInterval(minute, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute, sum(cost) AS debited",
-        'FROM realtime_debits',
-        "WHERE subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}",
+        'FROM (',
+        "  SELECT subject, minute, any(cost) AS cost FROM realtime_debits WHERE change_id != '' AND subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')} GROUP BY subject, change_id, minute",
+        '  UNION ALL',
+        "  SELECT subject, minute, cost FROM realtime_debits WHERE change_id = '' AND subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}",
+        ')',
         'GROUP BY window_minute ORDER BY window_minute',
       ].join('\n'),
       params: { subject: 'tpp-1', size: 60, from: '2026-01-15 08:30:00', to: '2026-01-15 10:30:00' },
@@ -98,7 +113,7 @@ describe('reconciliation SQL', () => {
     expect(adjustmentsSql('tpp-1').params).toEqual({ subject: 'tpp-1' });
     const q = adjustmentsSql('tpp-1', W - 60, W);
     expect(q.query).toMatchInlineSnapshot(`
-      "SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
+      "SELECT change_id, toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
         toUnixTimestamp(argMax(previous_watermark, created_at)) DIV 60 AS previous_minute,
         argMax(amount, created_at) AS amount, argMax(cause, created_at) AS cause, argMax(details, created_at) AS details,
         max(created_at) AS recorded_at
@@ -111,11 +126,63 @@ describe('reconciliation SQL', () => {
   });
 });
 
+describe('restore and ledger SQL', () => {
+  it('usage per minute from the watermark on: metered and unverified cost', () => {
+    const q = usageByMinuteSql(['a', 'b'], W);
+    expect(q.query).toMatchInlineSnapshot(`
+      "SELECT subject, toUnixTimestamp(window_start) DIV 60 AS minute, sum(cost) AS metered, sum(unverified_cost) AS unverified
+      FROM usage_1m
+      WHERE subject IN {subjects:Array(String)} AND window_start >= {from:DateTime('UTC')}
+      GROUP BY subject, minute"
+    `);
+    expect(q.params).toEqual({ subjects: ['a', 'b'], from: '2026-01-15 10:30:00' });
+  });
+
+  it('ledger totals: grants once per key, adjustments once per entry, settled debits once per change', () => {
+    const q = ledgerTotalsSql(['a']);
+    expect(q.query).toMatchInlineSnapshot(`
+      "SELECT subject, sum(granted) AS granted, sum(adjusted) AS adjusted, sum(settled) AS settled FROM (
+        SELECT subject, argMin(amount, created_at) AS granted, toInt64(0) AS adjusted, toInt64(0) AS settled
+        FROM credit_grants WHERE subject IN {subjects:Array(String)}
+        GROUP BY subject, idempotency_key
+        UNION ALL
+        SELECT subject, toInt64(0) AS granted, argMax(amount, created_at) AS adjusted, toInt64(0) AS settled
+        FROM ledger_adjustments WHERE subject IN {subjects:Array(String)}
+        GROUP BY subject, change_id
+        UNION ALL
+        SELECT subject, toInt64(0) AS granted, toInt64(0) AS adjusted, cost AS settled FROM (
+          SELECT subject, minute, any(cost) AS cost FROM realtime_debits WHERE change_id != '' AND subject IN {subjects:Array(String)} GROUP BY subject, change_id, minute
+        UNION ALL
+        SELECT subject, minute, cost FROM realtime_debits WHERE change_id = '' AND subject IN {subjects:Array(String)}
+        )
+      ) GROUP BY subject"
+    `);
+    expect(q.params).toEqual({ subjects: ['a'] });
+  });
+
+  it('the latest restore of each subject, and which changes the ledger holds', () => {
+    expect(lastRestoreSql(['a']).query).toMatchInlineSnapshot(`
+      "SELECT subject, toUnixTimestamp(max(created_at)) DIV 60 AS minute
+      FROM ledger_adjustments
+      WHERE subject IN {subjects:Array(String)} AND cause = 'restore'
+      GROUP BY subject"
+    `);
+    expect(writtenChangesSql('a', ['c1', 'c1:metered'])).toMatchObject({ params: { subject: 'a', ids: ['c1', 'c1:metered'] } });
+  });
+});
+
 describe('drift cause', () => {
   it('names the cause the evidence supports', () => {
     expect(driftCause({ drift: -3, debited: 2, metered: 5, unverified: 3 })).toBe('unverified');
     expect(driftCause({ drift: -3, debited: 2, metered: 5, unverified: 0 })).toBe('events_without_debit');
+    expect(driftCause({ drift: -3, debited: 2, metered: 5, unverified: 0, beforeRestore: true })).toBe('events_after_restore');
     expect(driftCause({ drift: 4, debited: 6, metered: 2, unverified: 0 })).toBe('missing_events');
     expect(driftCause({ drift: 40, debited: 0, metered: 0, unverified: 0 })).toBe('unknown');
+  });
+
+  it('names a charge from metering: unverified calls first, then events from before a restore', () => {
+    expect(chargeCause({ unverified: 2, beforeRestore: true })).toBe('unverified');
+    expect(chargeCause({ unverified: 0, beforeRestore: true })).toBe('events_after_restore');
+    expect(chargeCause({ unverified: 0, beforeRestore: false })).toBe('events_without_debit');
   });
 });

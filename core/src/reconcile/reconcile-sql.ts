@@ -94,18 +94,29 @@ GROUP BY window_minute ORDER BY window_minute`,
   params: { subject, size: REPORT_WINDOW_MINUTES[windowSize], from: minuteToDateTime(fromMinute), to: minuteToDateTime(toMinute) },
 });
 
+/**
+ * The settled real-time debits, each once: rows are written under their change's id, and a
+ * change whose write was retried has its rows twice. (Rows from before change ids were
+ * written, with an empty id, were written once each and are taken as they are.)
+ */
+const SETTLED_ONCE = `SELECT subject, minute, any(cost) AS cost FROM realtime_debits WHERE change_id != '' AND %WHERE% GROUP BY subject, change_id, minute
+  UNION ALL
+  SELECT subject, minute, cost FROM realtime_debits WHERE change_id = '' AND %WHERE%`;
+const settledOnce = (where: string) => SETTLED_ONCE.replaceAll('%WHERE%', where);
+
 /** Per window of one subject in [from, to): the real-time debits reconciliation settled (UTC windows). */
 export const settledDebitsSql = (subject: string, fromMinute: number, toMinute: number, windowSize: ReportWindowSize): SqlQuery => ({
   query: `SELECT toUnixTimestamp(toStartOfInterval(minute, INTERVAL {size:UInt32} MINUTE)) DIV 60 AS window_minute, sum(cost) AS debited
-FROM realtime_debits
-WHERE subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}
+FROM (
+  ${settledOnce("subject = {subject:String} AND minute >= {from:DateTime('UTC')} AND minute < {to:DateTime('UTC')}")}
+)
 GROUP BY window_minute ORDER BY window_minute`,
   params: { subject, size: REPORT_WINDOW_MINUTES[windowSize], from: minuteToDateTime(fromMinute), to: minuteToDateTime(toMinute) },
 });
 
 /** Drift entries of one subject whose watermark falls in [from, to), oldest first; a retried write counts once. */
 export const adjustmentsSql = (subject: string, fromMinute?: number, toMinute?: number): SqlQuery => ({
-  query: `SELECT toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
+  query: `SELECT change_id, toUnixTimestamp(watermark) DIV 60 AS watermark_minute,
   toUnixTimestamp(argMax(previous_watermark, created_at)) DIV 60 AS previous_minute,
   argMax(amount, created_at) AS amount, argMax(cause, created_at) AS cause, argMax(details, created_at) AS details,
   max(created_at) AS recorded_at
@@ -120,4 +131,56 @@ ORDER BY watermark, recorded_at`,
     ...(fromMinute === undefined ? {} : { from: minuteToDateTime(fromMinute) }),
     ...(toMinute === undefined ? {} : { to: minuteToDateTime(toMinute) }),
   },
+});
+
+/**
+ * Metered and unverified cost per subject and minute from `fromMinute` on: what each minute at
+ * or after the watermark must at least be charged, and the evidence of a charge from metering.
+ */
+export const usageByMinuteSql = (subjects: readonly string[], fromMinute: number): SqlQuery => ({
+  query: `SELECT subject, toUnixTimestamp(window_start) DIV 60 AS minute, sum(cost) AS metered, sum(unverified_cost) AS unverified
+FROM usage_1m
+WHERE subject IN {subjects:Array(String)} AND window_start >= {from:DateTime('UTC')}
+GROUP BY subject, minute`,
+  params: { subjects: [...subjects], from: minuteToDateTime(fromMinute) },
+});
+
+/**
+ * Per subject, what the ledger holds: Σ grants (one per idempotency key), Σ adjustments (one
+ * per entry id) and Σ settled real-time debits (each once): grants + adjustments − settled is
+ * the balance the ledger implies, before the debits not settled yet.
+ */
+export const ledgerTotalsSql = (subjects: readonly string[]): SqlQuery => ({
+  // Summed as Int128 and read as text, like the targets: no sum wraps or is rounded.
+  query: `SELECT subject, toString(sum(granted)) AS granted, toString(sum(adjusted)) AS adjusted, toString(sum(settled)) AS settled FROM (
+  SELECT subject, toInt128(argMin(amount, created_at)) AS granted, toInt128(0) AS adjusted, toInt128(0) AS settled
+  FROM credit_grants WHERE subject IN {subjects:Array(String)}
+  GROUP BY subject, idempotency_key
+  UNION ALL
+  SELECT subject, toInt128(0) AS granted, toInt128(argMax(amount, created_at)) AS adjusted, toInt128(0) AS settled
+  FROM ledger_adjustments WHERE subject IN {subjects:Array(String)}
+  GROUP BY subject, change_id
+  UNION ALL
+  SELECT subject, toInt128(0) AS granted, toInt128(0) AS adjusted, toInt128(cost) AS settled FROM (
+    ${settledOnce('subject IN {subjects:Array(String)}')}
+  )
+) GROUP BY subject`,
+  params: { subjects: [...subjects] },
+});
+
+/** Per subject, the minute of its latest restore entry: usage metered later for earlier minutes came from before the loss. */
+export const lastRestoreSql = (subjects: readonly string[]): SqlQuery => ({
+  query: `SELECT subject, toUnixTimestamp(max(created_at)) DIV 60 AS minute
+FROM ledger_adjustments
+WHERE subject IN {subjects:Array(String)} AND cause = 'restore'
+GROUP BY subject`,
+  params: { subjects: [...subjects] },
+});
+
+/** Which of these change ids the ledger holds already: entries (ledger_adjustments) and settled debits (realtime_debits). */
+export const writtenChangesSql = (subject: string, changeIds: readonly string[]): SqlQuery => ({
+  query: `SELECT DISTINCT 'entry' AS kind, change_id FROM ledger_adjustments WHERE subject = {subject:String} AND change_id IN {ids:Array(String)}
+UNION ALL
+SELECT DISTINCT 'settled' AS kind, change_id FROM realtime_debits WHERE subject = {subject:String} AND change_id IN {ids:Array(String)}`,
+  params: { subject, ids: [...changeIds] },
 });

@@ -2,10 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { openCreditStore, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
 import { requiredEnv } from './required-env.ts';
 
-/** The credit store of a server child: Valkey when VALKEY_URL is set, the memory store otherwise. */
+/**
+ * The credit store of a server child: Valkey when VALKEY_URL is set, the memory store otherwise.
+ * Either is declared restored (a benchmark has no ledger to restore from), so it decides debits.
+ */
 export const openBenchStore = async (): Promise<CreditStore> => {
-  const store = openCreditStore(process.env.VALKEY_URL || undefined);
+  const store = openCreditStore(process.env.VALKEY_URL || undefined, { memoryRestored: true });
   if (store instanceof ValkeyCreditStore) await store.connected();
+  if (!(await store.restoreStatus()).restored) await store.completeRestore(await store.beginRestore());
   return store;
 };
 

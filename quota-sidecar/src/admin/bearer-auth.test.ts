@@ -13,7 +13,7 @@ describe('admin bearer tokens', () => {
   let noTokens: ReturnType<typeof createSidecarApp>;
 
   beforeAll(async () => {
-    store = new MemoryCreditStore();
+    store = new MemoryCreditStore({ restored: true });
     const grants = new GrantRepository(await testClickHouse());
     const common = { store, grants, config: testConfig(), logger: createLogger('quota-sidecar', 'silent') };
     app = createSidecarApp({ ...common, adminTokens: TOKENS });

@@ -9,7 +9,7 @@ import { closeTestClickHouse, createTestSidecar, testConfig, uniqueSubject, type
  * the Hono route. Each request below is sent both ways: the answers must be the same.
  */
 describe('POST /v1/authorize on the node server answers as the Hono route', () => {
-  const store = new MemoryCreditStore();
+  const store = new MemoryCreditStore({ restored: true });
   let sidecar: TestSidecar;
   let server: ServerType;
   let base: string;

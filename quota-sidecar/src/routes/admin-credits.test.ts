@@ -115,7 +115,7 @@ describe.each<StoreKind>(['valkey', 'memory'])('admin top-ups with the %s store'
       const keys = await store.client.keys(`tg:{${subject}}:*`);
       await store.client.del(...keys);
     } else {
-      fresh = await createTestSidecar({ store: new MemoryCreditStore() });
+      fresh = await createTestSidecar({ store: new MemoryCreditStore({ restored: true }) });
     }
     expect(await fresh.balance(subject)).toBe(0);
     const replay = await fresh.topUp(subject, 30, 'k');
@@ -158,6 +158,6 @@ describe.each<StoreKind>(['valkey', 'memory'])('admin top-ups with the %s store'
   it('answers balance and ledger for a subject it has never seen', async () => {
     const subject = uniqueSubject();
     expect(await (await sidecar.admin(`/admin/v1/subjects/${subject}/balance`)).json()).toEqual({ subject, balance: 0 });
-    expect(await ledger(subject)).toEqual({ subject, balance: 0, grants: [], adjustments: [] });
+    expect(await ledger(subject)).toEqual({ subject, balance: 0, grants: [], adjustments: [], totals: { grants: 0, adjustments: 0, balance: 0, consumed: 0, consumedSettled: 0, consumedUnsettled: 0, difference: 0 } });
   });
 });

@@ -20,6 +20,7 @@ const DEFAULT_SPAN_MS = 24 * 3_600_000;
 const bad = (detail: string) => new TollgateError('BAD_REQUEST', detail);
 
 export interface AdjustmentRow {
+  change_id: string;
   watermark_minute: string | number;
   previous_minute: string | number | null;
   amount: string | number;

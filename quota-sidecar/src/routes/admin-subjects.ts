@@ -1,16 +1,21 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { adjustmentsSql, TollgateError, type CreditStore, type GrantRepository, type Logger } from '@tollgate/core';
+import { adjustmentsSql, readLedgerTotals, StoreNotRestoredError, TollgateError, type CreditStore, type GrantRepository, type Logger } from '@tollgate/core';
 import { parseSubject } from '../admin/top-up-request.ts';
 import { readRows, type AdjustmentRow } from './admin-reconciliation.ts';
 
 const unavailable = (logger: Logger, what: string) => (err: unknown) => {
+  // An emptied store must not answer 0 for a TPP that holds credits: 503 until it is restored.
+  if (err instanceof StoreNotRestoredError) {
+    throw new TollgateError('STORE_UNAVAILABLE', 'The credit store lost its state and is restoring this balance; try again shortly.');
+  }
   logger.error(`${what} failed`, { error: err instanceof Error ? err.message : String(err) });
   throw new TollgateError('DEPENDENCY_UNAVAILABLE', `The ${what} could not be read; try again.`);
 };
 
 /** `GET /admin/v1/subjects/{subject}/balance` and `…/ledger`: the real-time balance and the durable grants behind it. */
 const toAdjustment = (a: AdjustmentRow) => ({
+  id: a.change_id,
   watermark: new Date(Number(a.watermark_minute) * 60_000).toISOString(),
   settledFrom: a.previous_minute === null ? null : new Date(Number(a.previous_minute) * 60_000).toISOString(),
   amount: Number(a.amount),
@@ -39,16 +44,19 @@ export const adminSubjectsRoutes = ({
     })
     .get('/admin/v1/subjects/:subject/ledger', async (c) => {
       const subject = parseSubject(c.req.param('subject'));
-      const [balance, list, adjustments] = await Promise.all([
+      const [balance, list, adjustments, totals] = await Promise.all([
         store.balance(subject).catch(unavailable(logger, 'balance')),
         grants.list(subject).catch(unavailable(logger, 'ledger')),
         clickhouse ? readRows<AdjustmentRow>(clickhouse, adjustmentsSql(subject)).catch(unavailable(logger, 'ledger')) : Promise.resolve([]),
+        clickhouse ? readLedgerTotals(clickhouse, store, subject).catch(unavailable(logger, 'ledger')) : Promise.resolve(undefined),
       ]);
       return c.json({
         subject,
         balance,
         grants: list.map((g) => ({ idempotencyKey: g.idempotencyKey, amount: g.amount, reason: g.reason, createdAt: g.createdAt })),
-        // Drift found by reconciliation: balance after − before, per settled watermark.
+        // What reconciliation changed, per entry: drift at settlement, charges from metering, restores.
         adjustments: adjustments.map(toAdjustment),
+        // grants + adjustments = balance + consumed (real-time debits, settled or not): difference 0.
+        ...(totals ? { totals } : {}),
       });
     });

@@ -92,7 +92,7 @@ describe('admin top-up input validation', () => {
   it('changed nothing: balance and ledger are empty, and the key used by every bad request is still free', async () => {
     expect(await sidecar.balance(subject)).toBe(0);
     const ledger = await (await sidecar.admin(`/admin/v1/subjects/${subject}/ledger`)).json();
-    expect(ledger).toEqual({ subject, balance: 0, grants: [], adjustments: [] });
+    expect(ledger).toEqual({ subject, balance: 0, grants: [], adjustments: [], totals: { grants: 0, adjustments: 0, balance: 0, consumed: 0, consumedSettled: 0, consumedUnsettled: 0, difference: 0 } });
     expect(await sidecar.grants.list(subject)).toEqual([]);
 
     const good = await sidecar.topUp(subject, 7, KEY, 'after the bad ones');

@@ -44,7 +44,7 @@ export const closeTestClickHouse = async (): Promise<void> => {
 };
 
 export const openStore = async (kind: StoreKind, valkeyUrl: string): Promise<CreditStore> => {
-  if (kind === 'memory') return new MemoryCreditStore();
+  if (kind === 'memory') return new MemoryCreditStore({ restored: true });
   const store = new ValkeyCreditStore({ url: valkeyUrl });
   await store.connected();
   return store;

@@ -13,12 +13,19 @@
 -- calls answer -1 with the error and nothing of it changes; the other subjects are applied.
 -- (A buckets key or field that cannot be incremented shows when the bucket is written, and
 -- fails the calls that would have written it; the balance is then left as it was.)
--- KEYS[2j-1] balance of subject j, KEYS[2j] its real-time buckets
+--
+-- No decision is taken from a store that lost its state: unless the restored marker exists
+-- (written by the restore, gone with a wipe or a restart without persistence) or a restore
+-- already reached the subject (its applied watermark exists, written only by reconciliation),
+-- its calls answer -2 and nothing of it changes. A top-up does not make a subject decidable.
+-- KEYS[1] the restored marker; KEYS[3j-1] balance of subject j, KEYS[3j] its real-time
+-- buckets, KEYS[3j+1] its applied watermark
 -- ARGV[1] the epoch minute of every call; ARGV[2i] the subject j of call i, ARGV[2i+1] its cost
--- Returns {allowed_1, balance_1, allowed_2, balance_2, ...}: allowed is 1 or 0, or -1 with
--- the error in place of the balance.
+-- Returns {allowed_1, balance_1, allowed_2, balance_2, ...}: allowed is 1 or 0, -1 with the
+-- error in place of the balance, or -2 (not restored).
 local minute = ARGV[1]
-local subjects = {} -- subject index -> { balance, spent, calls, err }
+local restored = redis.call('EXISTS', KEYS[1]) == 1
+local subjects = {} -- subject index -> { balance, spent, calls, err, unrestored }
 local order = {}
 local out = {}
 
@@ -26,22 +33,29 @@ for i = 2, #ARGV, 2 do
   local j = tonumber(ARGV[i])
   local s = subjects[j]
   if s == nil then
-    local key = KEYS[2 * j - 1]
-    s = { key = key, bucketKey = KEYS[2 * j], calls = {}, spent = 0 }
-    local raw = redis.pcall('GET', key)
-    if type(raw) == 'table' then
-      s.err = raw.err
-    elseif raw and not string.match(raw, '^%-?%d+$') then
-      s.err = 'not an integer: ' .. key
+    local key = KEYS[3 * j - 1]
+    s = { key = key, bucketKey = KEYS[3 * j], calls = {}, spent = 0 }
+    if not restored and redis.call('EXISTS', KEYS[3 * j + 1]) == 0 then
+      s.unrestored = true
     else
-      s.balance = tonumber(raw or '0')
+      local raw = redis.pcall('GET', key)
+      if type(raw) == 'table' then
+        s.err = raw.err
+      elseif raw and not string.match(raw, '^%-?%d+$') then
+        s.err = 'not an integer: ' .. key
+      else
+        s.balance = tonumber(raw or '0')
+      end
     end
     subjects[j] = s
     order[#order + 1] = j
   end
   local n = #out
   s.calls[#s.calls + 1] = n + 1
-  if s.err then
+  if s.unrestored then
+    out[n + 1] = -2
+    out[n + 2] = 0
+  elseif s.err then
     out[n + 1] = -1
     out[n + 2] = s.err
   else
@@ -61,7 +75,7 @@ end
 
 for _, j in ipairs(order) do
   local s = subjects[j]
-  if not s.err and s.spent > 0 then
+  if not s.err and not s.unrestored and s.spent > 0 then
     -- The bucket first: should it fail, nothing was written, and the balance is left as it was.
     local r = redis.pcall('HINCRBY', s.bucketKey, minute, s.spent)
     if type(r) == 'table' then

@@ -21,7 +21,7 @@ const NOW = Date.UTC(2026, 0, 15, 10, 30, 59, 987);
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 const setup = (configDoc: Record<string, unknown> = {}, options: Partial<TollgateOptions> = {}) => {
-  const store = options.store ?? new MemoryCreditStore();
+  const store = options.store ?? new MemoryCreditStore({ restored: true });
   const bus = new InProcessBus();
   const events: CloudEventV1<ApiCallData>[] = [];
   bus.subscribe((batch) => {
@@ -295,7 +295,7 @@ describe('tollgate middleware', () => {
       flush: async () => {},
       close: async () => {},
     };
-    const store = new MemoryCreditStore();
+    const store = new MemoryCreditStore({ restored: true });
     await store.applyGrant('tpp-1', 'k', 'h', 1);
     const app = new Hono();
     app.use(tollgate({ store, emitter: broken, config: parseTollgateConfig({}), logger: { ...silent, error: (msg) => void logged.push(msg) } }));

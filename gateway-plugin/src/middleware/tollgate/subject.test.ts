@@ -10,7 +10,7 @@ const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 const gateway = async (jwt: Record<string, unknown>, jwtSecret?: string) => {
-  const store = new MemoryCreditStore();
+  const store = new MemoryCreditStore({ restored: true });
   for (const s of ['tpp-client', 'tpp-azp']) await store.applyGrant(s, 'k', 'h', 10);
   const bus = new InProcessBus();
   const subjects: (string | undefined)[] = [];
