@@ -69,7 +69,7 @@ describe('OpenMeter conformance through @openmeter/sdk', () => {
 
   beforeAll(async () => {
     events = await createTestEvents();
-    sidecar = await createTestSidecar({ store: new MemoryCreditStore(), config, emitter: events.bus, now: () => NOW });
+    sidecar = await createTestSidecar({ store: new MemoryCreditStore({ restored: true }), config, emitter: events.bus, now: () => NOW });
     server = await new Promise<ServerType>((resolve) => {
       const s = serve({ fetch: sidecar.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
     });

@@ -40,7 +40,7 @@ describe('an API that emits its own api.call events is billed like the gateway',
   let server: ServerType;
   let om: OpenMeter;
   let clock = NOW - 10 * 60_000;
-  const store = new MemoryCreditStore();
+  const store = new MemoryCreditStore({ restored: true });
 
   /** The upstream: answers, then reports the call to the metering API, as our users' APIs do with OpenMeter. */
   const upstream = new Hono().all('*', async (c) => {

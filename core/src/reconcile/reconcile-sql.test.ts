@@ -141,16 +141,16 @@ describe('restore and ledger SQL', () => {
   it('ledger totals: grants once per key, adjustments once per entry, settled debits once per change', () => {
     const q = ledgerTotalsSql(['a']);
     expect(q.query).toMatchInlineSnapshot(`
-      "SELECT subject, sum(granted) AS granted, sum(adjusted) AS adjusted, sum(settled) AS settled FROM (
-        SELECT subject, argMin(amount, created_at) AS granted, toInt64(0) AS adjusted, toInt64(0) AS settled
+      "SELECT subject, toString(sum(granted)) AS granted, toString(sum(adjusted)) AS adjusted, toString(sum(settled)) AS settled FROM (
+        SELECT subject, toInt128(argMin(amount, created_at)) AS granted, toInt128(0) AS adjusted, toInt128(0) AS settled
         FROM credit_grants WHERE subject IN {subjects:Array(String)}
         GROUP BY subject, idempotency_key
         UNION ALL
-        SELECT subject, toInt64(0) AS granted, argMax(amount, created_at) AS adjusted, toInt64(0) AS settled
+        SELECT subject, toInt128(0) AS granted, toInt128(argMax(amount, created_at)) AS adjusted, toInt128(0) AS settled
         FROM ledger_adjustments WHERE subject IN {subjects:Array(String)}
         GROUP BY subject, change_id
         UNION ALL
-        SELECT subject, toInt64(0) AS granted, toInt64(0) AS adjusted, cost AS settled FROM (
+        SELECT subject, toInt128(0) AS granted, toInt128(0) AS adjusted, toInt128(cost) AS settled FROM (
           SELECT subject, minute, any(cost) AS cost FROM realtime_debits WHERE change_id != '' AND subject IN {subjects:Array(String)} GROUP BY subject, change_id, minute
         UNION ALL
         SELECT subject, minute, cost FROM realtime_debits WHERE change_id = '' AND subject IN {subjects:Array(String)}

@@ -21,7 +21,7 @@ let port: number;
 
 beforeAll(async () => {
   events = await createTestEvents();
-  store = new MemoryCreditStore();
+  store = new MemoryCreditStore({ restored: true });
   sidecar = await createTestSidecar({ store, config: testConfig(), emitter: events.bus });
   await new Promise<void>((resolve) => {
     server = serve({ fetch: sidecar.app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {

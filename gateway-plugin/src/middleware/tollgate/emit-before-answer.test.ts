@@ -41,7 +41,7 @@ describe('tollgate emits the api.call event before it hands the response back', 
 
   it.each(['middleware', 'handler'] as const)('as %s, for a served call and for a refused one', async (kind) => {
     const { seen, emitter, fetchThrough } = record();
-    const store = new MemoryCreditStore();
+    const store = new MemoryCreditStore({ restored: true });
     const app = apps(emitter, store)[kind];
     const funded = `tpp-${randomUUID()}`;
     await store.applyGrant(funded, 'grant', 'h', 5);
