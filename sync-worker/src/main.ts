@@ -35,6 +35,8 @@ const logger = createLogger('sync-worker', env.LOG_LEVEL);
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
 await migrate(clickhouse);
 const store = new ValkeyCreditStore({ url: env.VALKEY_URL });
+// Not fatal: a run that finds Valkey unreachable fails and the loop tries again.
+await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
 // With Kafka, a restore first waits for the events in Kafka as of the loss to be stored by the sink.
 const kafka = env.KAFKA_BROKERS.length > 0 ? new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-sync-worker' }) : undefined;
 const awaitMeteringCaughtUp = kafka ? kafkaMeteringCaughtUp({ kafka, topic: env.KAFKA_TOPIC, producerBoundMs: env.KAFKA_LINGER_MS + SEND_MARGIN_MS }) : undefined;
