@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMinute, ValkeyCreditStore, type LedgerTotals } from '@tollgate/core';
+import { randomUUID } from 'node:crypto';
+import { epochMinute, ValkeyCreditStore, writeEventsOnce, type LedgerTotals } from '@tollgate/core';
 import {
   closeTestClickHouse,
   createTestEvents,
@@ -209,6 +210,48 @@ describe('restore after Valkey lost its data', () => {
     const { adjustments } = await ledger();
     expect(adjustments.filter((a) => a.cause === 'restore')).toHaveLength(2);
     expect(adjustments.map((a) => a.cause)).not.toContain('unknown');
+  });
+});
+
+describe('events that reach ClickHouse after the restore', () => {
+  it('are charged when they arrive, as events_after_restore, and the ledger still adds up', async () => {
+    const s = uniqueSubject();
+    await topUp(s, 10);
+    // Three calls debited by a gateway; the event of the third is still in the gateway's
+    // linger window (or spool) when Valkey loses its data, and arrives after the restore.
+    const answeredAt = now();
+    const minute = epochMinute(answeredAt);
+    const event = (i: number) => ({
+      source: 'late-gateway',
+      id: randomUUID(),
+      type: 'api.call',
+      subject: s,
+      timeMs: answeredAt + i,
+      data: '{}',
+      cost: 1,
+      decision: 'debited',
+    });
+    for (let i = 0; i < 3; i++) expect(await store.debit(s, 1, minute)).toMatchObject({ allowed: true });
+    await writeEventsOnce(await testClickHouse(), [event(0), event(1)]);
+    await store.client.flushall();
+    const w = await worker();
+    expect(await w.runOnce()).toMatchObject({ kind: 'restore' });
+    // The restore charged what was stored: 8 left, one call more than the truth allows.
+    expect(await store.balance(s)).toBe(8);
+
+    clock.t += 60_000;
+    await writeEventsOnce(await testClickHouse(), [event(2)]);
+    await w.runOnce();
+    expect(await store.balance(s)).toBe(7);
+    const ledger = (await (await sidecar.admin(`/admin/v1/subjects/${s}/ledger`)).json()) as {
+      adjustments: { amount: number; cause: string }[];
+      totals: LedgerTotals;
+    };
+    expect(ledger.adjustments.map((a) => [a.cause, a.amount])).toEqual([
+      ['restore', -2],
+      ['events_after_restore', -1],
+    ]);
+    expect(ledger.totals.difference).toBe(0);
   });
 });
 

@@ -162,7 +162,7 @@ describe('restore and ledger SQL', () => {
 
   it('the latest restore of each subject, and which changes the ledger holds', () => {
     expect(lastRestoreSql(['a']).query).toMatchInlineSnapshot(`
-      "SELECT subject, toUnixTimestamp(max(created_at)) DIV 60 AS minute
+      "SELECT subject, max(if(JSONHas(details, 'detectedAt'), intDiv(JSONExtractInt(details, 'detectedAt'), 60000), toUnixTimestamp(created_at) DIV 60)) AS minute
       FROM ledger_adjustments
       WHERE subject IN {subjects:Array(String)} AND cause = 'restore'
       GROUP BY subject"

@@ -168,9 +168,13 @@ export const ledgerTotalsSql = (subjects: readonly string[]): SqlQuery => ({
   params: { subjects: [...subjects] },
 });
 
-/** Per subject, the minute of its latest restore entry: usage metered later for earlier minutes came from before the loss. */
+/**
+ * Per subject, the minute of its latest restore: when its loss was noticed (the entry's
+ * detectedAt), or when the entry was written. Usage metered later for earlier minutes came from
+ * calls answered before the loss.
+ */
 export const lastRestoreSql = (subjects: readonly string[]): SqlQuery => ({
-  query: `SELECT subject, toUnixTimestamp(max(created_at)) DIV 60 AS minute
+  query: `SELECT subject, max(if(JSONHas(details, 'detectedAt'), intDiv(JSONExtractInt(details, 'detectedAt'), 60000), toUnixTimestamp(created_at) DIV 60)) AS minute
 FROM ledger_adjustments
 WHERE subject IN {subjects:Array(String)} AND cause = 'restore'
 GROUP BY subject`,
