@@ -43,7 +43,7 @@ let store: MemoryCreditStore;
 
 beforeAll(async () => {
   events = await createTestEvents();
-  store = new MemoryCreditStore();
+  store = new MemoryCreditStore({ restored: true });
   sidecar = await createTestSidecar({
     store,
     config,

@@ -32,10 +32,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-  gatewayStore = new MemoryCreditStore();
+  gatewayStore = new MemoryCreditStore({ restored: true });
   gatewayApp = createGatewayApp({ store: gatewayStore, emitter: new InProcessBus(), config, upstreamUrl, logger: { debug() {}, info() {}, warn() {}, error() {} } });
   gateway = await serveApp(gatewayApp);
-  sidecar = await createTestSidecar({ store: new MemoryCreditStore(), config });
+  sidecar = await createTestSidecar({ store: new MemoryCreditStore({ restored: true }), config });
 });
 afterAll(async () => {
   await gateway?.close();

@@ -71,7 +71,7 @@ describe('OpenMeter conformance through @openmeter/sdk: events listing', () => {
 
   beforeAll(async () => {
     events = await createTestEvents();
-    served = await startSdkSidecar({ store: new MemoryCreditStore(), config, emitter: events.bus, now: () => NOW });
+    served = await startSdkSidecar({ store: new MemoryCreditStore({ restored: true }), config, emitter: events.bus, now: () => NOW });
     om = served.om;
     sentAt = Date.now();
     await om.events.ingest(SENT.map((s) => ({ type: s.type, source: 'listing-test', id: s.id, subject: s.subject, time: new Date(s.time), data: s.data })));

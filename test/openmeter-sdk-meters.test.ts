@@ -45,7 +45,7 @@ describe('OpenMeter conformance through @openmeter/sdk: managed meters', () => {
 
   beforeAll(async () => {
     events = await createTestEvents();
-    served = await startSdkSidecar({ store: new MemoryCreditStore(), config, emitter: events.bus, now: () => NOW });
+    served = await startSdkSidecar({ store: new MemoryCreditStore({ restored: true }), config, emitter: events.bus, now: () => NOW });
     om = served.om;
     // Events sent before the meter exists count too: a meter reads every stored event of its type.
     await om.events.ingest(PROMPTS.map(promptEvent));
@@ -131,7 +131,7 @@ describe('OpenMeter conformance through @openmeter/sdk: managed meters', () => {
   });
 
   it('keeps created meters across a restart: a new sidecar over the same ClickHouse lists and queries them', async () => {
-    const restarted = await startSdkSidecar({ store: new MemoryCreditStore(), config, emitter: events.bus, now: () => NOW });
+    const restarted = await startSdkSidecar({ store: new MemoryCreditStore({ restored: true }), config, emitter: events.bus, now: () => NOW });
     try {
       expect(await restarted.om.meters.get('prompt_tokens')).toEqual(created);
       const total = await restarted.om.meters.query('prompt_tokens', { subject: [A] });

@@ -23,7 +23,7 @@ describe('OpenMeter conformance through @openmeter/sdk: subjects', () => {
   let served: SdkSidecar;
   let om: OpenMeter;
   beforeAll(async () => {
-    served = await startSdkSidecar({ store: new MemoryCreditStore(), config });
+    served = await startSdkSidecar({ store: new MemoryCreditStore({ restored: true }), config });
     om = served.om;
   });
   afterAll(async () => {
@@ -99,7 +99,7 @@ describe('OpenMeter conformance through @openmeter/sdk: subjects', () => {
   });
 
   it('keeps subjects across a restart: a new sidecar over the same ClickHouse answers the same', async () => {
-    const restarted = await startSdkSidecar({ store: new MemoryCreditStore(), config });
+    const restarted = await startSdkSidecar({ store: new MemoryCreditStore({ restored: true }), config });
     try {
       expect(await restarted.om.subjects.list()).toEqual(await om.subjects.list());
     } finally {

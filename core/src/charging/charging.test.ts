@@ -41,7 +41,7 @@ const recording = (status = 200, fail = false) => {
   return { answers, seen };
 };
 
-const setup = (store = new MemoryCreditStore()) => {
+const setup = (store = new MemoryCreditStore({ restored: true })) => {
   const bus = new InProcessBus();
   const events: CloudEventV1<ApiCallData>[] = [];
   bus.subscribe((batch) => void events.push(...(batch as CloudEventV1<ApiCallData>[])));

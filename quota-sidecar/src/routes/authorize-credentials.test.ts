@@ -24,7 +24,7 @@ let server: ServerType;
 let base: string;
 
 beforeAll(async () => {
-  store = new MemoryCreditStore();
+  store = new MemoryCreditStore({ restored: true });
   const common = { store, grants: new GrantRepository(await testClickHouse()), adminTokens: [], logger: createLogger('quota-sidecar', 'silent') };
   app = createSidecarApp({ ...common, config, authorizeTokens: [TOKEN, 'another-token'] });
   jwtApp = createSidecarApp({ ...common, config: testConfig({ ...config, subject: { header: 'x-tpp-id', jwt: { claims: ['client_id'] } } }), authorizeTokens: [TOKEN], jwtSecret: SECRET });
