@@ -112,6 +112,9 @@ const sink =
     : undefined;
 await sink?.start();
 
+/** Longest the start waits for the first restore of the balances before serving. */
+const RESTORE_AT_START_MS = 30_000;
+
 // Connections still busy this long after a stop signal are cut: a client that keeps sending would hold the stop open.
 const STOP_GRACE_MS = 1_000;
 
@@ -152,6 +155,10 @@ const sidecarApp = createSidecarApp({
 // The sync worker keeps balances on the metered truth (in memory too: the store is this process's).
 const syncWorker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), logger });
 syncWorker.start();
+// The memory store starts empty: its first run restores it (the event log is stored by now), and
+// the gateway serves once that is done, so no call meets the store-error policy at start. A
+// restore that takes longer than this does not hold the start: the policy answers meanwhile.
+if (!(await syncWorker.untilRestored(RESTORE_AT_START_MS))) logger.warn('balances are still being restored; calls meanwhile get the store-error policy');
 const gateway = await listening('gateway', 'PORT', env.PORT, serveApp(gatewayApp, { port: env.PORT }));
 const sidecar = await listening('sidecar', 'SIDECAR_PORT', env.SIDECAR_PORT, serveApp(sidecarApp, { port: env.SIDECAR_PORT }));
 

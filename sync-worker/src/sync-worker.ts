@@ -93,6 +93,8 @@ export class SyncWorker {
   #lastRunStartMs: number | undefined;
   #lastFullSweepMs = -Infinity;
   #lastFailureMs = -Infinity;
+  /** This worker has seen the store restored: a missing marker afterwards is a loss, worth a warning. */
+  #sawRestored = false;
   #timer: NodeJS.Timeout | undefined;
   #poll: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
@@ -121,6 +123,7 @@ export class SyncWorker {
   /** One run (a restore if the store lost its state); `full` forces a full sweep, `watermarkMinute` overrides now - lag. */
   async runOnce({ full = false, watermarkMinute }: { full?: boolean; watermarkMinute?: number } = {}): Promise<SyncRun> {
     if (!(await this.#o.store.restoreStatus()).restored) return this.#restore(watermarkMinute);
+    this.#sawRestored = true;
     const now = this.#o.now();
     const kind = full || this.#lastRunStartMs === undefined || now - this.#lastFullSweepMs >= this.#o.fullSweepMs ? 'full' : 'incremental';
     // What arrived since the previous run started, with a margin for clock skew between this
@@ -132,7 +135,11 @@ export class SyncWorker {
   /** The store lost its state: restore it (restoreStore), as one run of this worker. */
   async #restore(watermarkMinute: number | undefined): Promise<SyncRun> {
     const detectedAtMs = this.#o.now();
-    this.#o.logger?.warn('the credit store lost its state: restoring', { detectedAt: new Date(detectedAtMs).toISOString() });
+    // A store found without its marker at start (a memory store, a new Valkey) is restored as a
+    // matter of course; one that loses it while this worker runs was wiped.
+    const fields = { detectedAt: new Date(detectedAtMs).toISOString() };
+    if (this.#sawRestored) this.#o.logger?.warn('the credit store lost its state: restoring', fields);
+    else this.#o.logger?.info('the credit store holds no restored state yet: restoring', fields);
     const end = metrics.reconcileDuration.startTimer({ kind: 'restore' });
     let outcome = 'error';
     try {
@@ -149,6 +156,7 @@ export class SyncWorker {
       if (!summary.restored) throw new Error('the credit store lost its state again during the restore; it is restored again');
       const { restored: _restored, ...run } = summary;
       this.#completed({ kind: 'restore', ...run }, detectedAtMs);
+      this.#sawRestored = true;
       outcome = 'ok';
       this.#o.logger?.info('credit store restored', { subjects: run.subjects, caughtUp: run.caughtUp, adjustments: run.adjustments.length });
       return { kind: 'restore', ...run };
@@ -262,6 +270,16 @@ export class SyncWorker {
     if (this.#running || this.#stopped || performance.now() - this.#lastFailureMs < RESTORE_RETRY_MS) return;
     const status = await this.#o.store.restoreStatus().catch(() => undefined);
     if (status && !status.restored && !this.#running && !this.#stopped) this.#tick();
+  }
+
+  /** Resolves true once the store holds restored state (a restore of this or another worker), false after `timeoutMs`. */
+  async untilRestored(timeoutMs: number): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    for (;;) {
+      if ((await this.#o.store.restoreStatus().catch(() => undefined))?.restored) return true;
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#o.restorePollMs, 50)));
+    }
   }
 
   /** Stops the loop and waits for a run in progress to finish. */
