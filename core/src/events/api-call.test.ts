@@ -23,6 +23,15 @@ describe('buildApiCallEvent', () => {
     expect(ids.size).toBe(1000);
   });
 
+  it('gives time-ordered ids (UUIDv7), so the ids of later calls sort after earlier ones', () => {
+    const first = buildApiCallEvent({ source: 's', subject: 't', timeMs: 0, data }).id;
+    // UUIDv7 orders by the millisecond of creation: the next id comes from a later millisecond.
+    for (const start = Date.now(); Date.now() <= start; );
+    const later = buildApiCallEvent({ source: 's', subject: 't', timeMs: 0, data }).id;
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(first < later).toBe(true);
+  });
+
   it('writes the time as Date#toISOString does, for any millisecond', () => {
     const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, -1, -999, -1000, -1001, 59_999, 60_000, 1.5, 999.9, Date.UTC(2026, 11, 31, 23, 59, 59, 999), Date.UTC(2027, 0, 1), 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001];
     let x = 0x2545f491;

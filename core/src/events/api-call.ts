@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUIDv7 } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 
 export const API_CALL_TYPE = 'api.call';
@@ -49,13 +49,15 @@ export const eventTime = (ms: number): string => {
 };
 
 /**
- * One `api.call` CloudEvent 1.0 with millisecond time and a unique id, as a frozen plain
+ * One `api.call` CloudEvent 1.0 with millisecond time and a unique, time-ordered id (UUIDv7:
+ * the writer's lookup of a batch's keys then reads the newest granules of `event_keys`, not the
+ * whole table), as a frozen plain
  * object: this runs once per request, and the SDK's constructor (property copying, the
  * extension scan) cost as much again as the rest of the event. Attributes are set in the
  * order of the SDK's `CloudEvent`, so `JSON.stringify` gives the bytes it gives; every
  * attribute is set here, and the sink and ingest API validate what they take.
  */
-export const buildApiCallEvent = ({ source, subject, timeMs, data, id = randomUUID() }: ApiCallInput): ApiCallEvent =>
+export const buildApiCallEvent = ({ source, subject, timeMs, data, id = randomUUIDv7() }: ApiCallInput): ApiCallEvent =>
   Object.freeze({
     id,
     time: eventTime(timeMs),
