@@ -92,4 +92,44 @@ describe('meter-sink against real Kafka and ClickHouse', () => {
     await producer.close();
     await kafka.close();
   }, 180_000);
+
+  it('stores a batch spanning 101 months, dead-letters an event ClickHouse refuses with its reason, and goes on', async () => {
+    const topic = `sink-shape-${randomUUID()}`;
+    const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'sink-test' });
+    await kafka.ensureTopics(topic, 1);
+    const subject = `tpp-${randomUUID()}`;
+    const inMonth = (i: number) =>
+      JSON.stringify(
+        buildApiCallEvent({
+          source: 'sink-test',
+          subject,
+          timeMs: Date.UTC(2017, i, 3),
+          id: `${subject}-month-${i}`,
+          data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 3, cost: 2, decision: 'debited' },
+        }),
+      );
+    // A valid event that ClickHouse refuses on its own: here a CHECK an operator put on events.
+    const poison = apiCall(subject, 9_000).replace(`"id":"${subject}-9000"`, '"id":"poison-9000"');
+    await clickhouse.command({ query: "ALTER TABLE events ADD CONSTRAINT no_poison CHECK NOT startsWith(id, 'poison-')" });
+    const producer = kafka.producer();
+    await producer.send(topic, [...Array.from({ length: 101 }, (_, i) => ({ key: subject, value: inMonth(i) })), { key: subject, value: poison }]);
+    await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: subject, value: apiCall(subject, i) })));
+
+    const sink = new KafkaMeterSink({ kafka, clickhouse, topic, groupId: `g-${topic}`, batchSize: 500, batchWaitMs: 100, logger: createLogger('sink', 'silent') });
+    await sink.start();
+    try {
+      await waitFor(async () => (await count(subject)).events === 111, { timeoutMs: 60_000, what: '111 events stored' });
+      expect(await count(subject)).toEqual({ events: 111, cost: 222 });
+    } finally {
+      await sink.stop();
+      await clickhouse.command({ query: 'ALTER TABLE events DROP CONSTRAINT no_poison' });
+    }
+    const dead = (await readTopic(kafka, deadLetterTopicOf(topic), (records) => records.length >= 1, 30_000)).map((r) => ({
+      value: String(r.value),
+      reason: header(r, DEAD_LETTER_REASON_HEADER),
+    }));
+    expect(dead).toEqual([{ value: poison, reason: expect.stringMatching(/^ClickHouse refused the event \(code 469\): Constraint `no_poison` for table default.events is violated/) }]);
+    await producer.close();
+    await kafka.close();
+  }, 180_000);
 });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMinute, GrantRepository, migrate, openClickHouse, topUp, ValkeyCreditStore, writeEventsOnce } from '@tollgate/core';
+import { createLogger, epochMinute, EventWriter, GrantRepository, migrate, openClickHouse, topUp, ValkeyCreditStore } from '@tollgate/core';
 import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
 import { freePort } from './harness/free-port.ts';
 import { startValkey, type ValkeyServer } from './harness/valkey.ts';
@@ -81,6 +81,7 @@ describe('two sync-worker processes at once', () => {
 
     // Debits and their events, a round per minute of the last half hour: each debit lands in
     // Valkey before its event reaches ClickHouse, so the workers settle minutes mid-flight.
+    const writer = new EventWriter({ clickhouse: ch, logger: createLogger('test', 'silent'), writer: 'test' });
     const firstMinute = epochMinute(Date.now()) - 30;
     for (let round = 0; round < 8; round++) {
       const minute = firstMinute + round;
@@ -102,7 +103,7 @@ describe('two sync-worker processes at once', () => {
           }),
         ),
       );
-      await writeEventsOnce(ch, batch);
+      await writer.write(batch);
     }
 
     const expected = async () =>

@@ -41,6 +41,8 @@ export * from './ulid.ts';
 export * from './events/event-time.ts';
 export * from './events/validate-event.ts';
 export * from './clickhouse/event-writer.ts';
+export * from './clickhouse/write-fence.ts';
+export * from './clickhouse/write-health.ts';
 export * from './kafka/index.ts';
 export * from './backoff.ts';
 export * from './spool/disk-spool.ts';

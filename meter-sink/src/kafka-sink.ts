@@ -10,11 +10,10 @@ import {
   type KeyedProducer,
   type Logger,
   type PartitionBatch,
-  type StoredEvent,
 } from '@tollgate/core';
 import { SinkReadiness } from './readiness.ts';
-import { sortMessages, type Refused } from './sort-messages.ts';
-import { writeOnce, type WriteContext, type WriteStep } from './write-step.ts';
+import { refusedByStore, sortMessages, type Refused, type Sorted } from './sort-messages.ts';
+import { createWriteStep, type WriteContext, type WriteStep } from './write-step.ts';
 
 export interface KafkaSinkOptions {
   kafka: KafkaClient;
@@ -30,31 +29,35 @@ export interface KafkaSinkOptions {
   lagIntervalMs?: number;
   /** How soon the group gives a crashed member's partitions to another. */
   sessionTimeoutMs?: number;
-  /** The write step (default: each (source, id) once through the shared writer). */
-  write?: WriteStep;
+  /** DEDUPE_HORIZON_DAYS of the writer. */
+  dedupeHorizonDays?: number;
 }
 
 export const DEFAULT_SINK_GROUP = 'tollgate-meter-sink';
 
 /**
  * Kafka → ClickHouse, each (source, id) stored once. Per batch (one partition, offset order):
- * 1. Sort: events to store, the rest to the dead-letter topic with the reason (one validation call).
- * 2. Dead letters are produced and acknowledged first: a refused message is never dropped silently.
- * 3. Persist through the write step; while that fails, back off and retry, holding the partition
- *    and committing nothing, until it succeeds, the partition moves away, or the sink stops.
+ * 1. Sort: events to store, the rest for the dead-letter topic with the reason (one validation call).
+ * 2. Persist through the write step, which answers the events ClickHouse refused on their own;
+ *    while a write fails, back off and retry, holding the partition and committing nothing, until
+ *    it succeeds, the partition moves away, or the sink stops.
+ * 3. Dead letters (records that are no event, events ClickHouse refused) are produced and
+ *    acknowledged before the commit: a refused message is never dropped silently.
  * 4. Commit the offset after the batch — at least once: if the commit is lost the batch comes
- *    again, and step 3 recognises what is already stored.
+ *    again, and step 2 recognises what is already stored.
  */
 export class KafkaMeterSink {
   readonly readiness = new SinkReadiness();
-  readonly #o: Required<Omit<KafkaSinkOptions, 'write'>> & { write: WriteStep };
+  readonly #o: Required<KafkaSinkOptions>;
+  readonly #write: WriteStep;
   readonly #group: ConsumerGroup;
   readonly #deadLetters: KeyedProducer;
   #lagTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, write: writeOnce, ...options };
+    this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, dedupeHorizonDays: 32, ...options };
     const { logger } = this.#o;
+    this.#write = createWriteStep({ clickhouse: options.clickhouse, logger, dedupeHorizonDays: this.#o.dedupeHorizonDays });
     this.#group = options.kafka.consumerGroup({
       groupId: this.#o.groupId,
       topic: this.#o.topic,
@@ -92,13 +95,12 @@ export class KafkaMeterSink {
   }
 
   async #handle(batch: PartitionBatch): Promise<boolean> {
-    const { events, refused } = sortMessages(batch.records);
-    const stored = await this.#untilStored(batch, events, refused);
+    const stored = await this.#untilStored(batch, sortMessages(batch.records));
     // Not stored (stopping, or the partition moved): nothing is committed; it is read again.
     return stored && (await this.#group.commit(batch));
   }
 
-  async #untilStored(batch: PartitionBatch, events: StoredEvent[], refused: Refused[]): Promise<boolean> {
+  async #untilStored(batch: PartitionBatch, sorted: Sorted): Promise<boolean> {
     const context: WriteContext = {
       topic: batch.topic,
       partition: batch.partition,
@@ -110,13 +112,15 @@ export class KafkaMeterSink {
     const stopping = this.#group.stopping;
     for (let attempt = 0; ; attempt++) {
       try {
-        if (refused.length > 0) await this.#deadLetter(refused);
-        refused = [];
-        await this.#store(events, context);
+        const dead = [...sorted.refused, ...(await this.#store(sorted, context))];
+        if (dead.length > 0) await this.#deadLetter(dead);
         this.readiness.storageHealthy = true;
+        this.readiness.storageFailure = undefined;
         return true;
       } catch (err) {
+        // The writer logged and counted a ClickHouse failure with its cause; this counts the retry.
         this.readiness.storageHealthy = false;
+        this.readiness.storageFailure = this.#write.health.failure?.cause ?? String(err);
         metrics.sinkWriteFailures.inc();
         this.#o.logger.warn('sink write failed; retrying', { attempt, partition: batch.partition, error: String(err) });
       }
@@ -125,15 +129,17 @@ export class KafkaMeterSink {
     }
   }
 
-  async #store(events: StoredEvent[], context: WriteContext): Promise<void> {
+  /** Stores the events; answers the records of those ClickHouse refused on their own, with its reason. */
+  async #store(sorted: Sorted, context: WriteContext): Promise<Refused[]> {
     const end = metrics.sinkFlushLatency.startTimer();
     let outcome = 'error';
     try {
-      const { inserted, alreadyPresent } = await this.#o.write(this.#o.clickhouse, events, context);
-      metrics.sinkBatchSize.observe(events.length);
-      metrics.eventsProcessed.inc({ outcome: 'inserted' }, inserted);
-      metrics.eventsProcessed.inc({ outcome: 'duplicate' }, alreadyPresent);
+      const written = await this.#write.write(sorted.events, context);
+      metrics.sinkBatchSize.observe(sorted.events.length);
+      metrics.eventsProcessed.inc({ outcome: 'inserted' }, written.inserted);
+      metrics.eventsProcessed.inc({ outcome: 'duplicate' }, written.alreadyPresent);
       outcome = 'ok';
+      return refusedByStore(sorted, written);
     } finally {
       end({ outcome });
     }

@@ -15,6 +15,7 @@ try {
     'SINK_BATCH_SIZE',
     'SINK_BATCH_WAIT_MS',
     'SINK_SESSION_TIMEOUT_MS',
+    'DEDUPE_HORIZON_DAYS',
     'LOG_LEVEL',
   ]);
   if (env.KAFKA_BROKERS.length === 0) {
@@ -35,6 +36,7 @@ const sink = new KafkaMeterSink({
   batchSize: env.SINK_BATCH_SIZE,
   batchWaitMs: env.SINK_BATCH_WAIT_MS,
   sessionTimeoutMs: env.SINK_SESSION_TIMEOUT_MS,
+  dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,
   logger,
 });
 const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: env.PORT });

@@ -1,18 +1,39 @@
-import { parseEvent, type IncomingRecord, type StoredEvent } from '@tollgate/core';
+import { parseEvent, type IncomingRecord, type StoredEvent, type WriteResult } from '@tollgate/core';
 
 export interface Refused {
   record: IncomingRecord;
   reason: string;
 }
 
+export interface Sorted {
+  events: StoredEvent[];
+  /** `sources[i]` is the record of `events[i]`: an event the store refuses is dead-lettered as it came. */
+  sources: IncomingRecord[];
+  refused: Refused[];
+}
+
 /** Splits fetched records into events to store and records for the dead-letter topic (one validation call each). */
-export const sortMessages = (records: readonly IncomingRecord[]): { events: StoredEvent[]; refused: Refused[] } => {
+export const sortMessages = (records: readonly IncomingRecord[]): Sorted => {
   const events: StoredEvent[] = [];
+  const sources: IncomingRecord[] = [];
   const refused: Refused[] = [];
   for (const record of records) {
     const result = parseEvent(record.value);
-    if (result.ok) events.push(result.event);
-    else refused.push({ record, reason: result.reason });
+    if (result.ok) {
+      events.push(result.event);
+      sources.push(record);
+    } else refused.push({ record, reason: result.reason });
   }
-  return { events, refused };
+  return { events, sources, refused };
+};
+
+/** The records of the events ClickHouse refused on their own, with its reason. */
+export const refusedByStore = ({ events, sources }: Sorted, written: WriteResult): Refused[] => {
+  if (written.refused.length === 0) return [];
+  const reasons = new Map(written.refused.map((r) => [r.event, r.reason]));
+  return events.flatMap((event, i) => {
+    const reason = reasons.get(event);
+    const record = sources[i];
+    return reason !== undefined && record ? [{ record, reason }] : [];
+  });
 };

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { writeEventsOnce, type StoredEvent, type WriteResult } from '@tollgate/core';
+import { EventWriter, type Logger, type StoredEvent, type WriteHealth, type WriteResult } from '@tollgate/core';
 
 /** Where in Kafka a write comes from, and the fence to check just before it. */
 export interface WriteContext {
@@ -15,11 +15,26 @@ export interface WriteContext {
 }
 
 /**
- * The sink's write step: stores the valid events of one batch, each (source, id) once. The
- * sink calls it once per batch (again on retry) and commits the batch's offset only after it
+ * The sink's write step: stores the valid events of one batch, each (source, id) once, and
+ * answers the events ClickHouse refused on their own (the sink dead-letters them). The sink
+ * calls it once per batch (again on retry) and commits the batch's offset only after it
  * resolved. Kept apart so that the writer (deduplication, fencing) can change without the
  * consumer plumbing.
  */
-export type WriteStep = (clickhouse: ClickHouseClient, events: StoredEvent[], context: WriteContext) => Promise<WriteResult>;
+export interface WriteStep {
+  write(events: StoredEvent[], context: WriteContext): Promise<WriteResult>;
+  /** Failing, with ClickHouse's answer, from a failed write until one succeeds. */
+  readonly health: WriteHealth;
+}
 
-export const writeOnce: WriteStep = (clickhouse, events) => writeEventsOnce(clickhouse, events);
+export interface WriteStepOptions {
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  dedupeHorizonDays?: number | undefined;
+}
+
+/** The write step through the shared event writer. */
+export const createWriteStep = ({ clickhouse, logger, dedupeHorizonDays }: WriteStepOptions): WriteStep => {
+  const writer = new EventWriter({ clickhouse, logger, writer: 'sink', dedupeHorizonDays });
+  return { health: writer.health, write: (events) => writer.write(events) };
+};

@@ -60,7 +60,7 @@ export const openMigratedClickHouse = async (
 
 /** Replays of the events topic with Kafka, reconciling what they restore; undefined without Kafka. */
 export const openReplays = (
-  env: Pick<SidecarSettings['env'], 'KAFKA_BROKERS' | 'KAFKA_TOPIC' | 'SYNC_SETTLE_LAG_MS'>,
+  env: Pick<SidecarSettings['env'], 'KAFKA_BROKERS' | 'KAFKA_TOPIC' | 'SYNC_SETTLE_LAG_MS' | 'DEDUPE_HORIZON_DAYS'>,
   clickhouse: ClickHouseClient,
   store: CreditStore,
   logger: Logger,
@@ -70,6 +70,7 @@ export const openReplays = (
         kafka: new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: `${SERVICE}-replay` }),
         clickhouse,
         topic: env.KAFKA_TOPIC,
+        dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,
         reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
         logger,
       })

@@ -1,76 +1,196 @@
+import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StoredEvent } from '../events/validate-event.ts';
+import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics/metrics.ts';
+import { clickHouseErrorCode, rowProblem } from './refusal.ts';
 import { clickHouseTime } from './time.ts';
+import { WriteHealth } from './write-health.ts';
+import { ownerOf, WriteFencedError, writeQueryId, type WriteFence } from './write-fence.ts';
+
+export interface RefusedEvent {
+  event: StoredEvent;
+  /** Why ClickHouse would not take it, in its words: what a dead letter carries. */
+  reason: string;
+}
 
 export interface WriteResult {
   inserted: number;
-  /** Events whose (source, id) was already stored, or repeated within the batch. */
+  /** Events whose (source, id) was stored already, or came earlier in the same batch. */
   alreadyPresent: number;
+  /** Events ClickHouse refused on their own; the rest of the batch was written. The caller dead-letters them. */
+  refused: RefusedEvent[];
 }
 
-const keyOf = (e: { source: string; id: string }) => `${e.source}\u0000${e.id}`;
-
-// ~2,000 ids of up to a few dozen characters stay well inside ClickHouse's 1 MiB URI limit.
-const LOOKUP_SLICE = 2_000;
-
-/** Which of these events are already stored. Matched on the pair here: the query narrows by id only. */
-const storedKeys = async (ch: ClickHouseClient, events: StoredEvent[]): Promise<string[]> => {
-  let min = Infinity;
-  let max = -Infinity;
-  const subjects = new Set<string>();
-  for (const e of events) {
-    min = Math.min(min, e.timeMs);
-    max = Math.max(max, e.timeMs);
-    subjects.add(e.subject);
-  }
-  const result = await ch.query({
-    query: `SELECT source, id FROM events
-      WHERE subject IN {subjects:Array(String)}
-        AND time >= {from:DateTime64(3, 'UTC')} AND time <= {to:DateTime64(3, 'UTC')}
-        AND id IN {ids:Array(String)}`,
-    query_params: { subjects: [...subjects], from: clickHouseTime(min), to: clickHouseTime(max), ids: events.map((e) => e.id) },
-    format: 'JSONEachRow',
-  });
-  return (await result.json<{ source: string; id: string }>()).map(keyOf);
-};
+export interface EventWriterOptions {
+  clickhouse: ClickHouseClient;
+  logger: Logger;
+  /** Names the writer in metrics and log lines: `sink`, `single-process`, `replay`. */
+  writer: string;
+  /** DEDUPE_HORIZON_DAYS: how long each stored key is remembered. */
+  dedupeHorizonDays?: number;
+}
 
 /**
- * Inserts each (source, id) once — the idempotent insert path shared by the sink and replay.
- * 1. Drop repeats within the batch.
- * 2. Ask ClickHouse which pairs are already stored. The lookup is bounded by the batch's
- *    subjects and time range, the prefix of the table's order key, so it reads few granules.
- * 3. Insert the rest in one statement; usage_1m is fed from it by the materialized view.
- * Callers must not run two writes for the same subject at once (the sink writes a partition,
- * and so a subject, from one batch at a time); a write that failed can simply be retried.
+ * Most months (partitions of events and usage_1m) one INSERT may touch. ClickHouse refuses a block
+ * over `max_partitions_per_insert_block` (100 by default); a batch that spans more is written in
+ * several statements, so no batch can be refused for its shape.
  */
-export const writeEventsOnce = async (ch: ClickHouseClient, batch: StoredEvent[]): Promise<WriteResult> => {
-  const unique = new Map<string, StoredEvent>();
-  for (const e of batch) if (!unique.has(keyOf(e))) unique.set(keyOf(e), e);
-  if (unique.size === 0) return { inserted: 0, alreadyPresent: batch.length };
+export const MONTHS_PER_INSERT = 12;
 
-  // Sorted by the table's order key, each slice covers few subjects and a narrow time range.
-  const events = [...unique.values()].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : a.timeMs - b.timeMs));
-  const stored = new Set<string>();
-  // Ids travel in the URL as a query parameter: look them up in slices.
-  for (let i = 0; i < events.length; i += LOOKUP_SLICE) {
-    for (const key of await storedKeys(ch, events.slice(i, i + LOOKUP_SLICE))) stored.add(key);
-  }
-  const fresh = events.filter((e) => !stored.has(keyOf(e)));
-  if (fresh.length > 0) {
-    await ch.insert({
-      table: 'events',
-      format: 'JSONEachRow',
-      values: fresh.map((e) => ({
-        source: e.source,
-        id: e.id,
-        type: e.type,
-        subject: e.subject,
-        time: clickHouseTime(e.timeMs),
-        data: e.data,
-        cost: e.cost,
-        decision: e.decision,
-      })),
-    });
-  }
-  return { inserted: fresh.length, alreadyPresent: batch.length - fresh.length };
+const DAY_MS = 86_400_000;
+const keyOf = (e: { source: string; id: string }) => `${e.source}\u0000${e.id}`;
+const monthOf = (ms: number) => {
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
 };
+
+/** Rows of one write: the events and the write's identity and claim, as events_landing takes them. */
+interface Row {
+  event: StoredEvent;
+  json: Record<string, string | number>;
+}
+
+/**
+ * The one write step of every path that stores events (the Kafka sink, the single process, replay):
+ * each (source, id) is stored once within the dedupe horizon, whatever its time; the first stored
+ * copy wins, so an event without `time` keeps the time of its first arrival.
+ * 1. Repeats within the batch are dropped (the first copy stays).
+ * 2. The rest is inserted into events_landing, at most MONTHS_PER_INSERT months per statement. The
+ *    landing view drops, inside the statement, keys already stored and rows whose writer no longer
+ *    owns the stream (write-fence.ts), and writes events, event_keys and this write's receipt.
+ * 3. A statement ClickHouse refuses for its content is split until the events it refuses on their
+ *    own are found; they are returned, the others are written. Any other failure is thrown, logged
+ *    with its cause, counted, and marks `health` failing: retrying the whole write is safe.
+ * 4. The receipt tells how many were stored; with a claim, a superseded claim throws WriteFencedError.
+ * Within one stream this is exact. Two writers of different streams inserting the same key at the
+ * same moment (the same id under two subjects, on two partitions) may both store it: the window is
+ * one statement's time on the server (README, Guarantees).
+ */
+export class EventWriter {
+  readonly health = new WriteHealth();
+  readonly #ch: ClickHouseClient;
+  readonly #logger: Logger;
+  readonly #writer: string;
+  readonly #horizonMs: number;
+
+  constructor({ clickhouse, logger, writer, dedupeHorizonDays = 32 }: EventWriterOptions) {
+    this.#ch = clickhouse;
+    this.#logger = logger;
+    this.#writer = writer;
+    this.#horizonMs = dedupeHorizonDays * DAY_MS;
+  }
+
+  async write(batch: readonly StoredEvent[], { fence }: { fence?: WriteFence | undefined } = {}): Promise<WriteResult> {
+    const end = metrics.eventWriteLatency.startTimer({ writer: this.#writer });
+    let outcome = 'error';
+    try {
+      const result = await this.#write(batch, fence);
+      this.health.succeeded();
+      outcome = 'ok';
+      metrics.eventsWritten.inc({ writer: this.#writer, outcome: 'inserted' }, result.inserted);
+      metrics.eventsWritten.inc({ writer: this.#writer, outcome: 'duplicate' }, result.alreadyPresent);
+      metrics.eventsWritten.inc({ writer: this.#writer, outcome: 'refused' }, result.refused.length);
+      for (const { event, reason } of result.refused) {
+        this.#logger.error('event refused by ClickHouse', { writer: this.#writer, source: event.source, id: event.id, reason });
+      }
+      return result;
+    } catch (err) {
+      if (err instanceof WriteFencedError) {
+        outcome = 'fenced';
+        metrics.eventWritesFenced.inc({ writer: this.#writer });
+        this.#logger.warn('event write fenced: another writer owns the stream now', { writer: this.#writer, stream: err.fence.key, inserted: err.inserted });
+        throw err;
+      }
+      const code = clickHouseErrorCode(err);
+      const cause = err instanceof Error ? err.message : String(err);
+      this.health.failed(cause);
+      metrics.eventWriteFailures.inc({ writer: this.#writer, code: code === undefined ? 'none' : String(code) });
+      this.#logger.error('event write failed', { writer: this.#writer, events: batch.length, code, error: cause });
+      throw err;
+    } finally {
+      end({ outcome });
+    }
+  }
+
+  async #write(batch: readonly StoredEvent[], fence: WriteFence | undefined): Promise<WriteResult> {
+    const writeId = randomUUID();
+    const dedupeUntil = clickHouseTime(Date.now() + this.#horizonMs).slice(0, 19);
+    const byMonth = new Map<number, Row[]>();
+    const seen = new Set<string>();
+    for (const event of batch) {
+      const key = keyOf(event);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const month = monthOf(event.timeMs);
+      const json = {
+        source: event.source,
+        id: event.id,
+        type: event.type,
+        subject: event.subject,
+        time: clickHouseTime(event.timeMs),
+        data: event.data,
+        cost: event.cost,
+        decision: event.decision,
+        write_id: writeId,
+        dedupe_until: dedupeUntil,
+        fence_key: fence?.key ?? '',
+        fence_token: fence?.token ?? '',
+      };
+      const rows = byMonth.get(month);
+      if (rows) rows.push({ event, json });
+      else byMonth.set(month, [{ event, json }]);
+    }
+    const refused: RefusedEvent[] = [];
+    const months = [...byMonth.values()];
+    let statement = 0;
+    for (let i = 0; i < months.length; i += MONTHS_PER_INSERT) {
+      const rows = months.slice(i, i + MONTHS_PER_INSERT).flat();
+      refused.push(...(await this.#isolate(rows, fence, writeId, () => statement++)));
+    }
+    const inserted = seen.size === 0 ? 0 : await this.#receipt(writeId);
+    if (fence && (await ownerOf(this.#ch, fence.key)) !== fence.token) throw new WriteFencedError(fence, inserted);
+    return { inserted, alreadyPresent: batch.length - inserted - refused.length, refused };
+  }
+
+  /**
+   * Inserts `rows`; when ClickHouse refuses them for their content, splits them (at the row it
+   * names, else in halves) and tries again, until each refused event stands alone. What a failed
+   * statement stored already is recognised by the next one, like any stored key.
+   */
+  async #isolate(rows: Row[], fence: WriteFence | undefined, writeId: string, nextPart: () => number): Promise<RefusedEvent[]> {
+    try {
+      await this.#ch.insert({
+        table: 'events_landing',
+        format: 'JSONEachRow',
+        values: rows.map((r) => r.json),
+        query_id: writeQueryId(fence, writeId, nextPart()),
+        // Synchronous: the statement that checks must be the one that stores (write-fence.ts).
+        clickhouse_settings: { async_insert: 0 },
+      });
+      return [];
+    } catch (err) {
+      const problem = rowProblem(err);
+      const [first] = rows;
+      if (!problem || !first) throw err;
+      if (rows.length === 1) return [{ event: first.event, reason: problem.reason }];
+      const named = problem.row !== undefined && problem.row <= rows.length ? problem.row - 1 : undefined;
+      const parts =
+        named === undefined
+          ? [rows.slice(0, rows.length >> 1), rows.slice(rows.length >> 1)]
+          : [rows.slice(0, named), rows.slice(named, named + 1), rows.slice(named + 1)];
+      const refused: RefusedEvent[] = [];
+      for (const part of parts) if (part.length > 0) refused.push(...(await this.#isolate(part, fence, writeId, nextPart)));
+      return refused;
+    }
+  }
+
+  async #receipt(writeId: string): Promise<number> {
+    const result = await this.#ch.query({
+      query: 'SELECT sum(events) AS n FROM write_receipts WHERE write_id = {w:String}',
+      query_params: { w: writeId },
+      format: 'JSONEachRow',
+    });
+    return Number((await result.json<{ n: string | number }>())[0]?.n ?? 0);
+  }
+}

@@ -110,6 +110,11 @@ export const ENV = {
   EVENT_LOG_MAX_BYTES: integer(1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
   /** Kafka session timeout of the meter-sink: how soon a crashed sink's partitions move to another. */
   SINK_SESSION_TIMEOUT_MS: integer(30_000, 6_000, 300_000),
+  /**
+   * How long a stored event's (source, id) is remembered, from its first storage: a copy that
+   * arrives within this many days is recognised and dropped, whatever its time (at least 32).
+   */
+  DEDUPE_HORIZON_DAYS: integer(32, 32, 3_650),
   /** ClickHouse HTTP endpoint; unset → embedded chDB in CLICKHOUSE_DATA_DIR. */
   CLICKHOUSE_URL: url(['http:', 'https:']),
   /** Data directory of the embedded ClickHouse engine. */

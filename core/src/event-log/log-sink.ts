@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { writeEventsOnce } from '../clickhouse/event-writer.ts';
+import { EventWriter, type WriteResult } from '../clickhouse/event-writer.ts';
 import { parseEvent, type StoredEvent } from '../events/validate-event.ts';
-import type { Logger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { appendDeadLetters, DEAD_LETTER_FILE, type RefusedLine } from './dead-letter-file.ts';
 import type { EventLog, LogPosition } from './event-log.ts';
@@ -15,32 +15,47 @@ export interface LogSinkOptions {
   batchWaitMs?: number;
   /** First pause after a failed write; doubled after each failure, up to 5 s. */
   retryMs?: number;
+  /** DEDUPE_HORIZON_DAYS of the writer. */
+  dedupeHorizonDays?: number | undefined;
   logger?: Logger | undefined;
 }
 
 interface Batch {
   lines: number;
   events: StoredEvent[];
+  /** The line of each event, for the dead-letter file should ClickHouse refuse it. */
+  sources: string[];
   refused: RefusedLine[];
   end: LogPosition;
 }
 
 const MAX_RETRY_MS = 5_000;
 const PARSE_SLICE = 500;
+
+/** The lines of the events ClickHouse refused on their own, with its reason. */
+const refusedLines = (batch: Batch, written: WriteResult): RefusedLine[] => {
+  if (written.refused.length === 0) return [];
+  const reasons = new Map(written.refused.map((r) => [r.event, r.reason]));
+  return batch.events.flatMap((event, i) => {
+    const reason = reasons.get(event);
+    return reason === undefined ? [] : [{ line: batch.sources[i] ?? '', reason }];
+  });
+};
 const REFUSALS_LOGGED_PER_BATCH = 10;
 
 /**
  * The embedded sink: drains the event log into ClickHouse through the idempotent writer,
  * in batches of up to `batchSize`, and checkpoints after each. Per batch:
  * 1. Read the next lines; those that are not a valid event go to the dead-letter file.
- * 2. Store the rest (writeEventsOnce: each (source, id) once).
+ * 2. Store the rest (the event writer: each (source, id) once); events ClickHouse refuses on
+ *    their own go to the dead-letter file too.
  * 3. Acknowledge: checkpoint, then delete fully stored segments. A crash before this step
  *    stores the batch again, and the writer drops what is there (at least once + dedup).
  * A failed write is logged, counted, shown by `problem` and retried with back-off.
  */
 export class LogSink {
   readonly #log: EventLog;
-  readonly #clickhouse: ClickHouseClient;
+  readonly #writer: EventWriter;
   readonly #batchSize: number;
   readonly #batchWaitMs: number;
   readonly #retryMs: number;
@@ -57,9 +72,9 @@ export class LogSink {
   /** Batches stored since the sink was made. */
   batches = 0;
 
-  constructor({ log, clickhouse, batchSize = 10_000, batchWaitMs = 250, retryMs = 250, logger }: LogSinkOptions) {
+  constructor({ log, clickhouse, batchSize = 10_000, batchWaitMs = 250, retryMs = 250, dedupeHorizonDays, logger }: LogSinkOptions) {
     this.#log = log;
-    this.#clickhouse = clickhouse;
+    this.#writer = new EventWriter({ clickhouse, logger: logger ?? createLogger('event-log', 'silent'), writer: 'single-process', dedupeHorizonDays });
     this.#batchSize = batchSize;
     this.#batchWaitMs = batchWaitMs;
     this.#retryMs = retryMs;
@@ -145,10 +160,12 @@ export class LogSink {
     }
     const endTimer = metrics.sinkFlushLatency.startTimer();
     let outcome = 'error';
-    let written: { inserted: number; alreadyPresent: number };
+    let written: WriteResult;
+    let dead: RefusedLine[];
     try {
       written = await this.#write(batch.events);
-      await appendDeadLetters(this.#log.dir, batch.refused);
+      dead = [...batch.refused, ...refusedLines(batch, written)];
+      await appendDeadLetters(this.#log.dir, dead);
       await this.#log.acknowledge(batch.end, batch.lines);
       outcome = 'ok';
     } finally {
@@ -160,21 +177,21 @@ export class LogSink {
     metrics.sinkBatchSize.observe(batch.lines);
     metrics.eventsProcessed.inc({ outcome: 'inserted' }, inserted);
     metrics.eventsProcessed.inc({ outcome: 'duplicate' }, alreadyPresent);
-    if (batch.refused.length > 0) {
-      metrics.eventsProcessed.inc({ outcome: 'dead_letter' }, batch.refused.length);
-      metrics.deadLettered.inc(batch.refused.length);
-      for (const { reason, line } of batch.refused.slice(0, REFUSALS_LOGGED_PER_BATCH)) {
+    if (dead.length > 0) {
+      metrics.eventsProcessed.inc({ outcome: 'dead_letter' }, dead.length);
+      metrics.deadLettered.inc(dead.length);
+      for (const { reason, line } of dead.slice(0, REFUSALS_LOGGED_PER_BATCH)) {
         this.#logger?.error('event refused by the sink; kept in the dead-letter file', { reason, event: line.slice(0, 200) });
       }
-      this.#logger?.error('events dead-lettered', { count: batch.refused.length, file: `${this.#log.dir}/${DEAD_LETTER_FILE}` });
+      this.#logger?.error('events dead-lettered', { count: dead.length, file: `${this.#log.dir}/${DEAD_LETTER_FILE}` });
     }
     const stored = this.#stored();
     this.#flushes = this.#flushes.filter((f) => (f.through <= stored ? (f.resolve(), false) : true));
   }
 
-  async #write(events: StoredEvent[]): Promise<{ inserted: number; alreadyPresent: number }> {
+  async #write(events: StoredEvent[]): Promise<WriteResult> {
     try {
-      return await writeEventsOnce(this.#clickhouse, events);
+      return await this.#writer.write(events);
     } catch (err) {
       metrics.sinkWriteFailures.inc();
       throw err;
@@ -184,15 +201,18 @@ export class LogSink {
   async #readBatch(): Promise<Batch> {
     const { lines, end } = await this.#log.read(this.#batchSize);
     const events: StoredEvent[] = [];
+    const sources: string[] = [];
     const refused: RefusedLine[] = [];
     for (const [i, line] of lines.entries()) {
       // Parsing a batch takes ~8 µs an event: in slices, so that the gateway beside it is not held up.
       if (i > 0 && i % PARSE_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
       const parsed = parseEvent(line);
-      if (parsed.ok) events.push(parsed.event);
-      else refused.push({ line, reason: parsed.reason });
+      if (parsed.ok) {
+        events.push(parsed.event);
+        sources.push(line);
+      } else refused.push({ line, reason: parsed.reason });
     }
-    return { lines: lines.length, events, refused, end };
+    return { lines: lines.length, events, sources, refused, end };
   }
 
   #stored(): number {

@@ -22,6 +22,8 @@ export interface EventPathOptions {
   log: { dir: string; fsyncMs: number; maxBytes: number; batchSize: number; batchWaitMs: number };
   /** Where events go without Kafka: stored in this process through the idempotent writer. */
   clickhouse: () => ClickHouseClient;
+  /** DEDUPE_HORIZON_DAYS of that writer. */
+  dedupeHorizonDays?: number;
   logger: Logger;
 }
 
@@ -36,6 +38,7 @@ export const EVENT_PATH_ENV = [
   'SPOOL_FULL_POLICY',
   'SPOOL_FSYNC',
   'EVENT_LOG_DIR',
+  'DEDUPE_HORIZON_DAYS',
 ] as const satisfies readonly EnvName[];
 
 /**
@@ -68,6 +71,7 @@ export const eventPathFromEnv = (
     batchWaitMs: env.SINK_BATCH_WAIT_MS ?? ENV.SINK_BATCH_WAIT_MS(undefined, 'SINK_BATCH_WAIT_MS'),
   },
   clickhouse,
+  dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,
   logger,
 });
 
@@ -112,7 +116,7 @@ export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> 
   try {
     const clickhouse = o.clickhouse();
     await migrate(clickhouse);
-    const sink = new LogSink({ log, clickhouse, batchSize: o.log.batchSize, batchWaitMs: o.log.batchWaitMs, logger: o.logger });
+    const sink = new LogSink({ log, clickhouse, batchSize: o.log.batchSize, batchWaitMs: o.log.batchWaitMs, dedupeHorizonDays: o.dedupeHorizonDays, logger: o.logger });
     if (log.pending > 0) {
       o.logger.info('storing the events a previous run left in the event log', { events: log.pending, dir: log.dir });
       await sink.drain();

@@ -147,6 +147,32 @@ export const metrics = {
     help: 'Batches ClickHouse did not take; each is retried with back-off and nothing is committed meanwhile',
     registers: [registry],
   }),
+  // The event writer (core/src/clickhouse/event-writer.ts), shared by the sink, the single process and replay.
+  eventsWritten: new Counter({
+    name: 'tollgate_events_written_total',
+    help: 'Events given to the event writer, by writer and outcome (inserted, duplicate, refused: ClickHouse refused it on its own)',
+    labelNames: ['writer', 'outcome'] as const,
+    registers: [registry],
+  }),
+  eventWriteFailures: new Counter({
+    name: 'tollgate_event_write_failures_total',
+    help: 'Writes ClickHouse did not take (nothing refused on its own: the writer retries the whole write), by writer and ClickHouse error code',
+    labelNames: ['writer', 'code'] as const,
+    registers: [registry],
+  }),
+  eventWritesFenced: new Counter({
+    name: 'tollgate_event_writes_fenced_total',
+    help: 'Writes whose claim on their stream was superseded by another writer (the sink lost the partition while paused)',
+    labelNames: ['writer'] as const,
+    registers: [registry],
+  }),
+  eventWriteLatency: new Histogram({
+    name: 'tollgate_event_write_latency_seconds',
+    help: 'Time of one event write (every statement and the receipt), failures included',
+    labelNames: ['writer', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  }),
   spoolDepth: new Gauge({
     name: 'tollgate_emitter_spool_events',
     help: 'Events waiting in the local disk spool while Kafka is unreachable',

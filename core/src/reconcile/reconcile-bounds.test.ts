@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClickHouse } from '../clickhouse/client.ts';
-import { writeEventsOnce } from '../clickhouse/event-writer.ts';
+import { EventWriter } from '../clickhouse/event-writer.ts';
+import { createLogger } from '../logger.ts';
 import { migrate } from '../clickhouse/migrations.ts';
 import { epochMinute } from '../credits/credit-store.ts';
 import { MemoryCreditStore } from '../credits/memory-store.ts';
@@ -38,7 +39,7 @@ describe('reconciliation bounds', () => {
     const [flooded, plain] = [`tpp-${randomUUID()}`, `tpp-${randomUUID()}`];
     for (const subject of [flooded, plain]) await topUp(store, grants, { subject, amount: 10, reason: '', idempotencyKey: 'k' });
     // Events that bypassed the per-call cost bound (stored before it existed): finding 3 of issue 11.
-    await writeEventsOnce(ch, [...Array.from({ length: 5 }, () => apiCall(flooded, Number.MAX_SAFE_INTEGER)), apiCall(plain, 3)]);
+    await new EventWriter({ clickhouse: ch, logger: createLogger('test', 'silent'), writer: 'test' }).write([...Array.from({ length: 5 }, () => apiCall(flooded, Number.MAX_SAFE_INTEGER)), apiCall(plain, 3)]);
     const before = await outOfRange();
 
     const summary = await reconcileSubjects({ clickhouse: ch, store, subjects: [flooded, plain], watermarkMinute: epochMinute(Date.now()) });

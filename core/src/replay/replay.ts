@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { writeEventsOnce } from '../clickhouse/event-writer.ts';
+import { EventWriter } from '../clickhouse/event-writer.ts';
 import type { PartitionBatch } from '../kafka/fetch-batches.ts';
 import type { KafkaClient } from '../kafka/kafka-client.ts';
 import { parseEvent, type StoredEvent } from '../events/validate-event.ts';
-import type { Logger } from '../logger.ts';
+import { createLogger, type Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 
 /** The meter-sink's consumer group (its default): a replay waits until it has stored up to the stop offsets. */
@@ -39,6 +39,8 @@ export interface ReplayProgress {
   read: number;
   inserted: number;
   alreadyPresent: number;
+  /** Events ClickHouse refused on their own (the sink dead-lettered those already). */
+  refused: number;
   /** Outside `from`/`to` or of another subject, or not an event (the sink dead-lettered those already). */
   skipped: number;
   invalid: number;
@@ -59,10 +61,12 @@ export interface ReplayOptions extends ReplayRequest {
   id?: string;
   /** Most events per ClickHouse insert. */
   batchSize?: number;
+  /** DEDUPE_HORIZON_DAYS of the writer. */
+  dedupeHorizonDays?: number;
   /**
    * The sink's consumer group: reading starts once it has committed up to the stop offsets, so the
-   * sink and the replay never write the same event at once (the writer's check-then-insert needs
-   * one writer per subject). `null`: do not wait (the caller knows the sink is not running).
+   * sink and the replay never write the same event at once (two writers inserting one key at
+   * the same moment on a ClickHouse server could both store it: README, Guarantees). `null`: do not wait (the caller knows the sink is not running).
    */
   sinkGroupId?: string | null;
   /** Longest the wait for the sink lasts before the replay fails. */
@@ -136,6 +140,7 @@ export const startReplay = (o: ReplayOptions): Replay => {
     read: 0,
     inserted: 0,
     alreadyPresent: 0,
+    refused: 0,
     skipped: 0,
     invalid: 0,
     partitions: 0,
@@ -148,11 +153,13 @@ export const startReplay = (o: ReplayOptions): Replay => {
   const affected = new Set<string>();
   const inRange = (e: StoredEvent) => e.timeMs >= o.from && (o.to === undefined || e.timeMs < o.to) && (!wanted || wanted.has(e.subject));
 
+  const writer = new EventWriter({ clickhouse: o.clickhouse, logger: o.logger ?? createLogger('replay', 'silent'), writer: 'replay', dedupeHorizonDays: o.dedupeHorizonDays });
   const store = async (events: StoredEvent[]) => {
     if (events.length === 0) return;
-    const { inserted, alreadyPresent } = await writeEventsOnce(o.clickhouse, events);
+    const { inserted, alreadyPresent, refused } = await writer.write(events);
     p.inserted += inserted;
     p.alreadyPresent += alreadyPresent;
+    p.refused += refused.length;
     metrics.replayEvents.inc({ outcome: 'inserted' }, inserted);
     metrics.replayEvents.inc({ outcome: 'duplicate' }, alreadyPresent);
   };
