@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { epochMinute, ValkeyCreditStore, writeEventsOnce, type LedgerTotals } from '@tollgate/core';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createLogger, epochMinute, EventWriter, ValkeyCreditStore, type LedgerTotals, type StoredEvent } from '@tollgate/core';
 import {
   closeTestClickHouse,
   createTestEvents,
@@ -14,6 +15,9 @@ import {
 import { SyncWorker } from '../sync-worker/src/index.ts';
 import { startValkey, type ValkeyServer } from './harness/valkey.ts';
 import { waitFor } from './harness/wait-for.ts';
+
+const writeEvents = (clickhouse: ClickHouseClient, events: StoredEvent[]) =>
+  new EventWriter({ clickhouse, logger: createLogger('test', 'silent'), writer: 'test' }).write(events);
 
 /**
  * A Valkey that loses its data (FLUSHALL, a restart without persistence) and the restore that
@@ -232,7 +236,7 @@ describe('events that reach ClickHouse after the restore', () => {
       decision: 'debited',
     });
     for (let i = 0; i < 3; i++) expect(await store.debit(s, 1, minute)).toMatchObject({ allowed: true });
-    await writeEventsOnce(await testClickHouse(), [event(0), event(1)]);
+    await writeEvents(await testClickHouse(), [event(0), event(1)]);
     await store.client.flushall();
     const w = await worker();
     expect(await w.runOnce()).toMatchObject({ kind: 'restore' });
@@ -240,7 +244,7 @@ describe('events that reach ClickHouse after the restore', () => {
     expect(await store.balance(s)).toBe(8);
 
     clock.t += 60_000;
-    await writeEventsOnce(await testClickHouse(), [event(2)]);
+    await writeEvents(await testClickHouse(), [event(2)]);
     await w.runOnce();
     expect(await store.balance(s)).toBe(7);
     const ledger = (await (await sidecar.admin(`/admin/v1/subjects/${s}/ledger`)).json()) as {
