@@ -11,6 +11,7 @@ import { freshnessRows, runFreshness } from './metering/freshness.ts';
 import { replayThroughputRows, runReplayThroughput } from './metering/replay-throughput.ts';
 import { reconcileThroughputRows, runReconcileThroughput } from './reconcile/reconcile-throughput.ts';
 import { runSinkThroughput, sinkThroughputRows } from './metering/sink-throughput.ts';
+import { kafkaClientsRows, runKafkaClients } from './metering/kafka-clients.ts';
 import { runSidecarAuthorize, sidecarAuthorizeRows } from './sidecar-authorize.ts';
 import { eventLogCostRows, runEventLogCost } from './event-log-cost.ts';
 import { DEFAULT_RATES, runStandaloneLoad, standaloneLoadRows } from './standalone-load.ts';
@@ -99,11 +100,19 @@ const main = async () => {
       const r = await runGatewayOverhead({ ...options, store: 'valkey' }, log);
       summary.push(...gatewayOverheadRows(r));
       rounds.push(...roundRows('gateway (valkey, Kafka)', 'bare proxy', r.bare), ...roundRows('gateway (valkey, Kafka)', 'gateway (valkey, Kafka)', r.gateway));
+      if (r.kafkaDown) {
+        const down = 'gateway (valkey, Kafka), broker stopped';
+        rounds.push(...roundRows(down, 'bare proxy', [r.kafkaDown.baseline]), ...roundRows(down, 'gateway (valkey, Kafka)', [r.kafkaDown.system]));
+      }
       problems.push(...r.problems.map((p) => `gateway (valkey, Kafka): ${p}`));
     } finally {
       delete process.env.BENCH_EMITTER;
     }
   }
+  console.log('\n# Kafka clients: kafkajs against @platformatic/kafka');
+  const clients = await runKafkaClients({}, log);
+  summary.push(...kafkaClientsRows(clients));
+  checks.push(`Kafka clients: ${JSON.stringify(clients.clients)}`);
   const sinkEvents = Number(process.env.SINK_BENCH_EVENTS ?? 1_000_000);
   console.log(`\n# sink throughput, ${formatCount(sinkEvents)} events`);
   const sinkResult = await runSinkThroughput(sinkEvents, log);
@@ -142,6 +151,7 @@ const main = async () => {
       : 'Valkey of the gateway and sidecar scenarios: started on this machine, on the same cores',
     'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
     'reconcile: one grant, two settled events and one real-time debit per subject; ClickHouse embedded, Valkey private; batches of 5,000 subjects',
+    'Kafka clients: each measurement in a fresh process, clients alternating per round (medians of 3): producers idempotent, acks=all, murmur2 keys over 1,000 subjects, 5 ms linger at 10,000 msg/s for 10 s, batches of 5,000 one send at a time for 10 s at saturation; consumers read the same 500,000 events from the beginning',
     'metering: a single-node KRaft Kafka on the same machine, 6 partitions; the sink and the embedded ClickHouse engine in one process; sink batches of 10,000, fetch wait 250 ms',
     `event log cost: the gateway (memory store) with the in-process bus against the same gateway with the event log (fsync every 5 ms, not drained); npm start: standalone/src/main.ts with its defaults against the split gateway (Valkey, Kafka emitter), then fixed rates of ${DEFAULT_RATES.join(', ')} req/s for ${options.durationS} s each from a paced undici client (64 connections), the backlog sampled every 250 ms`,
     options.profile ? 'both contenders were CPU-profiled during the measured runs (the profiler costs each a few %)' : 'no profiler attached',
