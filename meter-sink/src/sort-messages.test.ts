@@ -7,7 +7,7 @@ const message = (value: string | null, offset: number): IncomingRecord => ({
   value: value === null ? null : Buffer.from(value),
   headers: [],
   offset: BigInt(offset),
-  timestamp: 0n,
+  timestamp: 0,
 });
 
 const event = (id: string) =>

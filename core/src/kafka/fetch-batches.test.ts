@@ -52,7 +52,7 @@ describe('toPartitionBatches', () => {
       [3, ['0:x'], 1n, 9],
     ]);
     expect(batches[0]?.leaderEpoch).toBe(7);
-    expect(batches[0]?.records[0]?.timestamp).toBe(1_002n);
+    expect(batches[0]?.records[0]?.timestamp).toBe(1_002);
     expect([...next]).toEqual([[0, 17n], [3, 1n]]);
   });
 

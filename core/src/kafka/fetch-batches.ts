@@ -10,7 +10,7 @@ export interface IncomingRecord {
   headers: readonly (readonly [Buffer | null, Buffer | null])[];
   offset: bigint;
   /** Epoch ms set by the producer (or the broker). */
-  timestamp: bigint;
+  timestamp: number;
 }
 
 /** Consecutive records of one partition, handed to the group's handler as one unit. */
@@ -56,15 +56,16 @@ export const toPartitionBatches = (
         const end = recordBatch.firstOffset + BigInt(recordBatch.lastOffsetDelta) + 1n;
         if (end <= position) continue;
         if ((recordBatch.attributes & CONTROL_BATCH) === 0) {
+          const firstTimestamp = Number(recordBatch.firstTimestamp);
           for (const r of recordBatch.records) {
             const offset = recordBatch.firstOffset + BigInt(r.offsetDelta);
             if (offset < position) continue;
             if (!current || current.records.length >= maxRecords) {
+              if (current) current.nextOffset = (current.records.at(-1)?.offset ?? offset) + 1n;
               current = { topic, partition: p.partitionIndex, generation, leaderEpoch: recordBatch.partitionLeaderEpoch, records: [], nextOffset: offset };
               batches.push(current);
             }
-            current.records.push({ key: r.key, value: r.value, headers: r.headers, offset, timestamp: recordBatch.firstTimestamp + r.timestampDelta });
-            current.nextOffset = offset + 1n;
+            current.records.push({ key: r.key, value: r.value, headers: r.headers, offset, timestamp: firstTimestamp + Number(r.timestampDelta) });
           }
         }
         position = end;
