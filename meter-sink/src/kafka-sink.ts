@@ -13,7 +13,7 @@ import {
 } from '@tollgate/core';
 import { SinkReadiness } from './readiness.ts';
 import { refusedByStore, sortMessages, type Refused, type Sorted } from './sort-messages.ts';
-import { createWriteStep, type WriteContext, type WriteStep } from './write-step.ts';
+import { createWriteStep, isOwnershipLost, type WriteContext, type WriteStep } from './write-step.ts';
 
 export interface KafkaSinkOptions {
   kafka: KafkaClient;
@@ -57,7 +57,6 @@ export class KafkaMeterSink {
   constructor(options: KafkaSinkOptions) {
     this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, dedupeHorizonDays: 32, ...options };
     const { logger } = this.#o;
-    this.#write = createWriteStep({ clickhouse: options.clickhouse, logger, dedupeHorizonDays: this.#o.dedupeHorizonDays });
     this.#group = options.kafka.consumerGroup({
       groupId: this.#o.groupId,
       topic: this.#o.topic,
@@ -73,6 +72,7 @@ export class KafkaMeterSink {
       },
       onError: (err, during) => logger.warn('sink consumer error; retrying', { during, error: String(err) }),
     });
+    this.#write = createWriteStep({ clickhouse: options.clickhouse, logger, dedupeHorizonDays: this.#o.dedupeHorizonDays, stopping: this.#group.stopping });
     this.#deadLetters = options.kafka.producer();
   }
 
@@ -118,6 +118,9 @@ export class KafkaMeterSink {
         this.readiness.storageFailure = undefined;
         return true;
       } catch (err) {
+        // Another sink owns the partition now (its claim superseded this one's), or this one stops:
+        // commit nothing; the batch is read again by whoever owns the partition.
+        if (isOwnershipLost(err) || stopping.aborted) return false;
         // The writer logged and counted a ClickHouse failure with its cause; this counts the retry.
         this.readiness.storageHealthy = false;
         this.readiness.storageFailure = this.#write.health.failure?.cause ?? String(err);
