@@ -38,9 +38,10 @@ export const runReplayThroughput = async (total: number, log: (line: string) => 
     log('the sink (baseline)');
     const sinkEventsPerS = await sinkRate(kafka, ch, topic, total);
 
-    log('deleting every event from ClickHouse (events and usage_1m)');
+    log('deleting every event from ClickHouse (events, usage_1m and the keys the writer remembers)');
     await ch.command({ query: 'TRUNCATE TABLE events' });
     await ch.command({ query: 'TRUNCATE TABLE usage_1m' });
+    await ch.command({ query: 'TRUNCATE TABLE event_keys' });
 
     // The sink is stopped: the replay need not wait for its group.
     const replayAll = async () => {
