@@ -90,7 +90,9 @@ const readEvidence = async (ch: ClickHouseClient, changes: readonly Pending[]) =
 };
 
 /** Explains pending changes: each entry gets the cause its evidence supports. */
-export const explainChanges = async (ch: ClickHouseClient, changes: readonly Pending[], run?: RestoreRunFacts): Promise<Adjustment[]> => {
+export const explainChanges = async (ch: ClickHouseClient, pending: readonly Pending[], run?: RestoreRunFacts): Promise<Adjustment[]> => {
+  // Most changes only settle debits as metered: they owe no entry, and need no evidence.
+  const changes = pending.filter(({ change }) => entryAmounts(change).length > 0);
   if (changes.length === 0) return [];
   const { settled, minutes, restored } = await readEvidence(ch, changes);
   return changes.flatMap(({ subject, change }) => {

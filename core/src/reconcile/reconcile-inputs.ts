@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CountedGrant } from '../credits/credit-store.ts';
 import { MAX_CREDITS } from '../credits/safe-credits.ts';
-import { ledgerTotalsSql, recentGrantsSql, targetsSql, usageByMinuteSql, type SqlQuery } from './reconcile-sql.ts';
+import { ledgerTotalsSql, recentGrantsSql, targetsSql, type SqlQuery } from './reconcile-sql.ts';
 
 export const rows = async <T>(ch: ClickHouseClient, { query, params }: SqlQuery): Promise<T[]> =>
   (await ch.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
@@ -41,12 +41,14 @@ export const readBatchInputs = async (
   grantsSinceMs: number,
   restore: boolean,
 ): Promise<BatchInputs> => {
-  const [totals, recent, usage, ledger] = await Promise.all([
-    rows<{ subject: string; granted: string; metered: string }>(ch, targetsSql(batch, watermarkMinute)),
+  const [targets, recent, ledger] = await Promise.all([
+    rows<{ subject: string; minute: string | number; granted: string; metered: string }>(ch, targetsSql(batch, watermarkMinute)),
     rows<{ subject: string; idempotency_key: string; body_hash: string }>(ch, recentGrantsSql(batch, grantsSinceMs)),
-    rows<{ subject: string; minute: string | number; metered: string | number }>(ch, usageByMinuteSql(batch, watermarkMinute)),
     restore ? rows<{ subject: string; granted: string; adjusted: string; settled: string }>(ch, ledgerTotalsSql(batch)) : Promise.resolve([]),
   ]);
+  // Minute 0: grants and usage before the watermark; other minutes: usage at or after it.
+  const totals = targets.filter((t) => Number(t.minute) === 0);
+  const usage = targets.filter((t) => Number(t.minute) !== 0);
   const target = new Map<string, number>();
   const outOfRange: BatchInputs['outOfRange'] = [];
   for (const t of totals) {

@@ -38,18 +38,19 @@ describe('reconciliation SQL', () => {
     expect(minuteToDateTime(W)).toBe('2026-01-15 10:30:00');
   });
 
-  it('targets: grants deduped by idempotency key, metered cost before W, one query per batch', () => {
+  it('targets: grants deduped by idempotency key, metered cost before W (minute 0) and per minute from W on, one query per batch', () => {
     const q = targetsSql(['a', 'b'], W);
     expect(q.query).toMatchInlineSnapshot(`
-      "SELECT subject, toString(sum(granted)) AS granted, toString(sum(metered)) AS metered FROM (
-        SELECT subject, toInt128(argMin(amount, created_at)) AS granted, toInt128(0) AS metered
+      "SELECT subject, minute, toString(sum(granted)) AS granted, toString(sum(metered)) AS metered FROM (
+        SELECT subject, toUInt32(0) AS minute, toInt128(argMin(amount, created_at)) AS granted, toInt128(0) AS metered
         FROM credit_grants WHERE subject IN {subjects:Array(String)}
         GROUP BY subject, idempotency_key
         UNION ALL
-        SELECT subject, toInt128(0) AS granted, sum(toInt128(cost)) AS metered
-        FROM usage_1m WHERE subject IN {subjects:Array(String)} AND window_start < {watermark:DateTime('UTC')}
-        GROUP BY subject
-      ) GROUP BY subject"
+        SELECT subject, toUInt32(if(window_start < {watermark:DateTime('UTC')}, 0, toUnixTimestamp(window_start) DIV 60)) AS minute,
+          toInt128(0) AS granted, sum(toInt128(cost)) AS metered
+        FROM usage_1m WHERE subject IN {subjects:Array(String)}
+        GROUP BY subject, minute
+      ) GROUP BY subject, minute"
     `);
     expect(q.params).toEqual({ subjects: ['a', 'b'], watermark: '2026-01-15 10:30:00' });
   });

@@ -9,21 +9,23 @@ export type { SqlQuery };
 
 
 /**
- * Per subject of the batch: Σ grants (one per idempotency key — the earliest row, as readers
- * of credit_grants take it) and Σ metered cost in the one-minute windows before the watermark.
- * One query per batch; a subject with neither has no row.
+ * Per subject of the batch, in one scan of each table: Σ grants (one per idempotency key — the
+ * earliest row, as readers of credit_grants take it) and Σ metered cost in the one-minute
+ * windows before the watermark, in the row of minute 0; and the metered cost of each minute at
+ * or after the watermark, in a row of that minute. A subject with neither has no row.
  */
 export const targetsSql = (subjects: readonly string[], watermarkMinute: number): SqlQuery => ({
   // Summed as Int128 and read as text, so no sum wraps or is rounded; the caller checks the range.
-  query: `SELECT subject, toString(sum(granted)) AS granted, toString(sum(metered)) AS metered FROM (
-  SELECT subject, toInt128(argMin(amount, created_at)) AS granted, toInt128(0) AS metered
+  query: `SELECT subject, minute, toString(sum(granted)) AS granted, toString(sum(metered)) AS metered FROM (
+  SELECT subject, toUInt32(0) AS minute, toInt128(argMin(amount, created_at)) AS granted, toInt128(0) AS metered
   FROM credit_grants WHERE subject IN {subjects:Array(String)}
   GROUP BY subject, idempotency_key
   UNION ALL
-  SELECT subject, toInt128(0) AS granted, sum(toInt128(cost)) AS metered
-  FROM usage_1m WHERE subject IN {subjects:Array(String)} AND window_start < {watermark:DateTime('UTC')}
-  GROUP BY subject
-) GROUP BY subject`,
+  SELECT subject, toUInt32(if(window_start < {watermark:DateTime('UTC')}, 0, toUnixTimestamp(window_start) DIV 60)) AS minute,
+    toInt128(0) AS granted, sum(toInt128(cost)) AS metered
+  FROM usage_1m WHERE subject IN {subjects:Array(String)}
+  GROUP BY subject, minute
+) GROUP BY subject, minute`,
   params: { subjects: [...subjects], watermark: minuteToDateTime(watermarkMinute) },
 });
 

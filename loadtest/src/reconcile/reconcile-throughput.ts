@@ -31,8 +31,6 @@ export const runReconcileThroughput = async (n: number, log: (line: string) => v
   const ch = openClickHouse({ dataDir: dir });
   try {
     await store.connected();
-    // The benchmark's Valkey starts empty: declare it restored (nothing to restore) so it decides debits.
-    await store.completeRestore(await store.beginRestore());
     await migrate(ch);
     const subjects = Array.from({ length: n }, (_, i) => `tpp-${String(i).padStart(6, '0')}`);
     const now = Date.now();
