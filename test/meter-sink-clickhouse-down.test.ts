@@ -10,6 +10,9 @@ import { freePort } from './harness/free-port.ts';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
 import { waitFor } from './harness/wait-for.ts';
 
+// An hour ago: inside the acceptance window the sink checks around each record's Kafka timestamp.
+const T0 = Date.now() - 3_600_000;
+
 let broker: KafkaBroker;
 let front: ClickHouseFront;
 let port: number;
@@ -28,7 +31,7 @@ const event = (i: number) =>
     buildApiCallEvent({
       source: 'ch-down-test',
       id: `e-${i}`,
-      timeMs: Date.UTC(2026, 0, 15, 10, 0, 0) + i,
+      timeMs: T0 + i,
       subject: 'tpp-down',
       data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
     }),

@@ -7,6 +7,9 @@ import { freePort } from './harness/free-port.ts';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
 import { waitFor } from './harness/wait-for.ts';
 
+// An hour ago: inside the acceptance window the sink checks around each record's Kafka timestamp.
+const T0 = Date.now() - 3_600_000;
+
 const SINK_MAIN = new URL('../meter-sink/src/main.ts', import.meta.url).pathname;
 const TOTAL = 100_000;
 
@@ -25,7 +28,7 @@ const event = (i: number) =>
     buildApiCallEvent({
       source: 'crash-test',
       id: `e-${i}`,
-      timeMs: Date.UTC(2026, 0, 15, 10, 0, 0) + i * 10,
+      timeMs: T0 + i * 10,
       subject: `tpp-${i % 50}`,
       data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
     }),

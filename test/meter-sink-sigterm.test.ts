@@ -8,6 +8,9 @@ import { startKafka, type KafkaBroker } from './harness/kafka.ts';
 import { spawnService, untilReady } from './harness/service-process.ts';
 import { waitFor } from './harness/wait-for.ts';
 
+// An hour ago: inside the acceptance window the sink checks around each record's Kafka timestamp.
+const T0 = Date.now() - 3_600_000;
+
 /**
  * SIGTERM of a meter-sink process in the middle of a large backlog: it stores and commits the
  * batches it holds (full batches, not a trickle), fetches nothing more, leaves the group and
@@ -34,7 +37,7 @@ const event = (i: number) =>
     buildApiCallEvent({
       source: 'sigterm-test',
       id: `e-${i}`,
-      timeMs: Date.UTC(2026, 0, 15, 10, 0, 0) + i,
+      timeMs: T0 + i,
       subject: `tpp-${i % 60}`,
       data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 2, cost: 1, decision: 'debited' },
     }),

@@ -17,6 +17,9 @@ import { startKafka, type KafkaBroker } from './harness/kafka.ts';
 import { header, readTopic } from './harness/read-topic.ts';
 import { waitFor } from './harness/wait-for.ts';
 
+// An hour ago: inside the acceptance window the sink checks around each record's Kafka timestamp.
+const T0 = Date.now() - 3_600_000;
+
 let broker: KafkaBroker;
 const clickhouse = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-sink-')) });
 beforeAll(async () => {
@@ -30,7 +33,7 @@ const apiCall = (subject: string, n: number) =>
     buildApiCallEvent({
       source: 'sink-test',
       subject,
-      timeMs: Date.UTC(2026, 0, 15, 10, 0, 0) + n,
+      timeMs: T0 + n,
       id: `${subject}-${n}`,
       data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 3, cost: 2, decision: 'debited' },
     }),
@@ -93,42 +96,49 @@ describe('meter-sink against real Kafka and ClickHouse', () => {
     await kafka.close();
   }, 180_000);
 
-  it('stores a batch spanning 101 months, dead-letters an event ClickHouse refuses with its reason, and goes on', async () => {
-    const topic = `sink-shape-${randomUUID()}`;
+  it('dead-letters events outside the acceptance window of their Kafka timestamp and an event ClickHouse refuses, each with its reason, and stores the rest', async () => {
+    const topic = `sink-refusals-${randomUUID()}`;
     const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'sink-test' });
     await kafka.ensureTopics(topic, 1);
     const subject = `tpp-${randomUUID()}`;
-    const inMonth = (i: number) =>
+    const at = (id: string, timeMs: number) =>
       JSON.stringify(
         buildApiCallEvent({
           source: 'sink-test',
           subject,
-          timeMs: Date.UTC(2017, i, 3),
-          id: `${subject}-month-${i}`,
+          timeMs,
+          id,
           data: { endpoint: '/accounts', method: 'GET', status_code: 200, response_time_ms: 3, cost: 2, decision: 'debited' },
         }),
       );
+    // Finding 2's batch of many months: at the sink, the months past the window are refused one by one, not the batch.
+    const old = Array.from({ length: 3 }, (_, i) => at(`${subject}-old-${i}`, Date.UTC(2017, i, 3)));
+    const ahead = at(`${subject}-ahead`, Date.now() + 3_600_000);
     // A valid event that ClickHouse refuses on its own: here a CHECK an operator put on events.
-    const poison = apiCall(subject, 9_000).replace(`"id":"${subject}-9000"`, '"id":"poison-9000"');
+    const poison = at('poison-9000', T0);
     await clickhouse.command({ query: "ALTER TABLE events ADD CONSTRAINT no_poison CHECK NOT startsWith(id, 'poison-')" });
     const producer = kafka.producer();
-    await producer.send(topic, [...Array.from({ length: 101 }, (_, i) => ({ key: subject, value: inMonth(i) })), { key: subject, value: poison }]);
+    await producer.send(topic, [...old, ahead, poison].map((value) => ({ key: subject, value })));
     await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: subject, value: apiCall(subject, i) })));
 
     const sink = new KafkaMeterSink({ kafka, clickhouse, topic, groupId: `g-${topic}`, batchSize: 500, batchWaitMs: 100, logger: createLogger('sink', 'silent') });
     await sink.start();
     try {
-      await waitFor(async () => (await count(subject)).events === 111, { timeoutMs: 60_000, what: '111 events stored' });
-      expect(await count(subject)).toEqual({ events: 111, cost: 222 });
+      await waitFor(async () => (await count(subject)).events === 10, { timeoutMs: 60_000, what: '10 events stored' });
     } finally {
       await sink.stop();
       await clickhouse.command({ query: 'ALTER TABLE events DROP CONSTRAINT no_poison' });
     }
-    const dead = (await readTopic(kafka, deadLetterTopicOf(topic), (records) => records.length >= 1, 30_000)).map((r) => ({
+    const dead = (await readTopic(kafka, deadLetterTopicOf(topic), (records) => records.length >= 5, 30_000)).map((r) => ({
       value: String(r.value),
       reason: header(r, DEAD_LETTER_REASON_HEADER),
     }));
-    expect(dead).toEqual([{ value: poison, reason: expect.stringMatching(/^ClickHouse refused the event \(code 469\): Constraint `no_poison` for table default.events is violated/) }]);
+    expect(dead).toEqual([
+      ...old.map((value) => ({ value, reason: 'time must be at most 31 days before the event arrives' })),
+      { value: ahead, reason: 'time must be at most 5 minutes after the event arrives' },
+      { value: poison, reason: expect.stringMatching(/^ClickHouse refused the event \(code 469\): Constraint `no_poison` for table default.events is violated/) },
+    ]);
+    expect(await count(subject)).toEqual({ events: 10, cost: 20 });
     await producer.close();
     await kafka.close();
   }, 180_000);

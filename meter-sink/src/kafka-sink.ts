@@ -2,10 +2,12 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import {
   backoffDelay,
   DEAD_LETTER_REASON_HEADER,
+  DEFAULT_EVENT_TIME_WINDOW,
   deadLetterTopicOf,
   metrics,
   pause,
   type ConsumerGroup,
+  type EventTimeWindow,
   type KafkaClient,
   type KeyedProducer,
   type Logger,
@@ -31,6 +33,8 @@ export interface KafkaSinkOptions {
   sessionTimeoutMs?: number;
   /** DEDUPE_HORIZON_DAYS of the writer. */
   dedupeHorizonDays?: number;
+  /** The acceptance window of event times around each record's Kafka timestamp (EVENT_MAX_AGE_MS, EVENT_MAX_AHEAD_MS). */
+  eventTimeWindow?: EventTimeWindow;
 }
 
 export const DEFAULT_SINK_GROUP = 'tollgate-meter-sink';
@@ -55,7 +59,7 @@ export class KafkaMeterSink {
   #lagTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, dedupeHorizonDays: 32, ...options };
+    this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, dedupeHorizonDays: 32, eventTimeWindow: DEFAULT_EVENT_TIME_WINDOW, ...options };
     const { logger } = this.#o;
     this.#group = options.kafka.consumerGroup({
       groupId: this.#o.groupId,
@@ -95,7 +99,7 @@ export class KafkaMeterSink {
   }
 
   async #handle(batch: PartitionBatch): Promise<boolean> {
-    const stored = await this.#untilStored(batch, sortMessages(batch.records));
+    const stored = await this.#untilStored(batch, sortMessages(batch.records, this.#o.eventTimeWindow));
     // Not stored (stopping, or the partition moved): nothing is committed; it is read again.
     return stored && (await this.#group.commit(batch));
   }

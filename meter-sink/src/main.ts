@@ -1,5 +1,5 @@
 import { serve } from '@hono/node-server';
-import { backoffDelay, ConfigError, createLogger, exitUnlessListening, KafkaClient, migrate, openClickHouse, pause, readEnv } from '@tollgate/core';
+import { backoffDelay, ConfigError, EVENT_TIME_ENV, eventTimeWindowFromEnv, createLogger, exitUnlessListening, KafkaClient, migrate, openClickHouse, pause, readEnv } from '@tollgate/core';
 import { createSinkHealthApp } from './health-app.ts';
 import { KafkaMeterSink } from './kafka-sink.ts';
 
@@ -16,6 +16,7 @@ try {
     'SINK_BATCH_WAIT_MS',
     'SINK_SESSION_TIMEOUT_MS',
     'DEDUPE_HORIZON_DAYS',
+    ...EVENT_TIME_ENV,
     'LOG_LEVEL',
   ]);
   if (env.KAFKA_BROKERS.length === 0) {
@@ -37,6 +38,7 @@ const sink = new KafkaMeterSink({
   batchWaitMs: env.SINK_BATCH_WAIT_MS,
   sessionTimeoutMs: env.SINK_SESSION_TIMEOUT_MS,
   dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,
+  eventTimeWindow: eventTimeWindowFromEnv(env),
   logger,
 });
 const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: env.PORT });

@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { IncomingRecord } from '@tollgate/core';
 import { sortMessages } from './sort-messages.ts';
 
-const message = (value: string | null, offset: number): IncomingRecord => ({
+// When the records reached Kafka: a minute after the events' time.
+const ARRIVED = Date.parse('2026-01-15T10:31:00.000Z');
+const message = (value: string | null, offset: number, timestamp = ARRIVED): IncomingRecord => ({
   key: Buffer.from('tpp-1'),
   value: value === null ? null : Buffer.from(value),
   headers: [],
   offset: BigInt(offset),
-  timestamp: 0,
+  timestamp,
 });
 
 const event = (id: string) =>
@@ -38,5 +40,12 @@ describe('sortMessages', () => {
       [3n, 'specversion must be "1.0"'],
       [5n, 'data.cost must be a non-negative integer'],
     ]);
+  });
+
+  it('checks the time of an event against the window around the Kafka timestamp of its record, not the clock', () => {
+    const day = 86_400_000;
+    const { events, refused } = sortMessages([message(event('on-time'), 0), message(event('late'), 1, ARRIVED + 40 * day), message(event('early'), 2, ARRIVED - 10 * 60_000)]);
+    expect(events.map((e) => e.id)).toEqual(['on-time']);
+    expect(refused.map((r) => r.reason)).toEqual(['time must be at most 31 days before the event arrives', 'time must be at most 5 minutes after the event arrives']);
   });
 });

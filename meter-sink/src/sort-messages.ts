@@ -1,4 +1,4 @@
-import { parseEvent, type IncomingRecord, type StoredEvent, type WriteResult } from '@tollgate/core';
+import { parseEvent, type EventTimeWindow, type IncomingRecord, type StoredEvent, type WriteResult } from '@tollgate/core';
 
 export interface Refused {
   record: IncomingRecord;
@@ -12,13 +12,18 @@ export interface Sorted {
   refused: Refused[];
 }
 
-/** Splits fetched records into events to store and records for the dead-letter topic (one validation call each). */
-export const sortMessages = (records: readonly IncomingRecord[]): Sorted => {
+/**
+ * Splits fetched records into events to store and records for the dead-letter topic (one
+ * validation call each). An event's time is checked against the acceptance window around the
+ * record's Kafka timestamp (when it arrived), not the sink's clock: a sink catching up on a
+ * backlog, or a replay, judges each event as ingest did.
+ */
+export const sortMessages = (records: readonly IncomingRecord[], window?: EventTimeWindow): Sorted => {
   const events: StoredEvent[] = [];
   const sources: IncomingRecord[] = [];
   const refused: Refused[] = [];
   for (const record of records) {
-    const result = parseEvent(record.value);
+    const result = parseEvent(record.value, { arrivalMs: Number(record.timestamp), window });
     if (result.ok) {
       events.push(result.event);
       sources.push(record);

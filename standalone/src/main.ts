@@ -107,6 +107,8 @@ const sink =
         topic,
         batchSize: env.SINK_BATCH_SIZE,
         batchWaitMs: env.SINK_BATCH_WAIT_MS,
+        dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,
+        eventTimeWindow: eventTimeWindowFromEnv(env),
         logger,
       })
     : undefined;
