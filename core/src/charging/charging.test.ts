@@ -84,6 +84,21 @@ describe('the shared charging decision', () => {
     expect(await t.store.realtimeBuckets(subject)).toEqual(new Map([[epochMinute(TIME), 3]]));
   });
 
+  it('gives each call a time-ordered id (UUIDv7), the id of its event, as every api.call id is', async () => {
+    const t = setup();
+    const subject = await funded(t.store, 10);
+    const { answers, seen } = recording();
+    for (let i = 0; i < 3; i++) {
+      // UUIDv7 orders by the millisecond of creation: each call in a later one.
+      for (const ms = Date.now(); Date.now() === ms; ) await new Promise((resolve) => setImmediate(resolve));
+      await t.charge(undefined, subject, 'GET', '/status', answers);
+    }
+    const ids = (await t.delivered()).map((e) => e.id);
+    expect(ids).toEqual(seen.allowed.map((c) => c.id));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   it.each<[string, string, string, number, { status: number; cost: number; decision: string }]>([
     ['debited', 'POST', '/payments', 20, { status: 200, cost: 10, decision: 'debited' }],
     ['free', 'GET', '/status', 0, { status: 200, cost: 0, decision: 'free' }],

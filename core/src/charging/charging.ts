@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUIDv7 } from 'node:crypto';
 import { createPricer } from '../config/cost-rules.ts';
 import type { ChargeOn, TollgateConfig } from '../config/tollgate-config.ts';
 import { epochMinute, type CreditStore, type DebitResult } from '../credits/credit-store.ts';
@@ -7,7 +7,8 @@ import { TollgateError } from '../errors.ts';
 import { buildApiCallEvent, type Decision } from '../events/api-call.ts';
 import type { EventEmitter } from '../events/emitter.ts';
 import type { Logger } from '../logger.ts';
-import { debitMetrics, metrics } from '../metrics/metrics.ts';
+import { metrics } from '../metrics/metrics.ts';
+import { debitMetrics } from '../metrics/request-metrics.ts';
 import { normalizePath, pricedMethod } from './normalize-path.ts';
 
 /** How a call was decided: `unavailable` is a refusal because the store did not answer under `deny`. */
@@ -160,7 +161,7 @@ export const createCharging = ({ store, config, emitter, source, component, now 
     const started = performance.now();
     const { cost, chargeOn, onStoreError } = price(pricedMethod(method), path);
     const timeMs = now();
-    const call: Call = { subject, id: randomUUID(), timeMs, minute: epochMinute(timeMs), method, path, started, cost, chargeOn, outcome: 'debited', balance: null };
+    const call: Call = { subject, id: randomUUIDv7(), timeMs, minute: epochMinute(timeMs), method, path, started, cost, chargeOn, outcome: 'debited', balance: null };
 
     let debit: DebitResult | undefined;
     try {
