@@ -23,6 +23,7 @@ export * from './clickhouse/migrations.ts';
 export * from './grants/grant-repository.ts';
 export * from './grants/top-up.ts';
 export * from './metrics/metrics.ts';
+export * from './metrics/request-metrics.ts';
 export * from './metrics/count-ingested.ts';
 export * from './metrics/cluster-metrics.ts';
 export * from './cluster/primary-calls.ts';

@@ -2,7 +2,7 @@ import { Admin } from '@platformatic/kafka';
 import { clientOptions, PATIENT, type KafkaConnection, type RetryPolicy } from './connection.ts';
 import { ConsumerGroup, type ConsumerGroupOptions } from './consumer-group.ts';
 import { committedOffsets, deleteGroups, endOffsets, ensureTopics, offsetsAt, probe, type PartitionRange } from './kafka-admin.ts';
-import { KeyedProducer } from './keyed-producer.ts';
+import { KeyedProducer, type KeyedProducerOptions } from './keyed-producer.ts';
 
 /**
  * One process's access to one Kafka cluster. Creating it opens nothing; the admin connection
@@ -23,8 +23,8 @@ export class KafkaClient implements KafkaConnection {
   }
 
   /** An idempotent, acks=all, keyed producer. `retry` defaults to PATIENT. */
-  producer(options: { retry?: RetryPolicy; headers?: Readonly<Record<string, string>> } = {}): KeyedProducer {
-    return new KeyedProducer(this, { retry: options.retry ?? PATIENT, ...(options.headers ? { headers: options.headers } : {}) });
+  producer(options: Partial<KeyedProducerOptions> = {}): KeyedProducer {
+    return new KeyedProducer(this, { ...options, retry: options.retry ?? PATIENT });
   }
 
   consumerGroup(options: ConsumerGroupOptions): ConsumerGroup {

@@ -26,8 +26,13 @@ export interface KafkaEmitterOptions {
   logger: Logger;
   /** Longest an event waits in memory before its batch is sent. */
   lingerMs?: number;
-  /** Largest batch sent at once. */
+  /** Largest batch handed to one delivery: a fuller buffer goes out before its linger ends. */
   maxBatch?: number;
+  /**
+   * Most events in one produce request: a delivery is encoded request by request, so this
+   * bounds how long encoding holds the event loop (a few µs per event) between requests.
+   */
+  maxRecordsPerRequest?: number;
   /** `deny`: `accepting` turns false while the spool is full; `serve`: keep serving and count what is lost. */
   spoolFullPolicy?: SpoolFullPolicy;
   /**
@@ -55,6 +60,8 @@ export class KafkaEmitter implements EventEmitter {
   readonly #producer: KeyedProducer;
   #buffer: SpoolRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
+  /** When the buffer's first event arrived (performance.now()). */
+  #oldestAt = 0;
   #deliveries: Promise<void> = Promise.resolve();
   /** Deliveries handed to the queue and not yet finished. */
   #delivering = 0;
@@ -71,9 +78,13 @@ export class KafkaEmitter implements EventEmitter {
   readonly #emitted = countingCell(metrics.eventsEmitted);
 
   constructor({ kafka, ...options }: KafkaEmitterOptions) {
-    this.#o = { lingerMs: 5, maxBatch: 5_000, spoolFullPolicy: 'deny', ownsClient: false, ...options };
+    this.#o = { lingerMs: 5, maxBatch: 5_000, maxRecordsPerRequest: 500, spoolFullPolicy: 'deny', ownsClient: false, ...options };
     this.#kafka = kafka;
-    this.#producer = kafka.producer({ retry: EMITTER_RETRY, headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } });
+    this.#producer = kafka.producer({
+      retry: EMITTER_RETRY,
+      headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
+      maxRecordsPerRequest: this.#o.maxRecordsPerRequest,
+    });
     this.#topicReady = options.ensureTopic === undefined;
     this.#spoolGauges();
   }
@@ -96,11 +107,19 @@ export class KafkaEmitter implements EventEmitter {
   }
 
   emit(event: CloudEventV1<unknown>): void {
-    this.#buffer.push({ key: event.subject ?? '', value: JSON.stringify(event) });
+    // The first event of a batch starts its linger: the batch goes when that event has waited lingerMs.
+    if (this.#buffer.push({ key: event.subject ?? '', value: JSON.stringify(event) }) === 1) {
+      this.#oldestAt = performance.now();
+      this.#timer ??= setTimeout(this.#lingerEnded, this.#o.lingerMs);
+    }
     this.#emitted.inc();
     if (this.#buffer.length >= this.#o.maxBatch) this.#flushBuffer();
-    else if (this.#delivering === 0) this.#timer ??= setTimeout(() => this.#flushBuffer(), this.#o.lingerMs);
   }
+
+  readonly #lingerEnded = (): void => {
+    this.#timer = undefined;
+    this.#flushBuffer();
+  };
 
   /** Resolves when every event emitted so far was sent to Kafka or appended to the spool. */
   async flush(): Promise<void> {
@@ -132,16 +151,17 @@ export class KafkaEmitter implements EventEmitter {
 
   /**
    * Hands the buffer to the delivery queue. While a delivery is still under way, the buffer keeps
-   * growing instead (up to maxBatch) and goes out when that delivery ends: under load, batches
-   * grow with the broker's round trip rather than becoming one request per linger period.
+   * growing instead (up to maxBatch) and goes out when that delivery ends, if its first event has
+   * lingered long enough by then: a batch holds what lingerMs gathers, or more while Kafka is slow.
    */
   #flushBuffer(force = false): void {
+    if (this.#buffer.length > 0 && this.#delivering > 0 && !force && this.#buffer.length < this.#o.maxBatch) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#buffer.length === 0) return;
-    if (this.#delivering > 0 && !force && this.#buffer.length < this.#o.maxBatch) return;
     const batch = this.#buffer;
     this.#buffer = [];
+    metrics.emitterBatchEvents.observe(batch.length);
     this.#delivering++;
     this.#inFlight += batch.length;
     metrics.emitterInFlight.set(this.#inFlight);
@@ -152,7 +172,10 @@ export class KafkaEmitter implements EventEmitter {
         this.#delivering--;
         this.#inFlight -= batch.length;
         metrics.emitterInFlight.set(this.#inFlight);
-        if (this.#delivering === 0 && this.#buffer.length > 0) this.#flushBuffer();
+        if (this.#delivering > 0 || this.#buffer.length === 0) return;
+        const waited = performance.now() - this.#oldestAt;
+        if (waited >= this.#o.lingerMs || this.#buffer.length >= this.#o.maxBatch) this.#flushBuffer();
+        else this.#timer ??= setTimeout(this.#lingerEnded, this.#o.lingerMs - waited);
       });
   }
 

@@ -1,6 +1,7 @@
 import { ProduceAcks, Producer, type MessageToProduce } from '@platformatic/kafka';
 import { clientOptions, type KafkaConnection, type RetryPolicy } from './connection.ts';
 import { keyEncoder } from './keyed-partitioner.ts';
+import { cutRequests } from './produce-requests.ts';
 
 export interface OutgoingRecord {
   /** The subject: Kafka's per-key order and the partition come from it. */
@@ -14,6 +15,12 @@ export interface KeyedProducerOptions {
   retry: RetryPolicy;
   /** Headers every record carries (e.g. its content type). */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Most records in one produce request. A request is encoded in one go on the event loop, so
+   * this bounds how long one send holds it; a larger send goes out as several requests, one
+   * after the other (unbounded when omitted).
+   */
+  maxRecordsPerRequest?: number;
 }
 
 /**
@@ -45,8 +52,9 @@ export class KeyedProducer {
   readonly #encode = keyEncoder();
   readonly #headers: Map<Buffer, Buffer>;
   readonly #extraHeaders: Readonly<Record<string, string>> | undefined;
+  readonly #maxRecords: number;
 
-  constructor(connection: KafkaConnection, { retry, headers }: KeyedProducerOptions) {
+  constructor(connection: KafkaConnection, { retry, headers, maxRecordsPerRequest = Number.POSITIVE_INFINITY }: KeyedProducerOptions) {
     this.#producer = new Producer<Buffer, Buffer, Buffer, Buffer>({
       ...clientOptions(connection, retry, 'producer'),
       idempotent: true,
@@ -56,6 +64,7 @@ export class KeyedProducer {
     });
     this.#headers = headerMap(headers);
     this.#extraHeaders = headers;
+    this.#maxRecords = maxRecordsPerRequest;
   }
 
   /** Sends `records` to `topic`, in requests the broker accepts; resolves when all are acknowledged. */
@@ -70,25 +79,22 @@ export class KeyedProducer {
     await this.#producer.close(true);
   }
 
-  /** The records as messages, cut so that no partition gets more than MAX_PARTITION_BYTES per request. */
-  *#requests(topic: string, records: readonly OutgoingRecord[], partitions: number): Generator<Message[]> {
-    let request: Message[] = [];
-    const bytes = new Map<number, number>();
-    for (const r of records) {
-      const { bytes: key, hash } = this.#encode(r.key);
-      const value = toBuffer(r.value);
-      const partition = hash % partitions;
-      const size = key.length + value.length + RECORD_OVERHEAD;
-      const before = bytes.get(partition) ?? 0;
-      if (request.length > 0 && before + size > MAX_PARTITION_BYTES) {
-        yield request;
-        request = [];
-        bytes.clear();
+  /** The records as messages, cut into requests the broker accepts and one encoding need not hold the loop long for. */
+  #requests(topic: string, records: readonly OutgoingRecord[], partitions: number): Generator<Message[]> {
+    // Encoded as the requests are cut, one request at a time, not the whole send up front.
+    const encode = this.#encode;
+    const { extra, shared } = { extra: this.#extraHeaders, shared: this.#headers };
+    const messages = (function* (): Generator<Message> {
+      for (const r of records) {
+        const { bytes: key, hash } = encode(r.key);
+        yield { topic, key, value: toBuffer(r.value), headers: r.headers ? headerMap(extra, r.headers) : shared, metadata: hash };
       }
-      bytes.set(partition, (bytes.get(partition) ?? 0) + size);
-      const headers = r.headers ? headerMap(this.#extraHeaders, r.headers) : this.#headers;
-      request.push({ topic, key, value, headers, metadata: hash });
-    }
-    if (request.length > 0) yield request;
+    })();
+    return cutRequests(
+      messages,
+      (m) => (typeof m.metadata === 'number' ? m.metadata % partitions : 0),
+      (m) => (m.key?.length ?? 0) + (m.value?.length ?? 0) + RECORD_OVERHEAD,
+      { maxRecords: this.#maxRecords, maxPartitionBytes: MAX_PARTITION_BYTES },
+    );
   }
 }

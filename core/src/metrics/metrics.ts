@@ -188,6 +188,12 @@ export const metrics = {
     help: 'Events taken from the linger buffer and not yet acknowledged by Kafka nor on disk in the spool',
     registers: [registry],
   }),
+  emitterBatchEvents: new Histogram({
+    name: 'tollgate_emitter_batch_events',
+    help: 'Events per delivery of the Kafka emitter (what its linger gathered): the producer costs less per event in larger batches',
+    buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_500, 5_000],
+    registers: [registry],
+  }),
   eventLogBacklog: new Gauge({
     name: 'tollgate_event_log_backlog_events',
     help: 'Events in the local event log (no Kafka) not yet stored in ClickHouse',
@@ -270,31 +276,4 @@ export const timed = async <T>(histogram: Histogram<'operation' | 'outcome'>, op
   } finally {
     end({ outcome });
   }
-};
-
-/**
- * The series a component that debits on every request counts, bound to their labels once:
- * its credit decisions (counting cells), and the latency and errors of its debits.
- */
-export const debitMetrics = (component: string) => {
-  const decision = (name: string) => countingCell(metrics.creditDecisions, { decision: name, component });
-  return {
-    decision: {
-      debited: decision('debited'),
-      denied: decision('denied'),
-      refunded: decision('refunded'),
-      unverified: decision('unverified'),
-      free: decision('free'),
-      // Refused because the store could not be asked (within its budget).
-      unavailable: decision('unavailable'),
-    },
-    debitLatency: { ok: metrics.storeLatency.labels('debit', 'ok'), error: metrics.storeLatency.labels('debit', 'error') },
-    debitErrors: { timeout: metrics.storeErrors.labels('debit', 'timeout'), error: metrics.storeErrors.labels('debit', 'error') },
-  };
-};
-
-/** Counts a service's answered requests by status class (1xx … 5xx), one addition per request. */
-export const answeredRequests = (service: string): ((status: number) => void) => {
-  const byClass = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'].map((status) => countingCell(metrics.httpRequests, { service, status }));
-  return (status) => byClass[Math.trunc(status / 100)]?.inc();
 };
