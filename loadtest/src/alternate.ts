@@ -61,9 +61,12 @@ export const alternate = async (
     unit = 'req/s',
     profileDir,
     lightConnections = 0,
+    others = [],
   }: {
     baseline: Contender;
     system: Contender;
+    /** More systems, each run after the system in every round (a variant measured beside it). */
+    others?: readonly Contender[];
     rounds: number;
     durationS: number;
     unit?: string;
@@ -75,18 +78,26 @@ export const alternate = async (
 ): Promise<{
   baseline: MeasuredRun[];
   system: MeasuredRun[];
+  /** The runs of each of `others`, in its order. */
+  others: MeasuredRun[][];
   profile: ProfileComparison | undefined;
   /** The light-load pair: latency with (almost) no queueing in front of the server. */
   light: { baseline: MeasuredRun; system: MeasuredRun } | undefined;
 }> => {
   const runs = { baseline: [] as MeasuredRun[], system: [] as MeasuredRun[] };
+  const otherRuns = others.map((): MeasuredRun[] => []);
   // Both contenders are profiled over the same window, so the profiler's cost is shared alike.
   if (profileDir) await Promise.all([baseline.child.profileStart(), system.child.profileStart()]);
-  const width = Math.max(baseline.label.length, system.label.length);
+  const width = Math.max(baseline.label.length, system.label.length, ...others.map((o) => o.label.length));
+  const contenders = [
+    { c: baseline, into: runs.baseline },
+    { c: system, into: runs.system },
+    ...others.map((c, i) => ({ c, into: otherRuns[i] ?? [] })),
+  ];
   for (let round = 1; round <= rounds; round++) {
-    for (const [key, c] of [['baseline', baseline], ['system', system]] as const) {
+    for (const { c, into } of contenders) {
       const r = await measured(c, durationS);
-      runs[key].push(r);
+      into.push(r);
       const serverMs = Object.entries(r.cpuMs).reduce((ms, [role, v]) => (isServerRole(role) ? ms + v : ms), 0);
       const cpu = r.cpuMs.server === undefined ? '' : `, ${((serverMs * 1000) / Math.max(r.requests, 1)).toFixed(0)} µs CPU/request`;
       const io = r.serverSyscallsPerRequest;
@@ -112,5 +123,5 @@ export const alternate = async (
     }
     light = { baseline: b, system: s };
   }
-  return { ...runs, profile, light };
+  return { ...runs, others: otherRuns, profile, light };
 };

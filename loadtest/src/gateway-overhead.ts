@@ -4,14 +4,17 @@ import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
 import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
-import { comparePaired, cpuBreakdownUs, cpuModelRatio, extraWritesPerRequest, verdict, type PairedComparison } from './report/compare.ts';
-import { formatCount, formatCpuBreakdown, formatDeltaMs, formatMb, formatMs, formatPipelining, formatRatio, reportTable, type ReportRow } from './report/format.ts';
+import { randomUUID } from 'node:crypto';
+import { comparePaired, cpuBreakdownUs, cpuModelRatio, extraWritesPerRequest, type PairedComparison } from './report/compare.ts';
+import { reportTable } from './report/format.ts';
+import { gatewayOverheadRows } from './report/gateway-rows.ts';
+
+export { gatewayOverheadRows };
 import { UPSTREAM_BODY } from './servers/upstream-body.ts';
 import { runWrk } from './wrk/run-wrk.ts';
-import { lightLoadRows, p50Row } from './report/latency-rows.ts';
 import type { Contender, MeasuredRun } from './alternate.ts';
 import { debitMismatch, runPairedScenario } from './paired-scenario.ts';
-import { kafkaDownRows, runKafkaDownRound, type KafkaDownRound } from './kafka-down-round.ts';
+import { runKafkaDownRound, type KafkaDownRound } from './kafka-down-round.ts';
 import { openBenchValkey, type BenchValkey } from './valkey/bench-valkey.ts';
 
 /**
@@ -22,8 +25,6 @@ import { openBenchValkey, type BenchValkey } from './valkey/bench-valkey.ts';
  * (b). Each is its own process, as in production. Runs alternate a, b, a, b … so that
  * drift of a shared machine cancels in each round's ratio.
  */
-export const TARGETS = { throughputRatio: 0.85, addedP99Ms: 2, peakRssBytes: 200 * 1024 * 1024 } as const;
-
 /**
  * The V8 flags the gateway starts with (`npm start -w gateway-plugin`): a young generation of
  * at most 2 × 16 MB semi-spaces and an old generation grown ×1.5 between major GCs keep its
@@ -33,6 +34,8 @@ export const TARGETS = { throughputRatio: 0.85, addedP99Ms: 2, peakRssBytes: 200
 const PROXY_NODE_FLAGS = ['--max-semi-space-size=16', '--heap-growing-percent=50'];
 
 const SUBJECT = 'tpp-loadtest';
+/** The variant gateway's own subject: two gateways on one Valkey must not share a balance. */
+const VARIANT_SUBJECT = 'tpp-loadtest-variant';
 const GRANT = 1_000_000_000_000;
 const PATH = '/open-banking/v3.1/aisp/accounts';
 
@@ -61,6 +64,12 @@ export interface GatewayOverheadResult {
   profile: ProfileComparison | undefined;
   /** With the Kafka emitter: one more pair with the broker stopped. */
   kafkaDown: KafkaDownRound | undefined;
+  /** Whether the gateway produced to Kafka, and where that broker ran. */
+  kafka: { brokers: string; local: boolean } | undefined;
+  /** The gateway with `options.variant`'s environment, measured after the gateway in every round. */
+  variant: { label: string; runs: MeasuredRun[]; comparison: PairedComparison; stats: Record<string, number> } | undefined;
+  /** What the gateway process reported about its events and decisions after the load. */
+  stats: Record<string, number>;
 }
 
 const expectOk = async (url: string, headers: Record<string, string>, status: number, body?: string) => {
@@ -81,18 +90,35 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       valkey = await openBenchValkey(options.valkeyUrl);
       log(valkey.description);
     }
-    // BENCH_EMITTER=kafka: the gateway produces its events to a real broker (the metering path).
-    if (process.env.BENCH_EMITTER === 'kafka') {
+    // BENCH_EMITTER=kafka: the gateway produces its events to a real broker (the metering path),
+    // started here unless --kafka-brokers names one elsewhere.
+    const withKafka = process.env.BENCH_EMITTER === 'kafka';
+    if (withKafka && !options.kafkaBrokers) {
       kafka = await startKafka({ numPartitions: 6 });
       log(`kafka on ${kafka.brokers}`);
-    }
+    } else if (withKafka) log(`kafka at ${options.kafkaBrokers}, not on this machine: its CPU is not counted`);
+    const brokers = withKafka ? (kafka?.brokers ?? options.kafkaBrokers ?? '') : '';
     const start = serverStarter(started, log);
     const upstream = await start('upstream', 'upstream.ts');
     const bare = await start('bare-proxy', 'bare-proxy.ts', { env: { UPSTREAM_URL: upstream.url }, execArgv: PROXY_NODE_FLAGS });
-    const gateway = await start(`gateway-${options.store}`, 'gateway.ts', {
-      env: { UPSTREAM_URL: upstream.url, VALKEY_URL: valkey?.url ?? '', KAFKA_BROKERS: kafka?.brokers ?? '', BENCH_SUBJECT: SUBJECT, BENCH_GRANT: String(GRANT) },
-      execArgv: PROXY_NODE_FLAGS,
+    const gatewayEnv = (subject: string, topic: string) => ({
+      UPSTREAM_URL: upstream.url,
+      VALKEY_URL: valkey?.url ?? '',
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      BENCH_SUBJECT: subject,
+      BENCH_GRANT: String(GRANT),
     });
+    const gateway = await start(`gateway-${options.store}`, 'gateway.ts', { env: gatewayEnv(SUBJECT, `bench-${randomUUID()}`), execArgv: PROXY_NODE_FLAGS });
+    const variantEnv = Object.entries(options.variant);
+    const variantLabel = `gateway (${options.store}, ${variantEnv.map(([k, v]) => `${k}=${v}`).join(' ')})`;
+    const variant =
+      variantEnv.length > 0
+        ? await start(`gateway-${options.store}-variant`, 'gateway.ts', {
+            env: { ...gatewayEnv(VARIANT_SUBJECT, `bench-${randomUUID()}`), ...options.variant },
+            execArgv: PROXY_NODE_FLAGS,
+          })
+        : undefined;
 
     // Both proxies must really proxy, and the gateway must really enforce, before anything is measured.
     const header = { 'x-tpp-id': SUBJECT };
@@ -102,14 +128,14 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     await expectOk(`${gateway.url}${PATH}`, { 'x-tpp-id': 'tpp-without-credits' }, 429);
     const smokeResponses = 1;
 
-    const wrk = (target: ServerChild) => (durationS: number, connections = options.connections) =>
+    const wrk = (target: ServerChild, headers = header) => (durationS: number, connections = options.connections) =>
       runWrk({
         url: `${target.url}${PATH}`,
         durationS,
         connections,
         threads: options.threads,
         maxRequests: options.maxRequestsPerRun,
-        headers: header,
+        headers,
       });
     const baseline: Contender = { label: 'bare proxy', child: bare, pids: { server: bare.pid, upstream: upstream.pid }, run: wrk(bare) };
     const system: Contender = {
@@ -124,10 +150,14 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       },
       run: wrk(gateway),
     };
+    if (variant) await expectOk(`${variant.url}${PATH}`, { 'x-tpp-id': VARIANT_SUBJECT }, 200, UPSTREAM_BODY);
+    const others: Contender[] = variant
+      ? [{ ...system, label: variantLabel, child: variant, pids: { ...system.pids, server: variant.pid }, run: wrk(variant, { 'x-tpp-id': VARIANT_SUBJECT }) }]
+      : [];
 
     // Sampling starts at rest (the first sample), before any load.
     const memory = { gateway: sampleMemory(gateway.pid), bare: sampleMemory(bare.pid) };
-    const paired = await runPairedScenario({ baseline, system, options, profileDir, valkeyUrl: valkey?.url }, log);
+    const paired = await runPairedScenario({ baseline, system, others, options, profileDir, valkeyUrl: valkey?.url }, log);
     const { baseline: bareRuns, system: gatewayRuns, profile, light, problems } = paired;
     const kafkaDown = kafka
       ? await runKafkaDownRound(
@@ -151,6 +181,10 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     const mismatch = debitMismatch(kafkaDown ? { ...options, rounds: options.rounds + 1 } : options, accounting, 'the gateway', 'responses');
     if (mismatch) problems.push(mismatch);
 
+    const variantRuns = paired.others[0];
+    const variantResult =
+      variant && variantRuns ? { label: variantLabel, runs: variantRuns, comparison: comparePaired(bareRuns, variantRuns), stats: await variant.stats() } : undefined;
+
     for (const child of started.splice(0).reverse()) await child.stop();
 
     return {
@@ -169,63 +203,15 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
       profile,
       light: light && comparePaired([light.baseline], [light.system]),
       kafkaDown,
+      kafka: withKafka ? { brokers, local: kafka !== undefined } : undefined,
+      variant: variantResult,
+      stats,
     };
   } finally {
     for (const child of started.reverse()) await child.stop().catch(() => {});
     await valkey?.stop();
     await kafka?.close();
   }
-};
-
-/** The scenario's lines of the summary table. */
-export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
-  const c = r.comparison;
-  const scenario = `gateway overhead (${r.store} store${process.env.BENCH_EMITTER === 'kafka' ? ', Kafka emitter' : ''})`;
-  const invalid = r.problems.length > 0 ? ' (see problems)' : '';
-  return [
-    {
-      scenario,
-      measure: 'throughput',
-      baseline: `${formatCount(c.baseline.requestsPerSec)} req/s`,
-      system: `${formatCount(c.system.requestsPerSec)} req/s`,
-      comparison: `${formatRatio(c.throughputRatio)} (rounds: ${c.throughputRatios.map(formatRatio).join(', ')})`,
-      target: `≥ ${formatRatio(TARGETS.throughputRatio)}`,
-      verdict: verdict(c.throughputRatio, TARGETS.throughputRatio, 'atLeast') + invalid,
-    },
-    {
-      scenario,
-      measure: 'p99 latency',
-      baseline: formatMs(c.baseline.p99Ms),
-      system: formatMs(c.system.p99Ms),
-      comparison: `${formatDeltaMs(c.addedP99Ms)} (rounds: ${c.addedP99sMs.map(formatDeltaMs).join(', ')})`,
-      target: `≤ +${formatMs(TARGETS.addedP99Ms)}`,
-      verdict: verdict(c.addedP99Ms, TARGETS.addedP99Ms, 'atMost') + invalid,
-    },
-    p50Row(scenario, c),
-    ...lightLoadRows(scenario, r.light, r.options.lightConnections, TARGETS.addedP99Ms),
-    ...(r.kafkaDown ? kafkaDownRows(scenario, r.kafkaDown, c) : []),
-    {
-      scenario,
-      measure: 'CPU per request, every process',
-      baseline: formatCpuBreakdown(r.cpu.bare, { server: 'proxy' }),
-      system: formatCpuBreakdown(r.cpu.gateway, { server: 'gateway' }),
-      comparison:
-        r.cpu.modelRatio === undefined
-          ? '—'
-          : [`${formatRatio(r.cpu.modelRatio)} if CPU-bound`, formatPipelining(r.valkeyWritesPerRequest, r.valkeyCommandsPerRead)].filter(Boolean).join('; '),
-      target: `≥ ${formatRatio(TARGETS.throughputRatio)}`,
-      verdict: r.cpu.modelRatio === undefined ? '—' : verdict(r.cpu.modelRatio, TARGETS.throughputRatio, 'atLeast'),
-    },
-    {
-      scenario,
-      measure: 'peak RSS under load (VmHWM)',
-      baseline: formatMb(r.memory.bare.hwmBytes),
-      system: formatMb(r.memory.gateway.hwmBytes),
-      comparison: `sampled VmRSS peak ${formatMb(r.memory.gateway.peakRssBytes)}`,
-      target: `≤ ${formatMb(TARGETS.peakRssBytes)}`,
-      verdict: verdict(r.memory.gateway.hwmBytes, TARGETS.peakRssBytes, 'atMost'),
-    },
-  ];
 };
 
 if (import.meta.main) {

@@ -14,9 +14,25 @@ describe('parseBenchOptions', () => {
       maxRequestsPerRun: 2_000_000,
       store: 'valkey',
       valkeyUrl: undefined,
+      kafkaBrokers: undefined,
       profile: false,
       workers: availableParallelism(),
+      variant: {},
     });
+  });
+
+  it('takes a Kafka that runs elsewhere from --kafka-brokers or BENCH_KAFKA_BROKERS, and refuses what is not host:port', () => {
+    expect(parseBenchOptions(['--kafka-brokers', 'kafka-bench:9092'], {}).kafkaBrokers).toBe('kafka-bench:9092');
+    expect(parseBenchOptions([], { BENCH_KAFKA_BROKERS: '10.0.0.7:9092, 10.0.0.8:9092' }).kafkaBrokers).toBe('10.0.0.7:9092,10.0.0.8:9092');
+    expect(parseBenchOptions([], { BENCH_KAFKA_BROKERS: '' }).kafkaBrokers).toBeUndefined();
+    expect(() => parseBenchOptions(['--kafka-brokers', 'kafka-bench'], {})).toThrow(/--kafka-brokers \(BENCH_KAFKA_BROKERS\) must be host:port/);
+    expect(() => parseBenchOptions(['--kafka-brokers', 'http://kafka:9092'], {})).toThrow(/must be host:port/);
+  });
+
+  it('takes the environment of a gateway variant from --variant or BENCH_VARIANT, as NAME=value pairs', () => {
+    expect(parseBenchOptions(['--variant', 'KAFKA_LINGER_MS=5 EVENT_LOG_FSYNC_MS=100'], {}).variant).toEqual({ KAFKA_LINGER_MS: '5', EVENT_LOG_FSYNC_MS: '100' });
+    expect(parseBenchOptions([], { BENCH_VARIANT: 'KAFKA_LINGER_MS=' }).variant).toEqual({ KAFKA_LINGER_MS: '' });
+    expect(() => parseBenchOptions(['--variant', 'linger=5'], {})).toThrow(/--variant \(BENCH_VARIANT\) takes NAME=value pairs, got "linger=5"/);
   });
 
   it('takes a Valkey that runs elsewhere from --valkey-url or BENCH_VALKEY_URL', () => {

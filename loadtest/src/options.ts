@@ -22,10 +22,21 @@ export interface BenchOptions {
    * machine. Its CPU time is then not in the figures. The scenarios write their subjects' keys.
    */
   valkeyUrl: string | undefined;
+  /**
+   * `host:port[,host:port…]` of a Kafka that runs elsewhere, used by the Kafka scenarios instead
+   * of a broker started on this machine. Its CPU time is then not in the figures, and the round
+   * with the broker stopped is skipped (it is not ours to stop). The scenarios create their topics.
+   */
+  kafkaBrokers: string | undefined;
   /** Run the system under test with `--cpu-prof` and summarize where its time went. */
   profile: boolean;
   /** Processes of the sidecar and of its baseline on one port (SIDECAR_WORKERS); one per core by default. */
   workers: number;
+  /**
+   * Environment of a second gateway measured beside the first in every round (e.g.
+   * `KAFKA_LINGER_MS=5`): a variant compared in the same run. Empty: none.
+   */
+  variant: Record<string, string>;
 }
 
 export const DEFAULT_OPTIONS: BenchOptions = {
@@ -40,8 +51,10 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   maxRequestsPerRun: 0, // 0: derived from the duration, see below
   store: 'valkey',
   valkeyUrl: undefined,
+  kafkaBrokers: undefined,
   profile: false,
   workers: availableParallelism(),
+  variant: {},
 };
 
 // Far above what this class of machine serves (bare node:http ≈ 70k req/s on 2 cores),
@@ -73,9 +86,16 @@ export const USAGE = `options (flag, or environment variable):
                       benchmarks alone, running on cores of its own, for the gateway and
                       sidecar scenarios instead of one started on this machine (default);
                       its CPU time is then not counted
+  --kafka-brokers H:P BENCH_KAFKA_BROKERS host:port[,host:port…] of a Kafka for the benchmarks
+                      alone, on cores of its own, instead of a broker started on this machine
+                      (default); its CPU time is then not counted, and the round with the broker
+                      stopped is skipped
   --workers N         BENCH_WORKERS       sidecar processes on one port, as SIDECAR_WORKERS
                       (default: one per core); its baseline runs as many
-  --profile           BENCH_PROFILE=1     CPU-profile the system under test`;
+  --profile           BENCH_PROFILE=1     CPU-profile the system under test
+  --variant "K=V …"   BENCH_VARIANT       the gateway scenarios run a second gateway with these
+                      environment variables beside the first in every round (e.g.
+                      "KAFKA_LINGER_MS=5"), reported as its own lines`;
 
 /** What is wrong with a --valkey-url, or undefined: valkey-benchmark and the stores need a plain redis:// host. */
 const valkeyUrlProblem = (raw: string): string | undefined => {
@@ -90,6 +110,17 @@ const valkeyUrlProblem = (raw: string): string | undefined => {
   if (!url.hostname) return 'must name a host';
   if (url.pathname.length > 1) return 'must not name a database (the stores use database 0)';
   return undefined;
+};
+
+/** `K=V K2=V2` as a record; each name must look like an environment variable. */
+const parseVariant = (raw: string, problems: string[]): Record<string, string> => {
+  const variant: Record<string, string> = {};
+  for (const pair of raw.split(/\s+/).filter(Boolean)) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (m?.[1] === undefined || m[2] === undefined) problems.push(`--variant (BENCH_VARIANT) takes NAME=value pairs, got "${pair}"`);
+    else variant[m[1]] = m[2];
+  }
+  return variant;
 };
 
 /**
@@ -109,8 +140,10 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
       'max-requests': { type: 'string' },
       store: { type: 'string' },
       'valkey-url': { type: 'string' },
+      'kafka-brokers': { type: 'string' },
       workers: { type: 'string' },
       profile: { type: 'boolean' },
+      variant: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -143,6 +176,10 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
     if (problem) problems.push(`--valkey-url (BENCH_VALKEY_URL) ${problem}, got "${shown}"`);
     else if (rawStore === 'memory') problems.push('--valkey-url (BENCH_VALKEY_URL) needs --store valkey');
   }
+  const kafkaBrokers = values['kafka-brokers'] || env.BENCH_KAFKA_BROKERS || undefined;
+  if (kafkaBrokers !== undefined && !kafkaBrokers.split(',').every((b) => /^[^\s:,/]+:\d{1,5}$/.test(b.trim()))) {
+    problems.push(`--kafka-brokers (BENCH_KAFKA_BROKERS) must be host:port[,host:port…], got "${kafkaBrokers}"`);
+  }
   const options: BenchOptions = {
     durationS,
     warmupS: int('warmup', d.warmupS),
@@ -153,8 +190,10 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
     maxRequestsPerRun: int('max-requests', durationS * MAX_RATE_PER_SECOND),
     store: rawStore === 'memory' ? 'memory' : 'valkey',
     valkeyUrl,
+    kafkaBrokers: kafkaBrokers?.split(',').map((b) => b.trim()).join(','),
     profile: values.profile ?? ['1', 'true', 'yes'].includes(env.BENCH_PROFILE ?? ''),
     workers: int('workers', d.workers),
+    variant: parseVariant(values.variant ?? env.BENCH_VARIANT ?? '', problems),
   };
   if (problems.length > 0) throw new Error(`invalid benchmark options:\n  - ${problems.join('\n  - ')}\n\n${USAGE}`);
   return options;

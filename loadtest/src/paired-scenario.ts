@@ -8,6 +8,8 @@ import { describeFailures, failedRequests } from './wrk/parse-wrk-output.ts';
 export interface PairedScenario {
   baseline: MeasuredRun[];
   system: MeasuredRun[];
+  /** The runs of each other system, measured after the system in every round. */
+  others: MeasuredRun[][];
   profile: ProfileComparison | undefined;
   light: { baseline: MeasuredRun; system: MeasuredRun } | undefined;
   /** Responses the system gave outside the measured runs' table: its warm-up and light run. */
@@ -30,7 +32,16 @@ export const runPairedScenario = async (
     profileDir,
     unit,
     valkeyUrl,
-  }: { baseline: Contender; system: Contender; options: BenchOptions; profileDir: string; unit?: string; valkeyUrl: string | undefined },
+    others = [],
+  }: {
+    baseline: Contender;
+    system: Contender;
+    options: BenchOptions;
+    profileDir: string;
+    unit?: string;
+    valkeyUrl: string | undefined;
+    others?: readonly Contender[];
+  },
   log: (line: string) => void,
 ): Promise<PairedScenario> => {
   let warmupResponses = 0;
@@ -38,6 +49,7 @@ export const runPairedScenario = async (
     log(`warm-up ${options.warmupS}s each`);
     await baseline.run(options.warmupS);
     warmupResponses = (await system.run(options.warmupS)).requests;
+    for (const other of others) await other.run(options.warmupS);
   }
   if (options.profile) {
     rmSync(profileDir, { recursive: true, force: true });
@@ -52,6 +64,7 @@ export const runPairedScenario = async (
       durationS: options.durationS,
       profileDir: options.profile ? profileDir : undefined,
       lightConnections: options.lightConnections,
+      others,
       ...(unit ? { unit } : {}),
     },
     log,
@@ -60,7 +73,7 @@ export const runPairedScenario = async (
 
   const problems: string[] = [];
   const light = runs.light ? [runs.light.baseline, runs.light.system] : [];
-  for (const r of [...runs.baseline, ...runs.system, ...light]) {
+  for (const r of [...runs.baseline, ...runs.system, ...runs.others.flat(), ...light]) {
     if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
     if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);
   }

@@ -9,6 +9,7 @@ import { clientBenchEvent, type ClientName } from './kafka-clients-events.ts';
  *   kafka-clients-child.ts produce-rate   <client> <brokers> <topic> <rate/s> <seconds>
  *   kafka-clients-child.ts produce-max    <client> <brokers> <topic> <seconds>
  *   kafka-clients-child.ts consume        <client> <brokers> <topic> <messages>
+ *   kafka-clients-child.ts produce-batches <client> <brokers> <topic> <batch> <messages>
  * Clients: `kafkajs` (2.2.4, the previous client), `tollgate` (core/src/kafka over
  * @platformatic/kafka) and `none` (builds the same events and sends nothing: the harness's own
  * cost). Producers are idempotent with acks=all and Java's murmur2 partitioner.
@@ -80,6 +81,14 @@ const produceMax = async (send: Send, seconds: number) => {
   return { messages: n, cpuUs: cpuUs() - cpu, seconds: (performance.now() - started) / 1000 };
 };
 
+/** `total` events in sends of `size` each, one send after the other: the cost per message at one batch size. */
+const produceBatches = async (send: Send, size: number, total: number) => {
+  const cpu = cpuUs();
+  const started = performance.now();
+  for (let n = 0; n < total; n += size) await send(Array.from({ length: Math.min(size, total - n) }, (_, k) => clientBenchEvent(n + k)));
+  return { messages: total, cpuUs: cpuUs() - cpu, seconds: (performance.now() - started) / 1000, sends: Math.ceil(total / size) };
+};
+
 /**
  * Reads `count` messages from the beginning in a fresh group, counting them and nothing else.
  * CPU time counts from before the consumer starts (joining costs little); the rate counts from
@@ -128,7 +137,9 @@ const result =
     ? await produceAtRate(producer.send, Number(a), Number(b))
     : mode === 'produce-max' && producer
       ? await produceMax(producer.send, Number(a))
-      : await consume(client, brokers, topic, Number(a));
+      : mode === 'produce-batches' && producer
+        ? await produceBatches(producer.send, Number(a), Number(b))
+        : await consume(client, brokers, topic, Number(a));
 await producer?.close();
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseWrkOutput, type WrkResult } from '../wrk/parse-wrk-output.ts';
-import { comparePaired, cpuBreakdownUs, cpuModelRatio, cpuPerRequestUs, extraWritesPerRequest, median, verdict, type CpuRun } from './compare.ts';
+import { comparePaired, cpuBreakdownUs, cpuModelRatio, cpuPerRequestUs, extraWritesPerRequest, median, serverCpuRatios, verdict, type CpuRun } from './compare.ts';
 
 const real = parseWrkOutput(readFileSync(new URL('../wrk/fixtures/upstream-latency.txt', import.meta.url), 'utf8'));
 const run = (requestsPerSec: number, p50Ms: number, p99Ms: number): WrkResult => ({
@@ -85,6 +85,29 @@ describe('cpuModelRatio', () => {
 
   it('is undefined without paired runs', () => {
     expect(cpuModelRatio([], [])).toBeUndefined();
+  });
+});
+
+describe('serverCpuRatios', () => {
+  it('divides the server CPU per request of each round, system by baseline, and takes the median', () => {
+    const baseline: CpuRun[] = [
+      { requests: 1_000, cpuMs: { server: 50, wrk: 10 } },
+      { requests: 1_000, cpuMs: { server: 60, wrk: 10 } },
+      { requests: 1_000, cpuMs: { server: 50, wrk: 10 } },
+    ];
+    // Round 2's machine was slower for both: its ratio is the same as round 1's.
+    const system: CpuRun[] = [
+      { requests: 500, cpuMs: { server: 35, valkey: 5 } },
+      { requests: 500, cpuMs: { server: 42 } },
+      { requests: 500, cpuMs: { server: 50 } },
+    ];
+    const r = serverCpuRatios(baseline, system);
+    expect(r.ratios.map((x) => Number(x.toFixed(6)))).toEqual([1.4, 1.4, 2]);
+    expect(r.median).toBeCloseTo(1.4, 10);
+  });
+
+  it('leaves out rounds without a server measurement, and is undefined without any', () => {
+    expect(serverCpuRatios([{ requests: 10, cpuMs: {} }], [{ requests: 10, cpuMs: { server: 1 } }])).toEqual({ ratios: [], median: undefined });
   });
 });
 

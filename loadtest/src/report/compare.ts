@@ -126,3 +126,18 @@ export const extraWritesPerRequest = (baseline: readonly SyscallRun[], system: r
   const s = writes(system);
   return b.length > 0 && s.length > 0 ? median(s) - median(b) : undefined;
 };
+
+/**
+ * The primary gauge: per round, the server process's CPU per request in the system run
+ * divided by the baseline's in the same round; the rounds' ratios and their median. It does
+ * not depend on where the other processes run, and moves less with other load than throughput.
+ */
+export const serverCpuRatios = (baseline: readonly CpuRun[], system: readonly CpuRun[]): { ratios: number[]; median: number | undefined } => {
+  const perRequest = (r: CpuRun | undefined) => (r?.cpuMs.server === undefined || r.requests === 0 ? undefined : r.cpuMs.server / r.requests);
+  const ratios = baseline.flatMap((b, i) => {
+    const bs = perRequest(b);
+    const ss = perRequest(system[i]);
+    return bs && ss ? [ss / bs] : [];
+  });
+  return { ratios, median: ratios.length > 0 ? median(ratios) : undefined };
+};

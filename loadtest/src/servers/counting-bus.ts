@@ -4,14 +4,17 @@ import { join } from 'node:path';
 import type { CloudEventV1 } from 'cloudevents';
 import {
   createLogger,
-  DiskSpool,
+  EVENT_PATH_ENV,
   EventLog,
+  eventPathFromEnv,
   InProcessBus,
   KafkaClient,
-  KafkaEmitter,
   LogEmitter,
   LogSink,
+  metrics,
   openClickHouse,
+  openEventPath,
+  readEnv,
   type EventEmitter,
 } from '@tollgate/core';
 
@@ -80,34 +83,51 @@ const loggingEmitter = (): { emitter: EventEmitter; counts: () => Record<string,
   return { emitter, counts };
 };
 
+/** Events per delivery of the Kafka emitter so far: `events.batches` and `events.perBatch`. */
+const batchCounts = async (): Promise<Record<string, number>> => {
+  const values = (await metrics.emitterBatchEvents.get()).values;
+  const count = values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const sum = values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  return { 'events.batches': count, 'events.perBatch': count > 0 ? Math.round(sum / count) : 0 };
+};
+
 /**
- * With KAFKA_BROKERS: the production producer path (Kafka emitter with its disk spool), with
+ * With KAFKA_BROKERS: the producer path exactly as a gateway opens it (`openEventPath` with the
+ * environment's KAFKA_* settings and their defaults, spooling under a temporary SPOOL_DIR), with
  * the same counts taken as events are handed to it. BENCH_EMITTER=log: the local event log.
  * Otherwise the counting in-process bus.
  */
-export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: () => Record<string, number> }> => {
+export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: () => Promise<Record<string, number>> }> => {
   const brokers = process.env.KAFKA_BROKERS;
-  if (process.env.BENCH_EMITTER === 'log') return loggingEmitter();
+  if (process.env.BENCH_EMITTER === 'log') {
+    const { emitter, counts } = loggingEmitter();
+    return { emitter, counts: async () => counts() };
+  }
   if (!brokers) {
     const { bus, counts } = countingBus();
-    return { emitter: bus, counts };
+    return { emitter: bus, counts: async () => counts() };
   }
-  const kafka = new KafkaClient({ brokers: brokers.split(','), clientId: 'bench-gateway' });
-  await kafka.ensureTopics('api-calls', 6);
-  const spool = new DiskSpool({ dir: mkdtempSync(join(tmpdir(), 'bench-spool-')), maxBytes: 1024 ** 3 });
-  const kafkaEmitter = new KafkaEmitter({ kafka, ownsClient: true, topic: 'api-calls', spool, logger: createLogger('bench', 'warn') });
-  await kafkaEmitter.start();
+  const env = readEnv(EVENT_PATH_ENV, { ...process.env, SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-spool-')) });
+  // Created before the first event, so that none is spooled while the topic is checked.
+  const kafka = new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'bench-gateway-admin' });
+  await kafka.ensureTopics(env.KAFKA_TOPIC, env.KAFKA_TOPIC_PARTITIONS);
+  await kafka.close();
+  const logger = createLogger('bench', 'warn');
+  // Never used with brokers: the events go to Kafka, not to a ClickHouse of this process.
+  const unusedClickHouse = () => openClickHouse({ url: 'http://127.0.0.1:9' });
+  const path = await openEventPath(eventPathFromEnv(env, 'bench-gateway', unusedClickHouse, logger));
   const { count, counts } = eventCounter();
   const emitter: EventEmitter = {
     emit(e: CloudEventV1<unknown>) {
       count(e);
-      kafkaEmitter.emit(e);
+      path.emit(e);
     },
     get accepting() {
-      return kafkaEmitter.accepting;
+      return path.accepting;
     },
-    flush: () => kafkaEmitter.flush(),
-    close: () => kafkaEmitter.close(),
+    flush: () => path.flush(),
+    close: () => path.close(),
   };
-  return { emitter, counts: () => ({ ...counts(), 'events.spooled': kafkaEmitter.spooled }) };
+  const spooled = async () => (await metrics.spoolDepth.get()).values[0]?.value ?? 0;
+  return { emitter, counts: async () => ({ ...counts(), ...(await batchCounts()), 'events.spooled': await spooled() }) };
 };

@@ -20,7 +20,7 @@ const server = await serveApp(app, { port: listenPort() });
 announce(server.port, {
   stats: async () => {
     await emitter.flush();
-    return { ...counts(), ...(await decisionCounts()), granted, balance: await store.balance(subject) };
+    return { ...(await counts()), ...(await decisionCounts()), granted, balance: await store.balance(subject) };
   },
   onStop: async () => {
     await server.close(1_000);
