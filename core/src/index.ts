@@ -12,7 +12,7 @@ export * from './credits/credit-store.ts';
 export * from './credits/memory-store.ts';
 export * from './credits/valkey-store.ts';
 export * from './credits/open-store.ts';
-export * from './credits/with-budget.ts';
+export * from './credits/settle-within.ts';
 export * from './credits/safe-credits.ts';
 export * from './events/api-call.ts';
 export * from './events/emitter.ts';

@@ -3,7 +3,7 @@ import {
   TollgateError,
   metrics,
   problemResponse,
-  withBudget,
+  settleWithin,
   type CreditStore,
   type EventEmitter,
   type Logger,
@@ -47,7 +47,7 @@ export const createGatewayApp = ({
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
-    const up = await withBudget(store.ping(), Math.max(config.credits.storeTimeoutMs, 1_000)).catch(() => false);
+    const up = await settleWithin(store.ping(), Math.max(config.credits.storeTimeoutMs, 1_000)).catch(() => false);
     metrics.storeUp.set(up ? 1 : 0);
     if (!up) return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'The credit store does not answer.'));
     // The local event log (no Kafka): its backlog, and not ready while events cannot be recorded or stored.

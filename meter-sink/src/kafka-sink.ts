@@ -14,7 +14,7 @@ import {
   type PartitionBatch,
 } from '@tollgate/core';
 import { SinkReadiness } from './readiness.ts';
-import { refusedByStore, sortMessages, type Refused, type Sorted } from './sort-messages.ts';
+import { refusedByStore, parseRecords, type Refused, type ParsedRecords } from './parse-records.ts';
 import { createWriteStep, isOwnershipLost, type WriteContext, type WriteStep } from './write-step.ts';
 
 export interface KafkaSinkOptions {
@@ -52,19 +52,19 @@ export const DEFAULT_SINK_GROUP = 'tollgate-meter-sink';
  */
 export class KafkaMeterSink {
   readonly readiness = new SinkReadiness();
-  readonly #o: Required<KafkaSinkOptions>;
+  readonly #options: Required<KafkaSinkOptions>;
   readonly #write: WriteStep;
   readonly #group: ConsumerGroup;
   readonly #deadLetters: KeyedProducer;
   #lagTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.#o = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, dedupeHorizonDays: 32, eventTimeWindow: DEFAULT_EVENT_TIME_WINDOW, ...options };
-    const { logger } = this.#o;
+    this.#options = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, dedupeHorizonDays: 32, eventTimeWindow: DEFAULT_EVENT_TIME_WINDOW, ...options };
+    const { logger } = this.#options;
     this.#group = options.kafka.consumerGroup({
-      groupId: this.#o.groupId,
-      topic: this.#o.topic,
-      sessionTimeoutMs: this.#o.sessionTimeoutMs,
+      groupId: this.#options.groupId,
+      topic: this.#options.topic,
+      sessionTimeoutMs: this.#options.sessionTimeoutMs,
       maxWaitMs: options.batchWaitMs,
       maxBatchRecords: options.batchSize,
       concurrency: 3,
@@ -76,14 +76,14 @@ export class KafkaMeterSink {
       },
       onError: (err, during) => logger.warn('sink consumer error; retrying', { during, error: String(err) }),
     });
-    this.#write = createWriteStep({ clickhouse: options.clickhouse, logger, dedupeHorizonDays: this.#o.dedupeHorizonDays, stopping: this.#group.stopping });
+    this.#write = createWriteStep({ clickhouse: options.clickhouse, logger, dedupeHorizonDays: this.#options.dedupeHorizonDays, stopping: this.#group.stopping });
     this.#deadLetters = options.kafka.producer();
   }
 
   async start(): Promise<void> {
     await this.#group.start();
     this.readiness.consumerRunning = true;
-    this.#lagTimer ??= setInterval(() => void this.#measureLag(), this.#o.lagIntervalMs);
+    this.#lagTimer ??= setInterval(() => void this.#measureLag(), this.#options.lagIntervalMs);
     this.#lagTimer.unref();
   }
 
@@ -99,12 +99,12 @@ export class KafkaMeterSink {
   }
 
   async #handle(batch: PartitionBatch): Promise<boolean> {
-    const stored = await this.#untilStored(batch, sortMessages(batch.records, this.#o.eventTimeWindow));
+    const stored = await this.#untilStored(batch, parseRecords(batch.records, this.#options.eventTimeWindow));
     // Not stored (stopping, or the partition moved): nothing is committed; it is read again.
     return stored && (await this.#group.commit(batch));
   }
 
-  async #untilStored(batch: PartitionBatch, sorted: Sorted): Promise<boolean> {
+  async #untilStored(batch: PartitionBatch, parsed: ParsedRecords): Promise<boolean> {
     const context: WriteContext = {
       topic: batch.topic,
       partition: batch.partition,
@@ -116,7 +116,7 @@ export class KafkaMeterSink {
     const stopping = this.#group.stopping;
     for (let attempt = 0; ; attempt++) {
       try {
-        const dead = [...sorted.refused, ...(await this.#store(sorted, context))];
+        const dead = [...parsed.refused, ...(await this.#store(parsed, context))];
         if (dead.length > 0) await this.#deadLetter(dead);
         this.readiness.storageHealthy = true;
         this.readiness.storageFailure = undefined;
@@ -129,7 +129,7 @@ export class KafkaMeterSink {
         this.readiness.storageHealthy = false;
         this.readiness.storageFailure = this.#write.health.failure?.cause ?? String(err);
         metrics.sinkWriteFailures.inc();
-        this.#o.logger.warn('sink write failed; retrying', { attempt, partition: batch.partition, error: String(err) });
+        this.#options.logger.warn('sink write failed; retrying', { attempt, partition: batch.partition, error: String(err) });
       }
       await pause(backoffDelay(attempt), stopping);
       if (stopping.aborted || !context.stillOwner()) return false;
@@ -137,16 +137,16 @@ export class KafkaMeterSink {
   }
 
   /** Stores the events; answers the records of those ClickHouse refused on their own, with its reason. */
-  async #store(sorted: Sorted, context: WriteContext): Promise<Refused[]> {
+  async #store(parsed: ParsedRecords, context: WriteContext): Promise<Refused[]> {
     const end = metrics.sinkFlushLatency.startTimer();
     let outcome = 'error';
     try {
-      const written = await this.#write.write(sorted.events, context);
-      metrics.sinkBatchSize.observe(sorted.events.length);
+      const written = await this.#write.write(parsed.events, context);
+      metrics.sinkBatchSize.observe(parsed.events.length);
       metrics.eventsProcessed.inc({ outcome: 'inserted' }, written.inserted);
       metrics.eventsProcessed.inc({ outcome: 'duplicate' }, written.alreadyPresent);
       outcome = 'ok';
-      return refusedByStore(sorted, written);
+      return refusedByStore(parsed, written);
     } finally {
       end({ outcome });
     }
@@ -154,7 +154,7 @@ export class KafkaMeterSink {
 
   async #deadLetter(refused: Refused[]): Promise<void> {
     await this.#deadLetters.send(
-      deadLetterTopicOf(this.#o.topic),
+      deadLetterTopicOf(this.#options.topic),
       refused.map(({ record, reason }) => ({
         key: record.key === null ? '' : record.key.toString(),
         value: record.value ?? Buffer.alloc(0),
@@ -170,7 +170,7 @@ export class KafkaMeterSink {
 
   async #measureLag(): Promise<void> {
     try {
-      const [ends, committed] = await Promise.all([this.#o.kafka.endOffsets(this.#o.topic), this.#o.kafka.committedOffsets(this.#o.groupId, this.#o.topic)]);
+      const [ends, committed] = await Promise.all([this.#options.kafka.endOffsets(this.#options.topic), this.#options.kafka.committedOffsets(this.#options.groupId, this.#options.topic)]);
       let total = 0n;
       for (const p of ends) {
         const lag = p.end - (committed.get(p.partition) ?? p.start);
@@ -183,7 +183,7 @@ export class KafkaMeterSink {
     } catch (err) {
       // Kafka does not answer: the consumer cannot be doing its job either.
       this.readiness.consumerRunning = this.#group.active && this.#group.fetching;
-      this.#o.logger.debug('lag measurement failed', { error: String(err) });
+      this.#options.logger.debug('lag measurement failed', { error: String(err) });
     }
   }
 }

@@ -88,7 +88,7 @@ type Options = Required<Omit<SyncWorkerOptions, 'logger' | 'awaitMeteringCaughtU
  * only forward and assigns the balance absolutely, so replicas never double-apply.
  */
 export class SyncWorker {
-  readonly #o: Options;
+  readonly #options: Options;
   /** When the previous successful run started: the incremental run looks at what arrived since. */
   #lastRunStartMs: number | undefined;
   #lastFullSweepMs = -Infinity;
@@ -117,48 +117,48 @@ export class SyncWorker {
     now = Date.now,
     logger,
   }: SyncWorkerOptions) {
-    this.#o = { clickhouse, store, intervalMs, settleLagMs, batchSize, fullSweepMs, restorePollMs, awaitMeteringCaughtUp, restoreCatchUpTimeoutMs, now, logger };
+    this.#options = { clickhouse, store, intervalMs, settleLagMs, batchSize, fullSweepMs, restorePollMs, awaitMeteringCaughtUp, restoreCatchUpTimeoutMs, now, logger };
   }
 
   /** One run (a restore if the store lost its state); `full` forces a full sweep, `watermarkMinute` overrides now - lag. */
   async runOnce({ full = false, watermarkMinute }: { full?: boolean; watermarkMinute?: number } = {}): Promise<SyncRun> {
-    if (!(await this.#o.store.restoreStatus()).restored) return this.#restore(watermarkMinute);
+    if (!(await this.#options.store.restoreStatus()).restored) return this.#restore(watermarkMinute);
     this.#sawRestored = true;
-    const now = this.#o.now();
-    const kind = full || this.#lastRunStartMs === undefined || now - this.#lastFullSweepMs >= this.#o.fullSweepMs ? 'full' : 'incremental';
+    const now = this.#options.now();
+    const kind = full || this.#lastRunStartMs === undefined || now - this.#lastFullSweepMs >= this.#options.fullSweepMs ? 'full' : 'incremental';
     // What arrived since the previous run started, with a margin for clock skew between this
     // worker and ClickHouse (ingested_at is ClickHouse's clock) and for the settle lag.
-    const since = kind === 'full' || this.#lastRunStartMs === undefined ? undefined : this.#lastRunStartMs - this.#o.settleLagMs - CLOCK_SKEW_MS;
-    return this.#run(kind, now, watermarkMinute ?? epochMinute(now - this.#o.settleLagMs), since);
+    const since = kind === 'full' || this.#lastRunStartMs === undefined ? undefined : this.#lastRunStartMs - this.#options.settleLagMs - CLOCK_SKEW_MS;
+    return this.#run(kind, now, watermarkMinute ?? epochMinute(now - this.#options.settleLagMs), since);
   }
 
   /** The store lost its state: restore it (restoreStore), as one run of this worker. */
   async #restore(watermarkMinute: number | undefined): Promise<SyncRun> {
-    const detectedAtMs = this.#o.now();
+    const detectedAtMs = this.#options.now();
     // A store found without its marker at start (a memory store, a new Valkey) is restored as a
     // matter of course; one that loses it while this worker runs was wiped.
     const fields = { detectedAt: new Date(detectedAtMs).toISOString() };
-    if (this.#sawRestored) this.#o.logger?.warn('the credit store lost its state: restoring', fields);
-    else this.#o.logger?.info('the credit store holds no restored state yet: restoring', fields);
+    if (this.#sawRestored) this.#options.logger?.warn('the credit store lost its state: restoring', fields);
+    else this.#options.logger?.info('the credit store holds no restored state yet: restoring', fields);
     const end = metrics.reconcileDuration.startTimer({ kind: 'restore' });
     let outcome = 'error';
     try {
       const summary = await restoreStore({
-        clickhouse: this.#o.clickhouse,
-        store: this.#o.store,
-        watermarkMinute: () => watermarkMinute ?? epochMinute(this.#o.now() - this.#o.settleLagMs),
+        clickhouse: this.#options.clickhouse,
+        store: this.#options.store,
+        watermarkMinute: () => watermarkMinute ?? epochMinute(this.#options.now() - this.#options.settleLagMs),
         detectedAtMs,
-        awaitCaughtUp: this.#o.awaitMeteringCaughtUp ? () => this.#catchUp(detectedAtMs) : undefined,
-        batchSize: this.#o.batchSize,
-        now: this.#o.now,
-        logger: this.#o.logger,
+        awaitCaughtUp: this.#options.awaitMeteringCaughtUp ? () => this.#catchUp(detectedAtMs) : undefined,
+        batchSize: this.#options.batchSize,
+        now: this.#options.now,
+        logger: this.#options.logger,
       });
       if (!summary.restored) throw new Error('the credit store lost its state again during the restore; it is restored again');
       const { restored: _restored, ...run } = summary;
       this.#completed({ kind: 'restore', ...run }, detectedAtMs);
       this.#sawRestored = true;
       outcome = 'ok';
-      this.#o.logger?.info('credit store restored', { subjects: run.subjects, caughtUp: run.caughtUp, adjustments: run.adjustments.length });
+      this.#options.logger?.info('credit store restored', { subjects: run.subjects, caughtUp: run.caughtUp, adjustments: run.adjustments.length });
       return { kind: 'restore', ...run };
     } catch (err) {
       this.#failed(err);
@@ -171,10 +171,10 @@ export class SyncWorker {
 
   /** True once the metering path caught up; false when the wait ran out (the restore goes on). */
   async #catchUp(asOfMs: number): Promise<boolean> {
-    const wait = this.#o.awaitMeteringCaughtUp;
+    const wait = this.#options.awaitMeteringCaughtUp;
     if (!wait) return true;
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.#o.restoreCatchUpTimeoutMs);
+    const timer = setTimeout(() => abort.abort(), this.#options.restoreCatchUpTimeoutMs);
     try {
       while (!abort.signal.aborted) {
         try {
@@ -182,11 +182,11 @@ export class SyncWorker {
           if (!abort.signal.aborted) return true;
         } catch (err) {
           if (abort.signal.aborted) break;
-          this.#o.logger?.warn('waiting for the metering path failed; trying again', { error: err instanceof Error ? err.message : String(err) });
+          this.#options.logger?.warn('waiting for the metering path failed; trying again', { error: err instanceof Error ? err.message : String(err) });
           await new Promise((resolve) => setTimeout(resolve, CATCH_UP_RETRY_MS));
         }
       }
-      this.#o.logger?.error('the metering path did not catch up in time: restoring from what ClickHouse holds', { timeoutMs: this.#o.restoreCatchUpTimeoutMs });
+      this.#options.logger?.error('the metering path did not catch up in time: restoring from what ClickHouse holds', { timeoutMs: this.#options.restoreCatchUpTimeoutMs });
       return false;
     } finally {
       clearTimeout(timer);
@@ -199,22 +199,22 @@ export class SyncWorker {
     let outcome = 'error';
     try {
       const { query, params } = activeSubjectsSql(since);
-      const subjects = (await (await this.#o.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ subject: string }>()).map(
+      const subjects = (await (await this.#options.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ subject: string }>()).map(
         (r) => r.subject,
       );
       const summary = await reconcileSubjects({
-        clickhouse: this.#o.clickhouse,
-        store: this.#o.store,
+        clickhouse: this.#options.clickhouse,
+        store: this.#options.store,
         subjects,
         watermarkMinute: w,
-        batchSize: this.#o.batchSize,
-        now: this.#o.now,
-        logger: this.#o.logger,
+        batchSize: this.#options.batchSize,
+        now: this.#options.now,
+        logger: this.#options.logger,
       });
       const run: SyncRun = { kind, watermarkMinute: w, ...summary };
       this.#completed(run, now);
       outcome = 'ok';
-      this.#o.logger?.info('reconciled', {
+      this.#options.logger?.info('reconciled', {
         kind,
         watermark: new Date(w * 60_000).toISOString(),
         subjects: summary.subjects,
@@ -252,23 +252,23 @@ export class SyncWorker {
     if (!this.#stopped) return;
     this.#stopped = false;
     this.#tick();
-    this.#poll = setInterval(() => void this.#checkRestored(), this.#o.restorePollMs);
+    this.#poll = setInterval(() => void this.#checkRestored(), this.#options.restorePollMs);
   }
 
   #tick(): void {
     clearTimeout(this.#timer);
     this.#running = this.runOnce()
-      .catch((err: unknown) => this.#o.logger?.error('reconciliation failed', { error: err instanceof Error ? err.message : String(err) }))
+      .catch((err: unknown) => this.#options.logger?.error('reconciliation failed', { error: err instanceof Error ? err.message : String(err) }))
       .finally(() => {
         this.#running = undefined;
-        if (!this.#stopped) this.#timer = setTimeout(() => this.#tick(), this.#o.intervalMs);
+        if (!this.#stopped) this.#timer = setTimeout(() => this.#tick(), this.#options.intervalMs);
       });
   }
 
   /** Between runs: a store without its restored marker is restored now, not at the next interval. */
   async #checkRestored(): Promise<void> {
     if (this.#running || this.#stopped || performance.now() - this.#lastFailureMs < RESTORE_RETRY_MS) return;
-    const status = await this.#o.store.restoreStatus().catch(() => undefined);
+    const status = await this.#options.store.restoreStatus().catch(() => undefined);
     if (status && !status.restored && !this.#running && !this.#stopped) this.#tick();
   }
 
@@ -276,9 +276,9 @@ export class SyncWorker {
   async untilRestored(timeoutMs: number): Promise<boolean> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
-      if ((await this.#o.store.restoreStatus().catch(() => undefined))?.restored) return true;
+      if ((await this.#options.store.restoreStatus().catch(() => undefined))?.restored) return true;
       if (performance.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#o.restorePollMs, 50)));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.#options.restorePollMs, 50)));
     }
   }
 

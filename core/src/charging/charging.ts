@@ -2,7 +2,7 @@ import { randomUUIDv7 } from 'node:crypto';
 import { createPricer } from '../config/cost-rules.ts';
 import type { ChargeOn, TollgateConfig } from '../config/tollgate-config.ts';
 import { epochMinute, type CreditStore, type DebitResult } from '../credits/credit-store.ts';
-import { BudgetExceededError, withinBudget } from '../credits/with-budget.ts';
+import { BudgetExceededError, settleWithinPollingOnce } from '../credits/settle-within.ts';
 import { TollgateError } from '../errors.ts';
 import { buildApiCallEvent, type Decision } from '../events/api-call.ts';
 import type { EventEmitter } from '../events/emitter.ts';
@@ -117,7 +117,7 @@ export const createCharging = ({ store, config, emitter, source, component, now 
   /** Gives a failed call's debit back within the budget; the balance left, or undefined when it failed. */
   const refund = async (call: Call): Promise<number | undefined> => {
     try {
-      return (await withinBudget(store.refund(call.subject, call.cost, call.minute, call.id), budgetMs)).balance;
+      return (await settleWithinPollingOnce(store.refund(call.subject, call.cost, call.minute, call.id), budgetMs)).balance;
     } catch (err) {
       refundErrors.inc();
       logger.warn('refund failed; reconciliation will restore it', { id: call.id, subject: call.subject, cost: call.cost, error: String(err) });

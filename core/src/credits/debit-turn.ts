@@ -1,5 +1,5 @@
 import type { DebitResult } from './credit-store.ts';
-import { giveUpAfterOnePoll } from './with-budget.ts';
+import { giveUpAfterOnePoll } from './settle-within.ts';
 
 /** The Valkey store's debits of one event-loop turn, and the budget timers they share. */
 export interface PendingDebit {

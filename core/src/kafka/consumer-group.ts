@@ -50,7 +50,7 @@ const OFFSET_OUT_OF_RANGE = 1;
  * response ahead of the handler, so the handler's writes and the next fetch overlap.
  */
 export class ConsumerGroup {
-  readonly #o: ConsumerGroupOptions & Required<Pick<ConsumerGroupOptions, 'maxWaitMs' | 'maxBatchRecords' | 'concurrency'>>;
+  readonly #options: ConsumerGroupOptions & Required<Pick<ConsumerGroupOptions, 'maxWaitMs' | 'maxBatchRecords' | 'concurrency'>>;
   readonly #consumer: Consumer;
   readonly #ownership: PartitionOwnership;
   readonly #group: { sessionTimeout: number; heartbeatInterval: number; rebalanceTimeout: number };
@@ -61,7 +61,7 @@ export class ConsumerGroup {
   #fetching = false;
 
   constructor(connection: KafkaConnection, options: ConsumerGroupOptions) {
-    this.#o = { maxWaitMs: 250, maxBatchRecords: 10_000, concurrency: 3, ...options };
+    this.#options = { maxWaitMs: 250, maxBatchRecords: 10_000, concurrency: 3, ...options };
     const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
     const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
     this.#group = { sessionTimeout, heartbeatInterval, rebalanceTimeout: sessionTimeout };
@@ -71,7 +71,7 @@ export class ConsumerGroup {
       groupId: options.groupId,
       ...this.#group,
       autocommit: false,
-      maxWaitTime: this.#o.maxWaitMs,
+      maxWaitTime: this.#options.maxWaitMs,
       minBytes: options.minBytes ?? 1,
       maxBytes: 64 * 1024 * 1024,
     });
@@ -79,7 +79,7 @@ export class ConsumerGroup {
     this.#consumer.on('consumer:heartbeat:end', () => this.#ownership.confirm(Date.now()));
     this.#consumer.on('consumer:group:leave', () => this.#ownership.clear());
     // The library reports a failed rejoin here; the fetch loop joins again.
-    this.#consumer.on('error', (err: unknown) => this.#o.onError?.(err, 'join'));
+    this.#consumer.on('error', (err: unknown) => this.#options.onError?.(err, 'join'));
   }
 
   /** Aborted once `stop` begins: a handler's retries should give up. */
@@ -103,7 +103,7 @@ export class ConsumerGroup {
 
   /** Joins the group and starts fetching. Throws if the group cannot be joined (call again). */
   async start(): Promise<void> {
-    this.#consumer.topics.track(this.#o.topic);
+    this.#consumer.topics.track(this.#options.topic);
     await this.#consumer.joinGroup(this.#group);
     this.#loop ??= this.#run();
   }
@@ -119,7 +119,7 @@ export class ConsumerGroup {
     await this.#loop;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)));
-    await Promise.race([this.#consumer.close(true).catch((err: unknown) => this.#o.onError?.(err, 'leave')), timeout]);
+    await Promise.race([this.#consumer.close(true).catch((err: unknown) => this.#options.onError?.(err, 'leave')), timeout]);
     clearTimeout(timer);
     this.#ownership.clear();
   }
@@ -139,9 +139,9 @@ export class ConsumerGroup {
   }
 
   #joined({ generationId = this.#consumer.generationId, assignments }: ConsumerGroupJoinPayload): void {
-    const partitions = (assignments ?? []).filter((a) => a.topic === this.#o.topic).flatMap((a) => a.partitions);
+    const partitions = (assignments ?? []).filter((a) => a.topic === this.#options.topic).flatMap((a) => a.partitions);
     for (const p of this.#ownership.assign(partitions, generationId, Date.now())) this.#positions.delete(p);
-    this.#o.onAssignment?.(this.#ownership.partitions, generationId);
+    this.#options.onAssignment?.(this.#ownership.partitions, generationId);
     this.#wake();
   }
 
@@ -160,7 +160,7 @@ export class ConsumerGroup {
       } catch (err) {
         if (signal.aborted) break;
         this.#fetching = false;
-        this.#o.onError?.(err, 'fetch');
+        this.#options.onError?.(err, 'fetch');
         this.#consumer.clearMetadata();
         await pause(backoffDelay(failures++), signal);
       }
@@ -173,7 +173,7 @@ export class ConsumerGroup {
   async #fetch(): Promise<Fetched[]> {
     const held = this.#ownership.partitions;
     if (held.length === 0) {
-      await this.#changeOrTimeout(this.#o.maxWaitMs);
+      await this.#changeOrTimeout(this.#options.maxWaitMs);
       return [];
     }
     // Taken before anything is awaited: a rebalance meanwhile makes what follows stale, and it is dropped.
@@ -184,9 +184,9 @@ export class ConsumerGroup {
       const at = this.#positions.get(p);
       return at === undefined ? [] : [[p, at] as const];
     }));
-    const metadata = await this.#consumer.metadata({ topics: [this.#o.topic] });
-    const topic = metadata.topics.get(this.#o.topic);
-    if (!topic) throw new Error(`topic ${this.#o.topic} not found`);
+    const metadata = await this.#consumer.metadata({ topics: [this.#options.topic] });
+    const topic = metadata.topics.get(this.#options.topic);
+    if (!topic) throw new Error(`topic ${this.#options.topic} not found`);
     const byLeader = new Map<number, number[]>();
     for (const p of positions.keys()) {
       const leader = topic.partitions[p]?.leader ?? -1;
@@ -196,7 +196,7 @@ export class ConsumerGroup {
     const fetched: Fetched[] = [];
     for (const response of responses) {
       if (!response) continue;
-      const { batches, next } = toPartitionBatches(response, this.#o.topic, positions, generation, this.#o.maxBatchRecords);
+      const { batches, next } = toPartitionBatches(response, this.#options.topic, positions, generation, this.#options.maxBatchRecords);
       const current = (p: number) => this.#ownership.epoch(p) === epochs.get(p) && this.#positions.get(p) === positions.get(p);
       for (const batch of batches) if (current(batch.partition)) fetched.push({ batch, epoch: epochs.get(batch.partition) ?? 0 });
       for (const [p, at] of next) if (current(p)) this.#positions.set(p, at);
@@ -208,13 +208,13 @@ export class ConsumerGroup {
     try {
       return await this.#consumer.fetch({
         node,
-        maxWaitTime: this.#o.maxWaitMs,
+        maxWaitTime: this.#options.maxWaitMs,
         topics: [{
           topicId,
           partitions: partitions.map((partition) => ({
             partition,
             fetchOffset: positions.get(partition) ?? 0n,
-            partitionMaxBytes: this.#o.maxBytesPerPartition ?? 16 * 1024 * 1024,
+            partitionMaxBytes: this.#options.maxBytesPerPartition ?? 16 * 1024 * 1024,
             currentLeaderEpoch: -1,
             lastFetchedEpoch: -1,
           })),
@@ -241,16 +241,16 @@ export class ConsumerGroup {
    */
   async #loadPositions(partitions: number[], epochs?: ReadonlyMap<number, number>, ignoreCommitted = false): Promise<void> {
     if (partitions.length === 0) return;
-    const topic = this.#o.topic;
-    const committed = this.#o.startAt || ignoreCommitted
+    const topic = this.#options.topic;
+    const committed = this.#options.startAt || ignoreCommitted
       ? undefined
       : (await this.#consumer.listCommittedOffsets({ topics: [{ topic, partitions }] })).get(topic);
-    const fallback = this.#o.fromBeginning === false ? ListOffsetTimestamps.LATEST : ListOffsetTimestamps.EARLIEST;
+    const fallback = this.#options.fromBeginning === false ? ListOffsetTimestamps.LATEST : ListOffsetTimestamps.EARLIEST;
     const edge = (await this.#consumer.listOffsets({ topics: [topic], partitions: { [topic]: partitions }, timestamp: fallback })).get(topic);
     for (const p of partitions) {
       if (epochs && epochs.get(p) !== this.#ownership.epoch(p)) continue;
       const from = committed?.[p] ?? -1n;
-      const start = this.#o.startAt?.get(p);
+      const start = this.#options.startAt?.get(p);
       this.#positions.set(p, from >= 0n ? from : start ?? edge?.[p] ?? 0n);
     }
   }
@@ -258,13 +258,13 @@ export class ConsumerGroup {
   /** Handles fetched batches, each partition in order, `concurrency` partitions at a time; resolves with the failures. */
   async #handle(fetched: Fetched[]): Promise<number> {
     let failures = 0;
-    await inPartitionOrder(fetched, (f) => f.batch.partition, this.#o.concurrency, async ({ batch, epoch }) => {
+    await inPartitionOrder(fetched, (f) => f.batch.partition, this.#options.concurrency, async ({ batch, epoch }) => {
       if (this.#stopping.signal.aborted || this.#ownership.epoch(batch.partition) !== epoch) return false;
       let done = false;
       try {
-        done = await this.#o.onBatch(batch);
+        done = await this.#options.onBatch(batch);
       } catch (err) {
-        this.#o.onError?.(err, 'batch');
+        this.#options.onError?.(err, 'batch');
         failures++;
       }
       if (!done) this.#rewind(batch);

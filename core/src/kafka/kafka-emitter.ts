@@ -55,7 +55,7 @@ export interface KafkaEmitterOptions {
  * delivery after them: events reach Kafka in the order they were emitted.
  */
 export class KafkaEmitter implements EventEmitter {
-  readonly #o: Required<Omit<KafkaEmitterOptions, 'kafka' | 'ensureTopic'>> & Pick<KafkaEmitterOptions, 'ensureTopic'>;
+  readonly #options: Required<Omit<KafkaEmitterOptions, 'kafka' | 'ensureTopic'>> & Pick<KafkaEmitterOptions, 'ensureTopic'>;
   readonly #kafka: KafkaClient;
   readonly #producer: KeyedProducer;
   #buffer: SpoolRecord[] = [];
@@ -78,12 +78,12 @@ export class KafkaEmitter implements EventEmitter {
   readonly #emitted = countingCell(metrics.eventsEmitted);
 
   constructor({ kafka, ...options }: KafkaEmitterOptions) {
-    this.#o = { lingerMs: 5, maxBatch: 5_000, maxRecordsPerRequest: 500, spoolFullPolicy: 'deny', ownsClient: false, ...options };
+    this.#options = { lingerMs: 5, maxBatch: 5_000, maxRecordsPerRequest: 500, spoolFullPolicy: 'deny', ownsClient: false, ...options };
     this.#kafka = kafka;
     this.#producer = kafka.producer({
       retry: EMITTER_RETRY,
       headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
-      maxRecordsPerRequest: this.#o.maxRecordsPerRequest,
+      maxRecordsPerRequest: this.#options.maxRecordsPerRequest,
     });
     this.#topicReady = options.ensureTopic === undefined;
     this.#spoolGauges();
@@ -91,7 +91,7 @@ export class KafkaEmitter implements EventEmitter {
 
   /** Starts draining what an earlier run left in the spool. Connecting happens on the first send. */
   async start(): Promise<void> {
-    if (!this.#o.spool.isEmpty) {
+    if (!this.#options.spool.isEmpty) {
       this.#spooling = true;
       this.#startDrain();
     }
@@ -99,21 +99,21 @@ export class KafkaEmitter implements EventEmitter {
 
   /** False while the spool is full under the `deny` policy: new requests should be refused. */
   get accepting(): boolean {
-    return !(this.#spoolFull && this.#o.spoolFullPolicy === 'deny');
+    return !(this.#spoolFull && this.#options.spoolFullPolicy === 'deny');
   }
 
   get spooled(): number {
-    return this.#o.spool.size;
+    return this.#options.spool.size;
   }
 
   emit(event: CloudEventV1<unknown>): void {
     // The first event of a batch starts its linger: the batch goes when that event has waited lingerMs.
     if (this.#buffer.push({ key: event.subject ?? '', value: JSON.stringify(event) }) === 1) {
       this.#oldestAt = performance.now();
-      this.#timer ??= setTimeout(this.#lingerEnded, this.#o.lingerMs);
+      this.#timer ??= setTimeout(this.#lingerEnded, this.#options.lingerMs);
     }
     this.#emitted.inc();
-    if (this.#buffer.length >= this.#o.maxBatch) this.#flushBuffer();
+    if (this.#buffer.length >= this.#options.maxBatch) this.#flushBuffer();
   }
 
   readonly #lingerEnded = (): void => {
@@ -134,7 +134,7 @@ export class KafkaEmitter implements EventEmitter {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await this.flush();
-      if (this.#o.spool.isEmpty && this.#buffer.length === 0) return true;
+      if (this.#options.spool.isEmpty && this.#buffer.length === 0) return true;
       if (Date.now() > deadline) return false;
       await pause(50);
     }
@@ -145,8 +145,8 @@ export class KafkaEmitter implements EventEmitter {
     this.#closing.abort();
     await this.#drainer;
     await this.#producer.close().catch(() => undefined);
-    if (this.#o.ownsClient) await this.#kafka.close().catch(() => undefined);
-    await this.#o.spool.close();
+    if (this.#options.ownsClient) await this.#kafka.close().catch(() => undefined);
+    await this.#options.spool.close();
   }
 
   /**
@@ -155,7 +155,7 @@ export class KafkaEmitter implements EventEmitter {
    * lingered long enough by then: a batch holds what lingerMs gathers, or more while Kafka is slow.
    */
   #flushBuffer(force = false): void {
-    if (this.#buffer.length > 0 && this.#delivering > 0 && !force && this.#buffer.length < this.#o.maxBatch) return;
+    if (this.#buffer.length > 0 && this.#delivering > 0 && !force && this.#buffer.length < this.#options.maxBatch) return;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#buffer.length === 0) return;
@@ -167,25 +167,25 @@ export class KafkaEmitter implements EventEmitter {
     metrics.emitterInFlight.set(this.#inFlight);
     this.#deliveries = this.#deliveries
       .then(() => this.#deliver(batch))
-      .catch((err: unknown) => this.#o.logger.error('event delivery failed', { events: batch.length, error: String(err) }))
+      .catch((err: unknown) => this.#options.logger.error('event delivery failed', { events: batch.length, error: String(err) }))
       .finally(() => {
         this.#delivering--;
         this.#inFlight -= batch.length;
         metrics.emitterInFlight.set(this.#inFlight);
         if (this.#delivering > 0 || this.#buffer.length === 0) return;
         const waited = performance.now() - this.#oldestAt;
-        if (waited >= this.#o.lingerMs || this.#buffer.length >= this.#o.maxBatch) this.#flushBuffer();
-        else this.#timer ??= setTimeout(this.#lingerEnded, this.#o.lingerMs - waited);
+        if (waited >= this.#options.lingerMs || this.#buffer.length >= this.#options.maxBatch) this.#flushBuffer();
+        else this.#timer ??= setTimeout(this.#lingerEnded, this.#options.lingerMs - waited);
       });
   }
 
   async #deliver(batch: SpoolRecord[]): Promise<void> {
     if (!this.#spooling && this.#topicReady) {
       try {
-        await this.#producer.send(this.#o.topic, batch);
+        await this.#producer.send(this.#options.topic, batch);
         return;
       } catch (err) {
-        this.#o.logger.warn('Kafka unreachable; spooling events to disk until it answers', { error: String(err) });
+        this.#options.logger.warn('Kafka unreachable; spooling events to disk until it answers', { error: String(err) });
       }
     }
     this.#spooling = true;
@@ -200,7 +200,7 @@ export class KafkaEmitter implements EventEmitter {
 
   async #spool(batch: SpoolRecord[]): Promise<void> {
     try {
-      await this.#o.spool.append(batch);
+      await this.#options.spool.append(batch);
       this.#spoolFull = false;
     } catch (err) {
       if (!(err instanceof SpoolFullError)) throw err;
@@ -208,7 +208,7 @@ export class KafkaEmitter implements EventEmitter {
       metrics.eventsUnrecorded.inc(batch.length);
       if (Date.now() - this.#lastLossLog > 5_000) {
         this.#lastLossLog = Date.now();
-        this.#o.logger.error('event spool full: events are not being recorded', { lost: batch.length, policy: this.#o.spoolFullPolicy });
+        this.#options.logger.error('event spool full: events are not being recorded', { lost: batch.length, policy: this.#options.spoolFullPolicy });
       }
     } finally {
       this.#spoolGauges();
@@ -220,13 +220,13 @@ export class KafkaEmitter implements EventEmitter {
     this.#drainer = this.#drain().finally(() => {
       this.#drainer = undefined;
       // An append that finished while this drainer was ending: drain it too.
-      if (!this.#o.spool.isEmpty && !this.#closing.signal.aborted) this.#startDrain();
+      if (!this.#options.spool.isEmpty && !this.#closing.signal.aborted) this.#startDrain();
     });
   }
 
   /** Sends the spool's oldest records until it is empty, backing off while Kafka does not answer. */
   async #drain(): Promise<void> {
-    const spool = this.#o.spool;
+    const spool = this.#options.spool;
     for (let attempt = 0; !this.#closing.signal.aborted; ) {
       if (spool.isEmpty) {
         // Nothing spooled and no append under way: what comes next may go straight to Kafka.
@@ -236,25 +236,25 @@ export class KafkaEmitter implements EventEmitter {
       try {
         if (!this.#topicReady) await this.#ensureTopic();
         const batch = await spool.peek(DRAIN_BATCH);
-        await this.#producer.send(this.#o.topic, batch);
+        await this.#producer.send(this.#options.topic, batch);
         await spool.ack(batch.length);
         this.#spoolFull = false;
         this.#spoolGauges();
         attempt = 0;
       } catch (err) {
-        this.#o.logger.debug('spool not drained yet', { attempt, error: String(err) });
+        this.#options.logger.debug('spool not drained yet', { attempt, error: String(err) });
         await pause(Math.min(5_000, 200 * 2 ** Math.min(attempt++, 5)), this.#closing.signal);
       }
     }
   }
 
   async #ensureTopic(): Promise<void> {
-    await this.#o.ensureTopic?.();
+    await this.#options.ensureTopic?.();
     this.#topicReady = true;
   }
 
   #spoolGauges(): void {
-    metrics.spoolDepth.set(this.#o.spool.size);
-    metrics.spoolBytes.set(this.#o.spool.bytes);
+    metrics.spoolDepth.set(this.#options.spool.size);
+    metrics.spoolBytes.set(this.#options.spool.bytes);
   }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -197,9 +197,3 @@ export class DiskSpool {
     return run;
   }
 }
-
-/** Bytes of a directory's spool segments (for tests and diagnostics). */
-export const spoolBytesOnDisk = (dir: string): number =>
-  readdirSync(dir)
-    .filter((f) => SEGMENT.test(f))
-    .reduce((n, f) => n + statSync(join(dir, f)).size, 0);

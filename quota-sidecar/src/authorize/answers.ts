@@ -1,17 +1,16 @@
-import { problemOf, rateLimitHeaders, TollgateError } from '@tollgate/core';
-import type { Decision } from './decide.ts';
+import { problemOf, rateLimitHeaders, TollgateError, type Call } from '@tollgate/core';
 
 /**
  * The RateLimit fields of a decision: the quota is the balance the request saw, remaining is
  * what is left. A store that did not answer gives no numbers to report.
  */
-export const decisionHeaders = (d: Decision): Record<string, string> => {
+export const decisionHeaders = (d: Call): Record<string, string> => {
   if (d.balance === null) return {};
   return d.outcome === 'debited' ? rateLimitHeaders(d.balance + d.cost, d.balance) : rateLimitHeaders(d.balance, d.balance);
 };
 
 /** The error a refusing decision is answered with; undefined when the call is allowed. */
-export const decisionError = (d: Decision): TollgateError | undefined => {
+export const decisionError = (d: Call): TollgateError | undefined => {
   if (d.outcome === 'denied') {
     return new TollgateError(
       'INSUFFICIENT_CREDITS',

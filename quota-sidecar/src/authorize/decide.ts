@@ -1,9 +1,7 @@
 import { createCharging, type Call, type ChargeAnswers, type CreditStore, type EventEmitter, type Logger, type TollgateConfig } from '@tollgate/core';
 
-/** What the credit check concluded: the charged call (outcome, cost, and balance, null when the store did not answer). */
-export type Decision = Call;
-
-export type Decide = (subject: string, method: string, path: string) => Promise<Decision>;
+/** Prices and debits one call; the answer is the charged call (outcome, cost, and balance, null when the store did not answer). */
+export type Decide = (subject: string, method: string, path: string) => Promise<Call>;
 
 export interface DecideOptions {
   store: CreditStore;

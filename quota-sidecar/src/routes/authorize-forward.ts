@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
-import { problemResponse, TollgateError, type HeaderReader, type SubjectResolver } from '@tollgate/core';
+import { problemResponse, TollgateError, type Call, type HeaderReader, type SubjectResolver } from '@tollgate/core';
 import { decisionError, decisionHeaders, problemHeaderValue } from '../authorize/answers.ts';
-import type { Decide, Decision } from '../authorize/decide.ts';
+import type { Decide } from '../authorize/decide.ts';
 import { originalRequest } from '../authorize/original-request.ts';
 import { notFound } from '../http/errors.ts';
 import { singleFieldsOf } from '../http/single-fields.ts';
@@ -20,7 +20,7 @@ const kebab = (code: string) => code.toLowerCase().replaceAll('_', '-');
 /** A forward-auth answer: fields without a body (200, or nginx's 403), or a problem document. */
 export type ForwardAnswer = { status: number; headers: Record<string, string> } | { refused: Response };
 
-const allowedAnswer = (d: Decision): ForwardAnswer => {
+const allowedAnswer = (d: Call): ForwardAnswer => {
   const headers: Record<string, string> = { 'x-tollgate-decision': d.outcome, 'x-tollgate-cost': String(d.cost), ...decisionHeaders(d) };
   if (d.balance !== null) headers['x-tollgate-balance'] = String(d.balance);
   return { status: 200, headers };

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
-import { metrics, problemResponse, registry, TollgateError, withBudget, type CreditStore, type EventPathStatus } from '@tollgate/core';
+import { metrics, problemResponse, registry, settleWithin, TollgateError, type CreditStore, type EventPathStatus } from '@tollgate/core';
 
 /** A probe answers within this budget or counts as down, so /readyz never hangs on a dependency. */
 const PROBE_BUDGET_MS = 2_000;
 
 const probe = async (check: () => Promise<boolean>): Promise<boolean> => {
   try {
-    return await withBudget(check(), PROBE_BUDGET_MS);
+    return await settleWithin(check(), PROBE_BUDGET_MS);
   } catch {
     return false;
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ValkeyCreditStore } from './valkey-store.ts';
-import { BudgetExceededError, withBudget, withinBudget } from './with-budget.ts';
+import { BudgetExceededError, settleWithin, settleWithinPollingOnce } from './settle-within.ts';
 
 /** Blocks the event loop, as a burst of CPU work under load does. */
 const busy = (ms: number) => {
@@ -8,7 +8,7 @@ const busy = (ms: number) => {
   while (performance.now() < until);
 };
 
-describe('withinBudget against a real Valkey', () => {
+describe('settleWithinPollingOnce against a real Valkey', () => {
   let store: ValkeyCreditStore;
   const subject = `tpp-budget-${Date.now()}`;
   beforeAll(async () => {
@@ -35,11 +35,11 @@ describe('withinBudget against a real Valkey', () => {
   };
 
   it('takes an answer that arrived in time but waited behind a busy event loop', async () => {
-    await expect(answeredDuringABusyLoop((p) => withinBudget(p, 30))).resolves.toMatchObject({ allowed: true });
+    await expect(answeredDuringABusyLoop((p) => settleWithinPollingOnce(p, 30))).resolves.toMatchObject({ allowed: true });
   });
 
   it('where the plain budget, in the same situation, gives up', async () => {
-    await expect(answeredDuringABusyLoop((p) => withBudget(p, 30))).rejects.toBeInstanceOf(BudgetExceededError);
+    await expect(answeredDuringABusyLoop((p) => settleWithin(p, 30))).rejects.toBeInstanceOf(BudgetExceededError);
   });
 
   it("the store's own budget (debit with budgetMs) also takes an answer that waited behind a busy event loop", async () => {
@@ -58,7 +58,7 @@ describe('withinBudget against a real Valkey', () => {
 
   it('still gives up on a store that does not answer', async () => {
     const started = performance.now();
-    await expect(withinBudget(new Promise(() => {}), 30)).rejects.toBeInstanceOf(BudgetExceededError);
+    await expect(settleWithinPollingOnce(new Promise(() => {}), 30)).rejects.toBeInstanceOf(BudgetExceededError);
     expect(performance.now() - started).toBeLessThan(30 + 100);
   });
 });

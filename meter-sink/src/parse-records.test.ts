@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IncomingRecord } from '@tollgate/core';
-import { sortMessages } from './sort-messages.ts';
+import { parseRecords } from './parse-records.ts';
 
 // When the records reached Kafka: a minute after the events' time.
 const ARRIVED = Date.parse('2026-01-15T10:31:00.000Z');
@@ -23,9 +23,9 @@ const event = (id: string) =>
     data: { endpoint: '/a', method: 'GET', status_code: 200, response_time_ms: 1, cost: 1, decision: 'debited' },
   });
 
-describe('sortMessages', () => {
+describe('parseRecords', () => {
   it('keeps valid events in order and refuses the rest with a reason', () => {
-    const { events, refused } = sortMessages([
+    const { events, refused } = parseRecords([
       message(event('1'), 0),
       message('not json', 1),
       message(null, 2),
@@ -44,7 +44,7 @@ describe('sortMessages', () => {
 
   it('checks the time of an event against the window around the Kafka timestamp of its record, not the clock', () => {
     const day = 86_400_000;
-    const { events, refused } = sortMessages([message(event('on-time'), 0), message(event('late'), 1, ARRIVED + 40 * day), message(event('early'), 2, ARRIVED - 10 * 60_000)]);
+    const { events, refused } = parseRecords([message(event('on-time'), 0), message(event('late'), 1, ARRIVED + 40 * day), message(event('early'), 2, ARRIVED - 10 * 60_000)]);
     expect(events.map((e) => e.id)).toEqual(['on-time']);
     expect(refused.map((r) => r.reason)).toEqual(['time must be at most 31 days before the event arrives', 'time must be at most 5 minutes after the event arrives']);
   });

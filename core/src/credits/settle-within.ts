@@ -7,7 +7,7 @@ export class BudgetExceededError extends Error {
 }
 
 /** Settles with `promise`, or rejects with BudgetExceededError after `ms`. The timer is always cleared. */
-export const withBudget = async <T>(promise: Promise<T>, ms: number): Promise<T> => {
+export const settleWithin = async <T>(promise: Promise<T>, ms: number): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
@@ -31,7 +31,7 @@ export const giveUpAfterOnePoll = (fail: (err: BudgetExceededError) => void, ms:
 };
 
 /**
- * A store answer within `ms`, else BudgetExceededError — like withBudget, with one
+ * A store answer within `ms`, else BudgetExceededError — like settleWithin, with one
  * difference that matters under load: when the timer fires, pending I/O is polled once
  * (one setImmediate) before giving up. An answer that arrived in time but sat in the socket
  * behind a busy event loop is then taken, instead of turning a healthy store into a 503.
@@ -39,7 +39,7 @@ export const giveUpAfterOnePoll = (fail: (err: BudgetExceededError) => void, ms:
  *
  * Written as one promise and one timer, without Promise.race: it runs once per request.
  */
-export const withinBudget = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+export const settleWithinPollingOnce = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   new Promise<T>((resolve, reject) => {
     const timer = setTimeout(giveUpAfterOnePoll, ms, reject, ms);
     promise.then(

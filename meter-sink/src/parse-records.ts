@@ -5,7 +5,7 @@ export interface Refused {
   reason: string;
 }
 
-export interface Sorted {
+export interface ParsedRecords {
   events: StoredEvent[];
   /** `sources[i]` is the record of `events[i]`: an event the store refuses is dead-lettered as it came. */
   sources: IncomingRecord[];
@@ -18,7 +18,7 @@ export interface Sorted {
  * record's Kafka timestamp (when it arrived), not the sink's clock: a sink catching up on a
  * backlog, or a replay, judges each event as ingest did.
  */
-export const sortMessages = (records: readonly IncomingRecord[], window?: EventTimeWindow): Sorted => {
+export const parseRecords = (records: readonly IncomingRecord[], window?: EventTimeWindow): ParsedRecords => {
   const events: StoredEvent[] = [];
   const sources: IncomingRecord[] = [];
   const refused: Refused[] = [];
@@ -33,7 +33,7 @@ export const sortMessages = (records: readonly IncomingRecord[], window?: EventT
 };
 
 /** The records of the events ClickHouse refused on their own, with its reason. */
-export const refusedByStore = ({ events, sources }: Sorted, written: WriteResult): Refused[] => {
+export const refusedByStore = ({ events, sources }: ParsedRecords, written: WriteResult): Refused[] => {
   if (written.refused.length === 0) return [];
   const reasons = new Map(written.refused.map((r) => [r.event, r.reason]));
   return events.flatMap((event, i) => {
