@@ -9,7 +9,7 @@ import { closeTestClickHouse, createTestSidecar, uniqueSubject, type TestSidecar
  * One request, one price: the gateway and the sidecar (forward-auth and JSON) charge the same
  * for the same request target, however it is spelled, and the gateway forwards exactly the
  * path it priced. Prices from deploy/config/tollgate.yaml: transactions 3, payments 10,
- * anything without a rule 1 (issue 11, finding 5).
+ * anything without a rule 1.
  */
 const config = loadTollgateConfig(new URL('../deploy/config/tollgate.yaml', import.meta.url).pathname);
 const FUNDS = 100;

@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 /**
  * A service started on a port that is in use stops with exit code 1 and one line on its output
- * that names the cause and the variable to change, not an unhandled EADDRINUSE and its stack
- * (issue 11, finding 7). The gateway's own case is in gateway-plugin/src/main.test.ts; `npm
- * start` names SIDECAR_PORT and the others itself.
+ * that names the cause and the variable to change, not an unhandled EADDRINUSE and its stack.
+ * The gateway's own case is in gateway-plugin/src/main.test.ts; `npm start` names SIDECAR_PORT
+ * and the others itself.
  */
 const ROOT = new URL('..', import.meta.url).pathname;
 let dir: string;

@@ -33,7 +33,7 @@ export interface TollgateConfig {
     /**
      * The most one call may cost: every route rule and the default are at most this, and the
      * ingest edge and the sink refuse an api.call event whose cost is above it. It keeps every
-     * sum of costs far inside the exact range of a double (DESIGN.md "Credits").
+     * sum of costs far inside the exact range of a double (core/src/credits/safe-credits.ts).
      */
     maxCost: number;
   };

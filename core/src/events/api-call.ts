@@ -3,7 +3,11 @@ import type { CloudEventV1 } from 'cloudevents';
 
 export const API_CALL_TYPE = 'api.call';
 
-/** What the call owes and why: see DESIGN.md "Events". */
+/**
+ * Why the call owes its `cost`: `debited` in real time; `denied` (429, cost 0); `refunded`
+ * (cost 0); `unverified`, let through while the store did not answer (cost: what it would have
+ * been charged, charged by reconciliation); `free`, a route that costs 0.
+ */
 export type Decision = 'debited' | 'denied' | 'refunded' | 'unverified' | 'free';
 
 export interface ApiCallData {

@@ -16,7 +16,7 @@ export interface EventTimeWindow {
 const MINUTE_MS = 60_000;
 const DAY_MS = 24 * 60 * MINUTE_MS;
 
-/** 31 days old, 5 minutes ahead (DESIGN.md "Events"); EVENT_MAX_AGE_MS and EVENT_MAX_AHEAD_MS change it. */
+/** 31 days old (inside the 32-day dedupe horizon), 5 minutes ahead; EVENT_MAX_AGE_MS and EVENT_MAX_AHEAD_MS change it. */
 export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = { maxAgeMs: 31 * DAY_MS, maxAheadMs: 5 * MINUTE_MS };
 
 /** The range DateTime64(3) stores without wrapping. */

@@ -38,7 +38,7 @@ describe('reconciliation bounds', () => {
     const grants = new GrantRepository(ch);
     const [flooded, plain] = [`tpp-${randomUUID()}`, `tpp-${randomUUID()}`];
     for (const subject of [flooded, plain]) await topUp(store, grants, { subject, amount: 10, reason: '', idempotencyKey: 'k' });
-    // Events that bypassed the per-call cost bound (stored before it existed): finding 3 of issue 11.
+    // Events that bypassed the per-call cost bound (stored before it existed).
     await new EventWriter({ clickhouse: ch, logger: createLogger('test', 'silent'), writer: 'test' }).write([...Array.from({ length: 5 }, () => apiCall(flooded, Number.MAX_SAFE_INTEGER)), apiCall(plain, 3)]);
     const before = await outOfRange();
 

@@ -8,7 +8,7 @@ import { AUTHORIZE_TOKEN_HEADER } from '../http/authorize-credential.ts';
 import { closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '../testing/sidecar-fixture.ts';
 
 /**
- * Authorize needs its own credential (issue 11, finding 4): without one of AUTHORIZE_TOKENS in
+ * Authorize needs its own credential: without one of AUTHORIZE_TOKENS in
  * Tollgate-Authorize-Token, POST and GET /v1/authorize debit nobody and reveal no balance,
  * through Hono and through the server's fast path alike. Under `subject.jwt` the subject
  * comes from the caller's bearer token, never from a bare subject header.

@@ -103,7 +103,7 @@ describe('repeated fields', () => {
 });
 
 describe('amounts that would overflow', () => {
-  it('refuses five ingests of api.call events costing 2^53 - 1 (issue 11, finding 3): the balance stays 10 after reconciliation', async () => {
+  it('refuses five ingests of api.call events costing 2^53 - 1: the balance stays 10 after reconciliation', async () => {
     const subject = uniqueSubject();
     expect((await sidecar.topUp(subject, 10)).status).toBe(201);
     const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
