@@ -10,8 +10,10 @@ import {
   type TollgateConfig,
 } from '@tollgate/core';
 import { chargedHandler } from './middleware/tollgate/index.ts';
-import type { ClosableApp } from './proxy/bare-proxy-app.ts';
 import { createUpstreamProxy } from './proxy/upstream-proxy.ts';
+
+/** A Hono app that holds the upstream's connection pool: `close()` releases it. */
+export type ClosableApp = Hono & { close(): Promise<void> };
 
 export interface GatewayAppOptions {
   store: CreditStore;

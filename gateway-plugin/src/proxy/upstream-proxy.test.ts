@@ -2,11 +2,13 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type In
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { request } from 'undici';
+import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../test/harness/free-port.ts';
 import { waitFor } from '../../../test/harness/wait-for.ts';
 import { serveApp, type RunningServer } from '../serve.ts';
-import { createBareProxyApp, type ClosableApp } from './bare-proxy-app.ts';
+import type { ClosableApp } from '../gateway-app.ts';
+import { createUpstreamProxy } from './upstream-proxy.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -30,9 +32,15 @@ const upstream = async (handler: Handler) => {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 };
 
-/** The bare proxy app (the gateway's proxy without tollgate) on a real server. */
+/** The gateway's proxy without tollgate, as one Hono handler. */
+const proxyApp = (upstreamUrl: string, timeoutMs: number): ClosableApp => {
+  const proxy = createUpstreamProxy({ upstreamUrl, timeoutMs });
+  return Object.assign(new Hono().all('*', (c) => proxy.handler(c)), { close: proxy.close });
+};
+
+/** The proxy app on a real server. */
 const proxyTo = async (upstreamUrl: string, timeoutMs = 5_000): Promise<{ app: ClosableApp; server: RunningServer }> => {
-  const app = createBareProxyApp(upstreamUrl, timeoutMs);
+  const app = proxyApp(upstreamUrl, timeoutMs);
   const server = await serveApp(app);
   cleanups.push(async () => {
     await server.close(100);
@@ -162,7 +170,7 @@ describe('upstream proxy', () => {
         res.end(JSON.stringify({ method: req.method, url: req.url, body }));
       });
     });
-    const app = createBareProxyApp(`${up.url}/open-banking/v3.1/`);
+    const app = proxyApp(`${up.url}/open-banking/v3.1/`, 30_000);
     cleanups.push(() => app.close());
     const res = await app.request('http://gateway.test/payments?dry=1', { method: 'POST', body: '{"a":1}', headers: json });
     expect(await res.json()).toEqual({ method: 'POST', url: '/open-banking/v3.1/payments?dry=1', body: '{"a":1}' });

@@ -1,4 +1,5 @@
-import { createBareProxyApp, serveApp } from '@tollgate/gateway-plugin';
+import { serveApp } from '@tollgate/gateway-plugin';
+import { createBareProxyApp } from './bare-proxy-app.ts';
 import { announce, listenPort } from './announce.ts';
 import { requiredEnv } from './required-env.ts';
 

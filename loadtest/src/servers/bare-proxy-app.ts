@@ -1,7 +1,5 @@
 import { Hono } from 'hono';
-import { createUpstreamProxy } from './upstream-proxy.ts';
-
-export type ClosableApp = Hono & { close(): Promise<void> };
+import { createUpstreamProxy, type ClosableApp } from '@tollgate/gateway-plugin';
 
 /** Plain Hono in front of the same proxy, without tollgate: the benchmark's baseline. */
 export const createBareProxyApp = (upstreamUrl: string, timeoutMs = 30_000): ClosableApp => {
