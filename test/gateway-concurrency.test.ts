@@ -3,7 +3,8 @@ import type { CloudEventV1 } from 'cloudevents';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore } from '@tollgate/core';
-import { createGatewayApp, serveApp, startSampleUpstream, type RunningServer } from '@tollgate/gateway-plugin';
+import { createGatewayApp, serveApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 
 /**
  * Overspend under concurrency, end to end: a real gateway server in front of the real sample

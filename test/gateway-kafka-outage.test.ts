@@ -14,7 +14,8 @@ import {
   openClickHouse,
   parseTollgateConfig,
 } from '@tollgate/core';
-import { createGatewayApp, serveApp, startSampleUpstream, type RunningServer } from '@tollgate/gateway-plugin';
+import { createGatewayApp, serveApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startKafka, type KafkaBroker } from './harness/kafka.ts';
 import { waitFor } from './harness/wait-for.ts';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, DiskSpool, KafkaClient, KafkaEmitter, MemoryCreditStore, metrics, parseTollgateConfig, type SpoolFullPolicy } from '@tollgate/core';
-import { createGatewayApp, startSampleUpstream, type RunningServer } from '@tollgate/gateway-plugin';
+import { createGatewayApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { freePort } from './harness/free-port.ts';
 import { waitFor } from './harness/wait-for.ts';
 

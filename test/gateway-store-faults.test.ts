@@ -3,7 +3,8 @@ import type { CloudEventV1 } from 'cloudevents';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessBus, ValkeyCreditStore, parseTollgateConfig, type ApiCallData } from '@tollgate/core';
-import { createGatewayApp, serveApp, startSampleUpstream, type ClosableApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { createGatewayApp, serveApp, type ClosableApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { startValkey, type ValkeyServer } from './harness/valkey.ts';
 import { waitFor } from './harness/wait-for.ts';
 

@@ -15,7 +15,8 @@ import {
   openClickHouse,
   ValkeyCreditStore,
 } from '@tollgate/core';
-import { createGatewayApp, serveApp, startSampleUpstream, type RunningServer } from '@tollgate/gateway-plugin';
+import { createGatewayApp, serveApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
 import { inject } from 'vitest';

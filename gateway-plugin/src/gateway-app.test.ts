@@ -5,7 +5,7 @@ import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig
 import { freePort } from '../../test/harness/free-port.ts';
 import { createGatewayApp } from './gateway-app.ts';
 import { createMetricsApp } from './metrics-app.ts';
-import { startSampleUpstream } from './sample-upstream/server.ts';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 import type { RunningServer } from './serve.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

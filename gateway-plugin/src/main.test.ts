@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../test/harness/free-port.ts';
 import { waitFor } from '../../test/harness/wait-for.ts';
-import { startSampleUpstream } from './sample-upstream/server.ts';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 import type { RunningServer } from './serve.ts';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;

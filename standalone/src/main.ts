@@ -18,7 +18,8 @@ import {
   KafkaClient,
   readEnv,
 } from '@tollgate/core';
-import { createGatewayApp, serveApp, startSampleUpstream } from '@tollgate/gateway-plugin';
+import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
+import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
 import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from '@tollgate/sync-worker';

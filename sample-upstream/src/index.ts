@@ -1,0 +1,2 @@
+export { createSampleUpstreamApp } from './app.ts';
+export { startSampleUpstream } from './server.ts';
