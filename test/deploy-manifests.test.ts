@@ -1,194 +1,45 @@
 /**
- * The deployment manifests against the code: every environment variable a service reads
- * (the names its main.ts passes to `readEnv`, followed through its own modules, plus any
- * `process.env.X`) is set in its Kubernetes Deployment and its compose service, and nothing
- * else is; probes and healthchecks hit /healthz and /readyz on the port the service listens
- * on; the kustomization lists every resource file. A service is checked as soon as its
- * main.ts exists.
+ * The deployment manifests against the code: every environment variable a service reads (its
+ * list, `serviceEnv` in core/src/service) is set in its Kubernetes Deployment and its compose
+ * service, and nothing else is; probes and healthchecks hit /healthz and /readyz on the port the
+ * service listens on; the kustomization lists every resource file.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { ENV } from '@tollgate/core';
+import { ENV, type ServiceEnv } from '@tollgate/core';
+import { GATEWAY_ENV } from '@tollgate/gateway-plugin/env';
+import { SIDECAR_ENV } from '@tollgate/quota-sidecar/env';
+import { SINK_ENV } from '@tollgate/meter-sink/env';
+import { SYNC_WORKER_ENV } from '@tollgate/sync-worker/env';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BASE = join(ROOT, 'deploy/kubernetes/base');
 const COMPOSE = join(ROOT, 'deploy/compose/compose.yaml');
 
-/** Deployment / compose service name → workspace folder. */
-const SERVICES = [
-  { name: 'gateway', workspace: 'gateway-plugin' },
-  { name: 'quota-sidecar', workspace: 'quota-sidecar' },
-  { name: 'meter-sink', workspace: 'meter-sink' },
-  { name: 'sync-worker', workspace: 'sync-worker' },
-] as const;
-const mainOf = (workspace: string) => join(ROOT, workspace, 'src/main.ts');
+/** Deployment / compose service name → workspace folder and the variables it reads. */
+const SERVICES: readonly { name: string; workspace: string; env: ServiceEnv }[] = [
+  { name: 'gateway', workspace: 'gateway-plugin', env: GATEWAY_ENV },
+  { name: 'quota-sidecar', workspace: 'quota-sidecar', env: SIDECAR_ENV },
+  { name: 'meter-sink', workspace: 'meter-sink', env: SINK_ENV },
+  { name: 'sync-worker', workspace: 'sync-worker', env: SYNC_WORKER_ENV },
+];
 
 /**
- * How a service is started: its workspace's `start` script when it has one (the one place its
- * node flags are written), run from the repository root; `node <workspace>/src/main.ts` otherwise.
+ * How a service is started: its workspace's `start` script (the one place its node flags are
+ * written), run from the repository root.
  */
 const startCommandOf = (workspace: string): string[] => {
   const manifest = JSON.parse(readFileSync(join(ROOT, workspace, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
   const start = manifest.scripts?.start;
-  if (!start) return ['node', `${workspace}/src/main.ts`];
+  if (!start) throw new Error(`${workspace}/package.json has no start script`);
   return start.split(/\s+/).map((part) => (part === 'src/main.ts' ? `${workspace}/src/main.ts` : part));
 };
-const PRESENT = SERVICES.filter((s) => existsSync(mainOf(s.workspace)));
 
-// ---------------------------------------------------------------------------------------------
-// What a service reads, from its source.
-
-interface Module {
-  path: string;
-  source: ts.SourceFile;
-  /** Top-level `const NAME = …` initializers. */
-  consts: Map<string, ts.Expression>;
-  /** Local name → the module (relative, or the core package) and the name it is exported under. */
-  imports: Map<string, { path: string; name: string }>;
-  /** Modules it re-exports whole (`export * from`). */
-  reexports: string[];
-}
-
-const modules = new Map<string, Module>();
-
-const loadModule = (path: string): Module => {
-  const cached = modules.get(path);
-  if (cached) return cached;
-  const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
-  const consts = new Map<string, ts.Expression>();
-  const imports = new Map<string, { path: string; name: string }>();
-  const reexports: string[] = [];
-  for (const statement of source.statements) {
-    if (ts.isVariableStatement(statement)) {
-      for (const declaration of statement.declarationList.declarations) {
-        if (ts.isIdentifier(declaration.name) && declaration.initializer) consts.set(declaration.name.text, declaration.initializer);
-      }
-    }
-    if (ts.isImportDeclaration(statement) && ts.isStringLiteral(statement.moduleSpecifier)) {
-      const target = modulePath(path, statement.moduleSpecifier.text);
-      const bindings = statement.importClause?.namedBindings;
-      if (target && bindings && ts.isNamedImports(bindings)) {
-        for (const element of bindings.elements) {
-          imports.set(element.name.text, { path: target, name: (element.propertyName ?? element.name).text });
-        }
-      }
-    }
-    if (ts.isExportDeclaration(statement) && !statement.exportClause && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) {
-      const target = modulePath(path, statement.moduleSpecifier.text);
-      if (target) reexports.push(target);
-    }
-  }
-  const module = { path, source, consts, imports, reexports };
-  modules.set(path, module);
-  return module;
-};
-
-/** The file a specifier names: a relative path, or a workspace's entry (`@tollgate/<folder>`). */
-const modulePath = (from: string, specifier: string): string | undefined => {
-  if (specifier.startsWith('.')) return resolve(dirname(from), specifier);
-  if (specifier.startsWith('@tollgate/')) return join(ROOT, specifier.slice('@tollgate/'.length), 'src/index.ts');
-  return undefined;
-};
-
-/** The `const` a module exports under `name`, itself or through its `export * from` modules. */
-const exportedConst = (module: Module, name: string): { module: Module; expression: ts.Expression } | undefined => {
-  const local = module.consts.get(name);
-  if (local) return { module, expression: local };
-  for (const path of module.reexports) {
-    const found = exportedConst(loadModule(path), name);
-    if (found) return found;
-  }
-  return undefined;
-};
-
-/** Relative modules reachable from `entry` (tests excluded), entry first. */
-const reachable = (entry: string): Module[] => {
-  const seen = new Set<string>();
-  const queue = [entry];
-  const out: Module[] = [];
-  while (queue.length > 0) {
-    const path = queue.shift();
-    if (path === undefined || seen.has(path)) continue;
-    seen.add(path);
-    const module = loadModule(path);
-    out.push(module);
-    for (const statement of module.source.statements) {
-      const specifier =
-        (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
-        statement.moduleSpecifier &&
-        ts.isStringLiteral(statement.moduleSpecifier)
-          ? statement.moduleSpecifier.text
-          : undefined;
-      if (specifier?.startsWith('.') && !specifier.endsWith('.test.ts')) queue.push(resolve(dirname(path), specifier));
-    }
-  }
-  return out;
-};
-
-const where = (module: Module, node: ts.Node) =>
-  `${module.path.slice(ROOT.length + 1)}:${module.source.getLineAndCharacterOfPosition(node.getStart()).line + 1}`;
-
-/** The string names an expression stands for: an array of string literals, spreads, consts, imported consts. */
-const namesOf = (expression: ts.Expression, module: Module): string[] => {
-  if (ts.isAsExpression(expression) || ts.isSatisfiesExpression(expression) || ts.isParenthesizedExpression(expression)) {
-    return namesOf(expression.expression, module);
-  }
-  if (ts.isArrayLiteralExpression(expression)) {
-    return expression.elements.flatMap((element) => {
-      if (ts.isStringLiteralLike(element)) return [element.text];
-      if (ts.isSpreadElement(element)) return namesOf(element.expression, module);
-      throw new Error(`${where(module, element)}: cannot read an environment name from \`${element.getText()}\``);
-    });
-  }
-  if (ts.isIdentifier(expression)) {
-    const local = module.consts.get(expression.text);
-    if (local) return namesOf(local, module);
-    const imported = module.imports.get(expression.text);
-    if (imported) {
-      const exported = exportedConst(loadModule(imported.path), imported.name);
-      if (exported) return namesOf(exported.expression, exported.module);
-    }
-  }
-  throw new Error(`${where(module, expression)}: cannot resolve the environment names in \`${expression.getText()}\``);
-};
-
-const isProcessEnv = (node: ts.Expression) =>
-  ts.isPropertyAccessExpression(node) && node.name.text === 'env' && ts.isIdentifier(node.expression) && node.expression.text === 'process';
-
-/** Every environment variable the service started by `main` reads. */
-const envReadBy = (main: string): string[] => {
-  const names = new Set<string>();
-  let readEnvCalls = 0;
-  for (const module of reachable(main)) {
-    const visit = (node: ts.Node): void => {
-      if (ts.isCallExpression(node)) {
-        const callee = node.expression;
-        const name = ts.isIdentifier(callee) ? callee.text : ts.isPropertyAccessExpression(callee) ? callee.name.text : '';
-        if (name === 'readEnv') {
-          const first = node.arguments[0];
-          if (!first) throw new Error(`${where(module, node)}: readEnv without names`);
-          for (const n of namesOf(first, module)) names.add(n);
-          readEnvCalls++;
-        }
-      }
-      if (ts.isPropertyAccessExpression(node) && isProcessEnv(node.expression)) names.add(node.name.text);
-      if (ts.isElementAccessExpression(node) && isProcessEnv(node.expression)) {
-        if (!ts.isStringLiteralLike(node.argumentExpression)) {
-          throw new Error(`${where(module, node)}: process.env read with a computed name`);
-        }
-        names.add(node.argumentExpression.text);
-      }
-      ts.forEachChild(node, visit);
-    };
-    visit(module.source);
-  }
-  if (readEnvCalls === 0) throw new Error(`${main}: no readEnv call found from main.ts; the manifest check cannot see what it reads`);
-  return [...names].sort();
-};
+/** Every environment variable the service reads, sorted. */
+const envReadBy = (env: ServiceEnv): string[] => env.vars.map((v) => v.name).sort();
 
 // ---------------------------------------------------------------------------------------------
 // The kustomize base, resolved the way kustomize would for what these checks need.
@@ -382,14 +233,22 @@ const healthcheckText = (service: Obj, name: string): string =>
 
 // ---------------------------------------------------------------------------------------------
 
-describe('service sources', () => {
-  it('the gateway, the sidecar and the meter-sink have a main.ts (the sync worker is checked once it has one)', () => {
-    expect(PRESENT.map((s) => s.name)).toEqual(expect.arrayContaining(['gateway', 'quota-sidecar', 'meter-sink']));
+describe('service lists', () => {
+  it.each(SERVICES)('$name lists only variables defined in core/src/config/env.ts, each once', ({ env }) => {
+    const names = env.vars.map((v) => v.name);
+    expect(names.filter((n) => !(n in ENV))).toEqual([]);
+    expect(new Set(names).size).toBe(names.length);
   });
 
-  it.each(PRESENT)('$name reads only variables defined in core/src/config/env.ts', ({ workspace }) => {
-    const unknown = envReadBy(mainOf(workspace)).filter((n) => !(n in ENV));
-    expect(unknown).toEqual([]);
+  it('each service listens on a port of its own by default, so that they run side by side on one machine', () => {
+    const ports = SERVICES.flatMap(({ env }) => env.vars.filter((v) => v.name === 'PORT' || v.name === 'METRICS_PORT').map((v) => v.fallback));
+    expect(new Set(ports).size, `default ports ${ports.join(', ')}`).toBe(ports.length);
+  });
+
+  it.each(SERVICES)('$name: its default PORT is the port its Deployment and compose service set', ({ name, env }) => {
+    const own = String(env.vars.find((v) => v.name === 'PORT')?.fallback);
+    expect(containerOf(name).env.get('PORT')).toBe(own);
+    expect(composeEnv(composeService(name), name).get('PORT')).toBe(own);
   });
 });
 
@@ -422,8 +281,8 @@ describe('kustomize base', () => {
   });
 
   it('admin tokens and connection URLs come from Secrets, not literals', () => {
-    for (const { name, workspace } of PRESENT) {
-      const read = envReadBy(mainOf(workspace));
+    for (const { name, env: list } of SERVICES) {
+      const read = envReadBy(list);
       const deployment = resources.find((r) => r.kind === 'Deployment' && obj(r.metadata, 'metadata').name === name);
       const pod = obj(obj(obj(obj(deployment, name).spec, 'spec').template, 'template').spec, 'pod');
       const container = arr(pod.containers, 'containers').map((c) => obj(c, 'container')).find((c) => c.name === name);
@@ -435,10 +294,10 @@ describe('kustomize base', () => {
     }
   });
 
-  describe.each(PRESENT)('$name', ({ name, workspace }) => {
+  describe.each(SERVICES)('$name', ({ name, env: list }) => {
     it('sets every variable the service reads, and nothing else', () => {
       const container = containerOf(name);
-      expect([...container.env.keys()].sort()).toEqual(envReadBy(mainOf(workspace)));
+      expect([...container.env.keys()].sort()).toEqual(envReadBy(list));
     });
 
     it('probes GET /healthz (liveness) and GET /readyz (readiness) on the port it listens on', () => {
@@ -519,9 +378,9 @@ describe('compose file', () => {
     }
   });
 
-  describe.each(PRESENT)('$name', ({ name, workspace }) => {
+  describe.each(SERVICES)('$name', ({ name, env: list }) => {
     it('sets every variable the service reads, and nothing else', () => {
-      expect([...composeEnv(composeService(name), name).keys()].sort()).toEqual(envReadBy(mainOf(workspace)));
+      expect([...composeEnv(composeService(name), name).keys()].sort()).toEqual(envReadBy(list));
     });
 
     it('its healthcheck asks /readyz on the port it listens on', () => {

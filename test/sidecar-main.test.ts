@@ -28,6 +28,14 @@ describe('quota-sidecar main', () => {
     expect(output.trim().split('\n')).toHaveLength(1);
   });
 
+  it('refuses to start without TOLLGATE_CONFIG: one line naming it, exit 1', async () => {
+    const sidecar = await spawnSidecar({ PORT: String(await freePort()), TOLLGATE_CONFIG: '', CLICKHOUSE_DATA_DIR: join(dir, 'chdb-none') }, { waitReady: false });
+    expect(await sidecar.exited).toBe(1);
+    const lines = sidecar.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^quota-sidecar: invalid configuration: TOLLGATE_CONFIG is required: the quota-sidecar prices calls/);
+  });
+
   it('warns when ADMIN_TOKENS is empty, serves health, refuses admin, and stops gracefully on SIGTERM', async () => {
     const port = await freePort();
     const sidecar = await spawnSidecar({ PORT: String(port), CLICKHOUSE_DATA_DIR: join(dir, 'chdb'), LOG_LEVEL: 'info' });

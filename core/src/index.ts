@@ -6,6 +6,8 @@ export * from './http/ratelimit-headers.ts';
 export * from './http/body.ts';
 export * from './http/json-depth.ts';
 export * from './config/env.ts';
+export * from './service/service-env.ts';
+export * from './service/configuration.ts';
 export * from './config/tollgate-config.ts';
 export * from './config/cost-rules.ts';
 export * from './credits/credit-store.ts';

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import {
+  ENV,
   TollgateError,
   metrics,
   problemResponse,
@@ -35,7 +36,7 @@ export const createGatewayApp = ({
   emitter,
   config,
   upstreamUrl,
-  upstreamTimeoutMs = 30_000,
+  upstreamTimeoutMs = ENV.UPSTREAM_TIMEOUT_MS.fallback,
   jwtSecret,
   logger,
 }: GatewayAppOptions): ClosableApp => {

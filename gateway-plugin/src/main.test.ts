@@ -9,6 +9,7 @@ import { startSampleUpstream } from '@tollgate/sample-upstream';
 import type { RunningServer } from './serve.ts';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
+const NO_ROUTES = new URL('../../test/harness/no-routes.yaml', import.meta.url).pathname;
 
 interface Run {
   child: ChildProcess;
@@ -20,7 +21,7 @@ const start = (env: Record<string, string>): Run => {
   let output = '';
   // An event log of its own: tests run side by side.
   const eventLogDir = mkdtempSync(join(tmpdir(), 'gateway-log-'));
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', EVENT_LOG_DIR: eventLogDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', EVENT_LOG_DIR: eventLogDir, TOLLGATE_CONFIG: NO_ROUTES, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -61,6 +62,14 @@ describe('gateway process', () => {
     expect(out).toContain('UPSTREAM_TIMEOUT_MS must be an integer');
     expect(out).toContain('credits.defaultCost must be an integer');
     expect(out).toContain('routes[0].path must start with /');
+  });
+
+  it('refuses to start without TOLLGATE_CONFIG: one line naming it, exit 1', async () => {
+    const run = start({ PORT: String(await freePort()), UPSTREAM_URL: upstream.url, TOLLGATE_CONFIG: '' });
+    expect(await run.exited).toBe(1);
+    const lines = run.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^gateway: invalid configuration: TOLLGATE_CONFIG is required: the gateway prices calls/);
   });
 
   it('requires UPSTREAM_URL, and a key for JWT subjects', async () => {

@@ -4,6 +4,7 @@ import {
   DEAD_LETTER_REASON_HEADER,
   DEFAULT_EVENT_TIME_WINDOW,
   deadLetterTopicOf,
+  ENV,
   metrics,
   pause,
   type ConsumerGroup,
@@ -59,7 +60,7 @@ export class KafkaMeterSink {
   #lagTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.#options = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: 30_000, dedupeHorizonDays: 32, eventTimeWindow: DEFAULT_EVENT_TIME_WINDOW, ...options };
+    this.#options = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: ENV.SINK_SESSION_TIMEOUT_MS.fallback, dedupeHorizonDays: ENV.DEDUPE_HORIZON_DAYS.fallback, eventTimeWindow: DEFAULT_EVENT_TIME_WINDOW, ...options };
     const { logger } = this.#options;
     this.#group = options.kafka.consumerGroup({
       groupId: this.#options.groupId,

@@ -1,31 +1,30 @@
 import { serve } from '@hono/node-server';
-import { backoffDelay, ConfigError, EVENT_TIME_ENV, eventTimeWindowFromEnv, createLogger, exitUnlessListening, KafkaClient, migrate, openClickHouse, pause, readEnv } from '@tollgate/core';
+import {
+  backoffDelay,
+  ConfigError,
+  configurationOrExit,
+  eventTimeWindowFromEnv,
+  createLogger,
+  exitUnlessListening,
+  KafkaClient,
+  migrate,
+  openClickHouse,
+  pause,
+  readServiceEnv,
+  workFromInvocationDirectory,
+} from '@tollgate/core';
 import { createSinkHealthApp } from './health-app.ts';
 import { KafkaMeterSink } from './kafka-sink.ts';
+import { SINK_ENV } from './sink-env.ts';
 
-let env;
-try {
-  env = readEnv([
-    'PORT',
-    'KAFKA_BROKERS',
-    'KAFKA_TOPIC',
-    'KAFKA_TOPIC_PARTITIONS',
-    'CLICKHOUSE_URL',
-    'CLICKHOUSE_DATA_DIR',
-    'SINK_BATCH_SIZE',
-    'SINK_BATCH_WAIT_MS',
-    'SINK_SESSION_TIMEOUT_MS',
-    'DEDUPE_HORIZON_DAYS',
-    ...EVENT_TIME_ENV,
-    'LOG_LEVEL',
-  ]);
-  if (env.KAFKA_BROKERS.length === 0) {
+workFromInvocationDirectory();
+const env = configurationOrExit(SINK_ENV.service, () => {
+  const read = readServiceEnv(SINK_ENV);
+  if (read.KAFKA_BROKERS.length === 0) {
     throw new ConfigError(['KAFKA_BROKERS is required: the meter-sink consumes from Kafka (without Kafka, `npm start` stores events in-process)']);
   }
-} catch (err) {
-  console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
-}
+  return read;
+});
 
 const logger = createLogger('meter-sink', env.LOG_LEVEL);
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
@@ -43,6 +42,14 @@ const sink = new KafkaMeterSink({
 });
 const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: env.PORT });
 exitUnlessListening(server, { service: 'meter-sink', port: env.PORT, variable: 'PORT' });
+server.once('listening', () =>
+  logger.info('meter-sink listening', {
+    port: env.PORT,
+    topic: env.KAFKA_TOPIC,
+    clickhouse: env.CLICKHOUSE_URL ? 'server' : `embedded (${env.CLICKHOUSE_DATA_DIR})`,
+    config: 'environment only (the meter-sink reads no TOLLGATE_CONFIG)',
+  }),
+);
 
 // ClickHouse or Kafka may come up after the sink: keep trying, not ready meanwhile.
 for (let attempt = 0; ; attempt++) {

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { clusterMetricsText, ConfigError, createLogger } from '@tollgate/core';
+import { clusterMetricsText, configurationOrExit, workFromInvocationDirectory } from '@tollgate/core';
 import { runSidecar, SERVICE } from './run-sidecar.ts';
 import { readSidecarConfig } from './sidecar-config.ts';
 import { askWorkerIndex } from './workers/worker-index.ts';
@@ -7,14 +7,8 @@ import { meterWritesViaPrimary } from './workers/meter-calls.ts';
 import { replaysViaPrimary } from './workers/replay-calls.ts';
 import { runPrimary } from './workers/primary.ts';
 
-let settings;
-try {
-  settings = readSidecarConfig();
-} catch (err) {
-  if (!(err instanceof ConfigError)) throw err;
-  createLogger(SERVICE).error('invalid configuration', { problems: err.problems });
-  process.exit(1);
-}
+workFromInvocationDirectory();
+const settings = configurationOrExit(SERVICE, () => readSidecarConfig());
 
 if (settings.env.SIDECAR_WORKERS === 1) await runSidecar(settings);
 else if (cluster.isPrimary) await runPrimary(settings);

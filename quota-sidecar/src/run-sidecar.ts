@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { serve } from '@hono/node-server';
 import {
+  configurationSummary,
   createLogger,
   epochMinute,
   exitUnlessListening,
@@ -136,6 +137,7 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
       store: store.kind,
       events: env.KAFKA_BROKERS.length > 0 ? `kafka:${topic}` : 'event-log',
       clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded',
+      config: configurationSummary(env.TOLLGATE_CONFIG ?? '', config),
     });
   });
 

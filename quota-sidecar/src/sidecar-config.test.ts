@@ -17,6 +17,12 @@ describe('readSidecarConfig', () => {
     writeFileSync(path, text);
     return path;
   };
+  /** A configuration file that sets nothing: the defaults, no routes, no meters. */
+  const configured = () => file('empty.yaml', '{}\n');
+
+  it('refuses to start without TOLLGATE_CONFIG, naming it', () => {
+    expect(() => readSidecarConfig({})).toThrow('TOLLGATE_CONFIG is required: the quota-sidecar prices calls and answers meters from that YAML file');
+  });
 
   it('reads the event settings and the meters of the configuration', () => {
     const path = file('ok.yaml', 'meters:\n  - { slug: api_calls, eventType: api.call, aggregation: COUNT, groupBy: { subject: true, endpoint: $.data.endpoint } }\n');
@@ -39,20 +45,20 @@ describe('readSidecarConfig', () => {
   });
 
   it('runs several workers only with the shared state outside the process', () => {
-    expect(() => readSidecarConfig({ SIDECAR_WORKERS: '2' })).toThrow(/SIDECAR_WORKERS=2 needs VALKEY_URL[\s\S]*SIDECAR_WORKERS=2 needs CLICKHOUSE_URL/);
-    expect(() => readSidecarConfig({ SIDECAR_WORKERS: '0' })).toThrow(/SIDECAR_WORKERS must be an integer from 1 to 64/);
-    const { env } = readSidecarConfig({ SIDECAR_WORKERS: '2', VALKEY_URL: 'redis://v:6379', CLICKHOUSE_URL: 'http://ch:8123' });
+    expect(() => readSidecarConfig({ TOLLGATE_CONFIG: configured(), SIDECAR_WORKERS: '2' })).toThrow(/SIDECAR_WORKERS=2 needs VALKEY_URL[\s\S]*SIDECAR_WORKERS=2 needs CLICKHOUSE_URL/);
+    expect(() => readSidecarConfig({ TOLLGATE_CONFIG: configured(), SIDECAR_WORKERS: '0' })).toThrow(/SIDECAR_WORKERS must be an integer from 1 to 64/);
+    const { env } = readSidecarConfig({ TOLLGATE_CONFIG: configured(), SIDECAR_WORKERS: '2', VALKEY_URL: 'redis://v:6379', CLICKHOUSE_URL: 'http://ch:8123' });
     expect(env.SIDECAR_WORKERS).toBe(2);
-    expect(readSidecarConfig({}).env.SIDECAR_WORKERS).toBe(1);
+    expect(readSidecarConfig({ TOLLGATE_CONFIG: configured() }).env.SIDECAR_WORKERS).toBe(1);
   });
 
   it('listens on loopback by default, and off loopback only with AUTHORIZE_TOKENS', () => {
-    expect(readSidecarConfig({}).env).toMatchObject({ LISTEN_HOST: '127.0.0.1', AUTHORIZE_TOKENS: [] });
+    expect(readSidecarConfig({ TOLLGATE_CONFIG: configured() }).env).toMatchObject({ LISTEN_HOST: '127.0.0.1', AUTHORIZE_TOKENS: [] });
     for (const host of ['0.0.0.0', '::', '10.0.0.7', 'quota-sidecar']) {
-      expect(() => readSidecarConfig({ LISTEN_HOST: host })).toThrow(`AUTHORIZE_TOKENS is required when LISTEN_HOST (${host}) is not a loopback address`);
-      expect(readSidecarConfig({ LISTEN_HOST: host, AUTHORIZE_TOKENS: 'a, b' }).env.AUTHORIZE_TOKENS).toEqual(['a', 'b']);
+      expect(() => readSidecarConfig({ TOLLGATE_CONFIG: configured(), LISTEN_HOST: host })).toThrow(`AUTHORIZE_TOKENS is required when LISTEN_HOST (${host}) is not a loopback address`);
+      expect(readSidecarConfig({ TOLLGATE_CONFIG: configured(), LISTEN_HOST: host, AUTHORIZE_TOKENS: 'a, b' }).env.AUTHORIZE_TOKENS).toEqual(['a', 'b']);
     }
-    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) expect(readSidecarConfig({ LISTEN_HOST: host }).env.LISTEN_HOST).toBe(host);
+    for (const host of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) expect(readSidecarConfig({ TOLLGATE_CONFIG: configured(), LISTEN_HOST: host }).env.LISTEN_HOST).toBe(host);
   });
 
   it('needs a key for JWT subjects, as the gateway does', () => {

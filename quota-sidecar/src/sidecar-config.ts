@@ -1,26 +1,10 @@
-import { ConfigError, EVENT_PATH_ENV, EVENT_TIME_ENV, loadTollgateConfig, parseMeters, readEnv, type Env, type Meter, type TollgateConfig } from '@tollgate/core';
+import { ConfigError, parseMeters, problemCollector, readServiceEnv, requireTollgateConfig, type Meter, type TollgateConfig } from '@tollgate/core';
+import { SIDECAR_ENV, type SidecarEnv } from './sidecar-env.ts';
+
+export { SIDECAR_ENV, type SidecarEnv } from './sidecar-env.ts';
 
 /** Whether only this host can reach an address: 127.0.0.0/8, ::1 and localhost. */
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-
-export const SIDECAR_ENV = [
-  'PORT',
-  'SIDECAR_WORKERS',
-  'VALKEY_URL',
-  ...EVENT_PATH_ENV,
-  'CLICKHOUSE_URL',
-  'CLICKHOUSE_DATA_DIR',
-  'LISTEN_HOST',
-  'ADMIN_TOKENS',
-  'AUTHORIZE_TOKENS',
-  'JWT_SECRET',
-  'SYNC_SETTLE_LAG_MS',
-  'INGEST_MAX_BODY_BYTES',
-  ...EVENT_TIME_ENV,
-  'TOLLGATE_CONFIG',
-  'LOG_LEVEL',
-] as const;
-export type SidecarEnv = Env<(typeof SIDECAR_ENV)[number]>;
 
 export interface SidecarSettings {
   env: SidecarEnv;
@@ -30,18 +14,9 @@ export interface SidecarSettings {
 
 /** The sidecar's environment and TOLLGATE_CONFIG file (meters included); one ConfigError lists every problem of both. */
 export const readSidecarConfig = (source: Record<string, string | undefined> = process.env): SidecarSettings => {
-  const problems: string[] = [];
-  const collect = <T>(read: () => T): T | undefined => {
-    try {
-      return read();
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      problems.push(...err.problems);
-      return undefined;
-    }
-  };
-  const env = collect(() => readEnv(SIDECAR_ENV, source));
-  const config = collect(() => loadTollgateConfig(source.TOLLGATE_CONFIG));
+  const { problems, collect } = problemCollector();
+  const env = collect(() => readServiceEnv(SIDECAR_ENV, source));
+  const config = collect(() => requireTollgateConfig(source.TOLLGATE_CONFIG, SIDECAR_ENV.service));
   const meters = config && collect(() => parseMeters(config.meters, `${source.TOLLGATE_CONFIG ?? 'config'}: meters`));
   if (env && env.AUTHORIZE_TOKENS.length === 0 && !isLoopback(env.LISTEN_HOST)) {
     problems.push(

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import {
-  ConfigError,
   DirectoryInUseError,
   GrantRepository,
   createLogger,
@@ -9,21 +8,21 @@ import {
   migrate,
   openClickHouse,
   openCreditStore,
-  EVENT_PATH_ENV,
-  EVENT_TIME_ENV,
-  EVENT_LOG_ENV,
+  configurationOrExit,
+  configurationSummary,
   eventPathFromEnv,
   eventTimeWindowFromEnv,
   openEventPath,
   KafkaClient,
-  readEnv,
+  readServiceEnv,
 } from '@tollgate/core';
 import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
-import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from '@tollgate/sync-worker';
+import { SyncWorker, syncScheduleFromEnv } from '@tollgate/sync-worker';
 import { clickHouseDirOwner } from './clickhouse-dir-owner.ts';
+import { STANDALONE_ENV } from './standalone-env.ts';
 
 /**
  * `npm start`: the whole system in one process. Embedded defaults — memory credit store,
@@ -33,37 +32,11 @@ import { clickHouseDirOwner } from './clickhouse-dir-owner.ts';
  */
 const DEFAULT_CONFIG_FILE = new URL('../../deploy/config/tollgate.yaml', import.meta.url).pathname;
 
-const boot = () => {
-  const env = readEnv([
-    'PORT',
-    'SIDECAR_PORT',
-    'SAMPLE_UPSTREAM_PORT',
-    'VALKEY_URL',
-    ...EVENT_PATH_ENV,
-    ...EVENT_LOG_ENV,
-    'CLICKHOUSE_URL',
-    'CLICKHOUSE_DATA_DIR',
-    'ADMIN_TOKENS',
-    'AUTHORIZE_TOKENS',
-    'INGEST_MAX_BODY_BYTES',
-    ...EVENT_TIME_ENV,
-    'UPSTREAM_URL',
-    'UPSTREAM_TIMEOUT_MS',
-    'TOLLGATE_CONFIG',
-    'JWT_SECRET',
-    ...SYNC_ENV,
-    'LOG_LEVEL',
-  ]);
-  return { env, config: loadTollgateConfig(env.TOLLGATE_CONFIG ?? DEFAULT_CONFIG_FILE) };
-};
-
-let booted: ReturnType<typeof boot>;
-try {
-  booted = boot();
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : String(err));
-  process.exit(1);
-}
+const configFile = (env: { TOLLGATE_CONFIG: string | undefined }) => env.TOLLGATE_CONFIG ?? DEFAULT_CONFIG_FILE;
+const booted = configurationOrExit(STANDALONE_ENV.service, () => {
+  const env = readServiceEnv(STANDALONE_ENV);
+  return { env, config: loadTollgateConfig(configFile(env)) };
+});
 const { env, config } = booted;
 const logger = createLogger('tollgate', env.LOG_LEVEL);
 const adminTokens = env.ADMIN_TOKENS.length > 0 ? env.ADMIN_TOKENS : [`dev-${randomBytes(12).toString('hex')}`];
@@ -171,6 +144,7 @@ Tollgate is running.
   gateway   ${gateway.url}   (proxying to ${upstreamUrl}${sample ? ', the built-in sample Open Banking API' : ''})
   sidecar   ${sidecar.url}   (authorize, admin, OpenMeter ingest and meter query, metrics)
   sync      balances reconciled with ClickHouse every ${env.SYNC_INTERVAL_MS / 1000} s, ${env.SYNC_SETTLE_LAG_MS / 1000} s behind now
+  config    ${configurationSummary(configFile(env), config)}
   stores    credits: ${store.kind === 'valkey' ? 'Valkey' : 'in memory'}; events: ${env.KAFKA_BROKERS.length > 0 ? `Kafka topic ${topic}` : `local event log (${env.EVENT_LOG_DIR}/tollgate)`}; ClickHouse: ${env.CLICKHOUSE_URL ?? `embedded (${env.CLICKHOUSE_DATA_DIR})`}
 ${env.ADMIN_TOKENS.length > 0 ? '' : `  admin token (generated for this run; set ADMIN_TOKENS to choose): ${token}\n`}${
   env.AUTHORIZE_TOKENS.length > 0 ? '' : `  authorize token (Tollgate-Authorize-Token; generated for this run; set AUTHORIZE_TOKENS to choose): ${authorizeTokens[0] ?? ''}\n`

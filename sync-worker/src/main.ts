@@ -1,36 +1,20 @@
-import { ConfigError, createLogger, KafkaClient, listenErrorLine, migrate, openClickHouse, readEnv, ValkeyCreditStore } from '@tollgate/core';
+import { ConfigError, configurationOrExit, createLogger, KafkaClient, listenErrorLine, migrate, openClickHouse, readServiceEnv, ValkeyCreditStore, workFromInvocationDirectory } from '@tollgate/core';
 import { serveHealth } from './health-server.ts';
 import { kafkaMeteringCaughtUp } from './kafka-caught-up.ts';
-import { SYNC_ENV, SyncWorker, syncScheduleFromEnv } from './sync-worker.ts';
+import { SyncWorker } from './sync-worker.ts';
+import { SYNC_WORKER_ENV, syncScheduleFromEnv } from './sync-worker-env.ts';
 
 /** Beyond the producers' linger, how long a send under way may hold an event before it is in Kafka. */
 const SEND_MARGIN_MS = 1_000;
 
 /** The sync worker on its own: reconciles Valkey balances with ClickHouse on an interval. */
-const boot = () => {
-  const env = readEnv([
-    'PORT',
-    'VALKEY_URL',
-    'CLICKHOUSE_URL',
-    'CLICKHOUSE_DATA_DIR',
-    'KAFKA_BROKERS',
-    'KAFKA_TOPIC',
-    'KAFKA_LINGER_MS',
-    ...SYNC_ENV,
-    'LOG_LEVEL',
-  ]);
+workFromInvocationDirectory();
+const env = configurationOrExit(SYNC_WORKER_ENV.service, () => {
+  const read = readServiceEnv(SYNC_WORKER_ENV);
   // An in-memory store lives in one process: a separate worker can only reconcile a shared Valkey.
-  if (!env.VALKEY_URL) throw new ConfigError(['VALKEY_URL is required: the sync worker reconciles a shared Valkey']);
-  return { ...env, VALKEY_URL: env.VALKEY_URL };
-};
-
-let env: ReturnType<typeof boot>;
-try {
-  env = boot();
-} catch (err) {
-  console.error(err instanceof ConfigError ? err.message : String(err));
-  process.exit(1);
-}
+  if (!read.VALKEY_URL) throw new ConfigError(['VALKEY_URL is required: the sync worker reconciles a shared Valkey']);
+  return { ...read, VALKEY_URL: read.VALKEY_URL };
+});
 const logger = createLogger('sync-worker', env.LOG_LEVEL);
 const clickhouse = openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
 await migrate(clickhouse);
@@ -50,7 +34,12 @@ const health = await serveHealth({
   return process.exit(1);
 });
 worker.start();
-logger.info('started', { health: health.url, intervalMs: env.SYNC_INTERVAL_MS, settleLagMs: env.SYNC_SETTLE_LAG_MS });
+logger.info('started', {
+  health: health.url,
+  intervalMs: env.SYNC_INTERVAL_MS,
+  settleLagMs: env.SYNC_SETTLE_LAG_MS,
+  config: 'environment only (the sync worker reads no TOLLGATE_CONFIG)',
+});
 
 const shutdown = async (signal: string) => {
   logger.info('shutting down', { signal });

@@ -1,13 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
   activeSubjectsSql,
+  ENV,
   epochMinute,
   metrics,
   reconcileSubjects,
   restoreStore,
   type CreditStore,
-  type Env,
-  type EnvName,
   type Logger,
   type ReconcileSummary,
 } from '@tollgate/core';
@@ -46,26 +45,6 @@ export interface SyncWorkerOptions {
   now?: () => number;
   logger?: Logger | undefined;
 }
-
-/** The variables of the sync worker's schedule: read by its own process and by `npm start`. */
-export const SYNC_ENV = [
-  'SYNC_INTERVAL_MS',
-  'SYNC_SETTLE_LAG_MS',
-  'SYNC_BATCH_SIZE',
-  'SYNC_FULL_SWEEP_MS',
-  'SYNC_RESTORE_POLL_MS',
-  'SYNC_RESTORE_CATCHUP_TIMEOUT_MS',
-] as const satisfies readonly EnvName[];
-
-/** The options those variables set. */
-export const syncScheduleFromEnv = (env: Env<(typeof SYNC_ENV)[number]>) => ({
-  intervalMs: env.SYNC_INTERVAL_MS,
-  settleLagMs: env.SYNC_SETTLE_LAG_MS,
-  batchSize: env.SYNC_BATCH_SIZE,
-  fullSweepMs: env.SYNC_FULL_SWEEP_MS,
-  restorePollMs: env.SYNC_RESTORE_POLL_MS,
-  restoreCatchUpTimeoutMs: env.SYNC_RESTORE_CATCHUP_TIMEOUT_MS,
-});
 
 export interface SyncRun extends ReconcileSummary {
   kind: 'incremental' | 'full' | 'restore';
@@ -107,13 +86,13 @@ export class SyncWorker {
   constructor({
     clickhouse,
     store,
-    intervalMs = 10_000,
-    settleLagMs = 120_000,
-    batchSize = 1_000,
-    fullSweepMs = 3_600_000,
-    restorePollMs = 250,
+    intervalMs = ENV.SYNC_INTERVAL_MS.fallback,
+    settleLagMs = ENV.SYNC_SETTLE_LAG_MS.fallback,
+    batchSize = ENV.SYNC_BATCH_SIZE.fallback,
+    fullSweepMs = ENV.SYNC_FULL_SWEEP_MS.fallback,
+    restorePollMs = ENV.SYNC_RESTORE_POLL_MS.fallback,
     awaitMeteringCaughtUp,
-    restoreCatchUpTimeoutMs = 300_000,
+    restoreCatchUpTimeoutMs = ENV.SYNC_RESTORE_CATCHUP_TIMEOUT_MS.fallback,
     now = Date.now,
     logger,
   }: SyncWorkerOptions) {

@@ -7,6 +7,7 @@ import { clickHouseErrorCode, rowProblem } from './refusal.ts';
 import { clickHouseTime } from './time.ts';
 import { WriteHealth } from './write-health.ts';
 import { ownerOf, WriteFencedError, writeQueryId, type WriteFence } from './write-fence.ts';
+import { ENV } from '../config/env.ts';
 
 export interface RefusedEvent {
   event: StoredEvent;
@@ -74,7 +75,7 @@ export class EventWriter {
   readonly #writer: string;
   readonly #horizonMs: number;
 
-  constructor({ clickhouse, logger, writer, dedupeHorizonDays = 32 }: EventWriterOptions) {
+  constructor({ clickhouse, logger, writer, dedupeHorizonDays = ENV.DEDUPE_HORIZON_DAYS.fallback }: EventWriterOptions) {
     this.#ch = clickhouse;
     this.#logger = logger;
     this.#writer = writer;

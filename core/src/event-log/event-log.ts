@@ -4,6 +4,7 @@ import { metrics } from '../metrics/metrics.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-file.ts';
 import { claimDirectory } from './directory-owner.ts';
 import { countLines, listSegments, recoverSegment, segmentPath, type LogPosition } from './segment-files.ts';
+import { ENV } from '../config/env.ts';
 
 export type { LogPosition } from './segment-files.ts';
 
@@ -72,7 +73,7 @@ export class EventLog {
   /** Why the last append or fsync failed, until one succeeds. */
   problem: string | undefined;
 
-  constructor({ dir, fsyncMs = 5, maxBytes = 1024 ** 3, segmentBytes = 16 << 20 }: EventLogOptions) {
+  constructor({ dir, fsyncMs = ENV.EVENT_LOG_FSYNC_MS.fallback, maxBytes = ENV.EVENT_LOG_MAX_BYTES.fallback, segmentBytes = 16 << 20 }: EventLogOptions) {
     this.dir = dir;
     this.#fsyncMs = fsyncMs;
     this.#maxBytes = maxBytes;

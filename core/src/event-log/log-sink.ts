@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { appendDeadLetters, DEAD_LETTER_FILE, type RefusedLine } from './dead-letter-file.ts';
 import type { EventLog, LogPosition } from './event-log.ts';
+import { ENV } from '../config/env.ts';
 
 export interface LogSinkOptions {
   log: EventLog;
@@ -72,7 +73,7 @@ export class LogSink {
   /** Batches stored since the sink was made. */
   batches = 0;
 
-  constructor({ log, clickhouse, batchSize = 10_000, batchWaitMs = 250, retryMs = 250, dedupeHorizonDays, logger }: LogSinkOptions) {
+  constructor({ log, clickhouse, batchSize = ENV.SINK_BATCH_SIZE.fallback, batchWaitMs = ENV.SINK_BATCH_WAIT_MS.fallback, retryMs = 250, dedupeHorizonDays, logger }: LogSinkOptions) {
     this.#log = log;
     this.#writer = new EventWriter({ clickhouse, logger: logger ?? createLogger('event-log', 'silent'), writer: 'single-process', dedupeHorizonDays });
     this.#batchSize = batchSize;

@@ -65,7 +65,7 @@ const describe = (ms: number): string => {
 /** The variables of the acceptance window: the ingest API and the sink read them. */
 export const EVENT_TIME_ENV = ['EVENT_MAX_AGE_MS', 'EVENT_MAX_AHEAD_MS'] as const;
 
-/** The acceptance window from the environment, as `readEnv` gives it. */
+/** The acceptance window from the environment, as `readServiceEnv` gives it. */
 export const eventTimeWindowFromEnv = (env: { EVENT_MAX_AGE_MS: number; EVENT_MAX_AHEAD_MS: number }): EventTimeWindow => ({
   maxAgeMs: env.EVENT_MAX_AGE_MS,
   maxAheadMs: env.EVENT_MAX_AHEAD_MS,

@@ -47,7 +47,7 @@ export const EVENT_PATH_ENV = [
  */
 export const EVENT_LOG_ENV = ['EVENT_LOG_FSYNC_MS', 'EVENT_LOG_MAX_BYTES', 'SINK_BATCH_SIZE', 'SINK_BATCH_WAIT_MS'] as const satisfies readonly EnvName[];
 
-/** The producer path's variables, as `readEnv` gives them. */
+/** The producer path's variables, as `readServiceEnv` gives them. */
 export type EventPathEnv = Env<(typeof EVENT_PATH_ENV)[number]> & Partial<Env<(typeof EVENT_LOG_ENV)[number]>>;
 
 /** The options of `openEventPath` from a service's environment. */
@@ -65,10 +65,10 @@ export const eventPathFromEnv = (
   spool: { dir: env.SPOOL_DIR, maxBytes: env.SPOOL_MAX_BYTES, fsync: env.SPOOL_FSYNC, fullPolicy: env.SPOOL_FULL_POLICY },
   log: {
     dir: env.EVENT_LOG_DIR,
-    fsyncMs: env.EVENT_LOG_FSYNC_MS ?? ENV.EVENT_LOG_FSYNC_MS(undefined, 'EVENT_LOG_FSYNC_MS'),
-    maxBytes: env.EVENT_LOG_MAX_BYTES ?? ENV.EVENT_LOG_MAX_BYTES(undefined, 'EVENT_LOG_MAX_BYTES'),
-    batchSize: env.SINK_BATCH_SIZE ?? ENV.SINK_BATCH_SIZE(undefined, 'SINK_BATCH_SIZE'),
-    batchWaitMs: env.SINK_BATCH_WAIT_MS ?? ENV.SINK_BATCH_WAIT_MS(undefined, 'SINK_BATCH_WAIT_MS'),
+    fsyncMs: env.EVENT_LOG_FSYNC_MS ?? ENV.EVENT_LOG_FSYNC_MS.fallback,
+    maxBytes: env.EVENT_LOG_MAX_BYTES ?? ENV.EVENT_LOG_MAX_BYTES.fallback,
+    batchSize: env.SINK_BATCH_SIZE ?? ENV.SINK_BATCH_SIZE.fallback,
+    batchWaitMs: env.SINK_BATCH_WAIT_MS ?? ENV.SINK_BATCH_WAIT_MS.fallback,
   },
   clickhouse,
   dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,

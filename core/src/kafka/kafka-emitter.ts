@@ -8,6 +8,7 @@ import type { RetryPolicy } from './connection.ts';
 import type { KafkaClient } from './kafka-client.ts';
 import type { KeyedProducer } from './keyed-producer.ts';
 import { CLOUDEVENTS_CONTENT_TYPE } from './messages.ts';
+import { ENV } from '../config/env.ts';
 
 export type SpoolFullPolicy = 'deny' | 'serve';
 
@@ -78,7 +79,7 @@ export class KafkaEmitter implements EventEmitter {
   readonly #emitted = countingCell(metrics.eventsEmitted);
 
   constructor({ kafka, ...options }: KafkaEmitterOptions) {
-    this.#options = { lingerMs: 5, maxBatch: 5_000, maxRecordsPerRequest: 500, spoolFullPolicy: 'deny', ownsClient: false, ...options };
+    this.#options = { lingerMs: ENV.KAFKA_LINGER_MS.fallback, maxBatch: 5_000, maxRecordsPerRequest: 500, spoolFullPolicy: ENV.SPOOL_FULL_POLICY.fallback, ownsClient: false, ...options };
     this.#kafka = kafka;
     this.#producer = kafka.producer({
       retry: EMITTER_RETRY,

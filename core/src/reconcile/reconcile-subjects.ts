@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { explainChanges, writeChanges, type Adjustment, type RestoreRunFacts } from './ledger-entries.ts';
 import { readBatchInputs } from './reconcile-inputs.ts';
+import { ENV } from '../config/env.ts';
 
 export type { Adjustment, RestoreRunFacts } from './ledger-entries.ts';
 
@@ -63,7 +64,7 @@ export const reconcileSubjects = async ({
   store,
   subjects,
   watermarkMinute,
-  batchSize = 1_000,
+  batchSize = ENV.SYNC_BATCH_SIZE.fallback,
   inFlightGrantsMs = 86_400_000,
   restore,
   now = Date.now,

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { open, readFile, rename, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ENV } from '../config/env.ts';
 
 export interface SpoolRecord {
   key: string;
@@ -71,7 +72,7 @@ export class DiskSpool {
   #timer: NodeJS.Timeout | undefined;
   #dirty = false;
 
-  constructor({ dir, maxBytes, fsync = 'batch', segmentBytes = 4 * 1024 * 1024 }: DiskSpoolOptions) {
+  constructor({ dir, maxBytes, fsync = ENV.SPOOL_FSYNC.fallback, segmentBytes = 4 * 1024 * 1024 }: DiskSpoolOptions) {
     this.#dir = dir;
     this.#maxBytes = maxBytes;
     this.#fsync = fsync;

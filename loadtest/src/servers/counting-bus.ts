@@ -14,7 +14,8 @@ import {
   metrics,
   openClickHouse,
   openEventPath,
-  readEnv,
+  readServiceEnv,
+  serviceEnv,
   type EventEmitter,
 } from '@tollgate/core';
 
@@ -107,7 +108,7 @@ export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: (
     const { bus, counts } = countingBus();
     return { emitter: bus, counts: async () => counts() };
   }
-  const env = readEnv(EVENT_PATH_ENV, { ...process.env, SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-spool-')) });
+  const env = readServiceEnv(serviceEnv('bench-gateway', EVENT_PATH_ENV), { ...process.env, SPOOL_DIR: mkdtempSync(join(tmpdir(), 'bench-spool-')) });
   // Created before the first event, so that none is spooled while the topic is checked.
   const kafka = new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'bench-gateway-admin' });
   await kafka.ensureTopics(env.KAFKA_TOPIC, env.KAFKA_TOPIC_PARTITIONS);

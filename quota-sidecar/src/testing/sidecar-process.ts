@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+const NO_ROUTES = fileURLToPath(new URL('../../../test/harness/no-routes.yaml', import.meta.url));
 
 /** The sidecar's main.ts as a child process, as it runs in production. */
 export interface SidecarProcess {
@@ -18,12 +19,12 @@ export interface SidecarProcess {
 }
 
 /**
- * Spawns main.ts with exactly `env` (plus PATH, and an event log directory of its own unless `env`
- * names one) and resolves once it is started; `waitReady` also waits for /readyz 200.
+ * Spawns main.ts with exactly `env` (plus PATH, an event log directory of its own unless `env`
+ * names one, and the configuration without routes unless `env` names TOLLGATE_CONFIG) and resolves once it is started; `waitReady` also waits for /readyz 200.
  */
 export const spawnSidecar = async (env: Record<string, string>, { waitReady = true, timeoutMs = 20_000 } = {}): Promise<SidecarProcess> => {
   const eventLogDir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-log-'));
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', EVENT_LOG_DIR: eventLogDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', EVENT_LOG_DIR: eventLogDir, TOLLGATE_CONFIG: NO_ROUTES, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,7 +1,7 @@
 import cluster from 'node:cluster';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, DiskSpool, MeterRepository, openCreditStore, serveClusterMetrics } from '@tollgate/core';
+import { configurationSummary, createLogger, DiskSpool, MeterRepository, openCreditStore, serveClusterMetrics } from '@tollgate/core';
 import { SERVICE, eventClientId, openMigratedClickHouse, openReplays } from '../run-sidecar.ts';
 import { serveMeterWritesToWorkers } from './meter-calls.ts';
 import { serveReplaysToWorkers } from './replay-calls.ts';
@@ -37,7 +37,7 @@ export const strandedSpools = (spoolDir: string, workers: number): string[] => {
  * worker that crashes, and on SIGTERM or SIGINT stops them all, each draining as a single
  * sidecar does.
  */
-export const runPrimary = async ({ env }: SidecarSettings): Promise<void> => {
+export const runPrimary = async ({ env, config }: SidecarSettings): Promise<void> => {
   const logger = createLogger(SERVICE, env.LOG_LEVEL);
   const workers = env.SIDECAR_WORKERS;
 
@@ -95,7 +95,7 @@ export const runPrimary = async ({ env }: SidecarSettings): Promise<void> => {
   answerWorkerIndex((id) => indexOf.get(id));
   serveClusterMetrics();
   for (let index = 0; index < workers; index++) start(index);
-  logger.info('starting workers', { workers, port: env.PORT });
+  logger.info('starting workers', { workers, port: env.PORT, config: configurationSummary(env.TOLLGATE_CONFIG ?? '', config) });
 
   const shutdown = (signal: string) => {
     logger.info('shutting down', { signal });

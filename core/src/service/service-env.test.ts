@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readEnv } from './env.ts';
+import { ConfigError } from '../config/env.ts';
+import { readServiceEnv, serviceEnv } from './service-env.ts';
 
-describe('readEnv', () => {
+const readEnv = (names: Parameters<typeof serviceEnv>[1], source: Record<string, string>) => readServiceEnv(serviceEnv('test', names), source);
+
+describe('readServiceEnv', () => {
   it('applies defaults for unset variables', () => {
     expect(readEnv(['PORT', 'VALKEY_URL', 'ADMIN_TOKENS', 'LOG_LEVEL'], {})).toEqual({
       PORT: 8080,
@@ -35,5 +38,16 @@ describe('readEnv', () => {
       'UPSTREAM_URL must be a URL, got "nope"',
       'LOG_LEVEL must be one of debug, info, warn, error, silent, got "loud"',
     ]);
+  });
+
+  it("takes a service's own default, and shows it", () => {
+    const sink = serviceEnv('sink', ['PORT', 'LOG_LEVEL'], { PORT: 8082 });
+    expect(readServiceEnv(sink, {})).toEqual({ PORT: 8082, LOG_LEVEL: 'info' });
+    expect(readServiceEnv(sink, { PORT: '9000' })).toEqual({ PORT: 9000, LOG_LEVEL: 'info' });
+    expect(sink.vars.map((v) => [v.name, v.shown])).toEqual([['PORT', '8082'], ['LOG_LEVEL', '`info`']]);
+  });
+
+  it('refuses a list that names a variable twice', () => {
+    expect(() => serviceEnv('sink', ['PORT', 'PORT'])).toThrow('sink: PORT is listed twice');
   });
 });

@@ -1,0 +1,16 @@
+import { EVENT_PATH_ENV, serviceEnv } from '@tollgate/core';
+
+/** Every environment variable the gateway reads (its deployment manifests set exactly these). */
+export const GATEWAY_ENV = serviceEnv('gateway', [
+  'PORT',
+  'METRICS_PORT',
+  'VALKEY_URL',
+  'UPSTREAM_URL',
+  'UPSTREAM_TIMEOUT_MS',
+  'TOLLGATE_CONFIG',
+  'JWT_SECRET',
+  ...EVENT_PATH_ENV,
+  'CLICKHOUSE_URL',
+  'CLICKHOUSE_DATA_DIR',
+  'LOG_LEVEL',
+]);
