@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    globalSetup: ['test/harness/global-setup.ts'],
+    globalSetup: ['testkit/src/global-setup.ts'],
     exclude: ['**/node_modules/**', '**/.data/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AUTHORIZE_TOKEN_HEADER } from '../quota-sidecar/src/http/authorize-credential.ts';
-import { renderRepoTemplate } from './harness/nginx.ts';
+import { renderRepoTemplate } from '@tollgate/testkit/nginx';
 
 /**
  * The proxy examples in deploy/ against the sidecar: each sends the authorize credential in the

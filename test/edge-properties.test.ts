@@ -9,9 +9,9 @@ import {
   testConfig,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { waitFor } from './harness/wait-for.ts';
-import { seededRandom, type Random } from './harness/seeded-random.ts';
+} from '@tollgate/testkit/sidecar-fixture';
+import { waitFor } from '@tollgate/testkit/wait-for';
+import { seededRandom, type Random } from '@tollgate/testkit/seeded-random';
 
 /**
  * A property test of the ingest and admin edges: seeded runs of generated requests (events of

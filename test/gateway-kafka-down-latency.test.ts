@@ -7,10 +7,10 @@ import { Agent, request } from 'undici';
 import { KafkaClient, ValkeyCreditStore } from '@tollgate/core';
 import { type RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import { freePort } from './harness/free-port.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { spawnService, untilReady, type ServiceProcess } from './harness/service-process.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { spawnService, untilReady, type ServiceProcess } from '@tollgate/testkit/service-process';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /** Bytes of the spool's segment files (`<n>.jsonl`) in `dir`, as the gauge should count them. */
 const segmentBytesIn = (dir: string): number =>

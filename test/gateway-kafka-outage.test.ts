@@ -17,8 +17,8 @@ import {
 import { createGatewayApp, serveApp, type RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 const OUTAGE_MS = 30_000;
 let broker: KafkaBroker;

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, DiskSpool, KafkaClient, KafkaEmitter, MemoryCreditStore, metrics, parseTollgateConfig, type SpoolFullPolicy } from '@tollgate/core';
 import { createGatewayApp, type RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import { freePort } from './harness/free-port.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { freePort } from '@tollgate/testkit/free-port';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 let upstream: RunningServer;
 beforeAll(async () => {

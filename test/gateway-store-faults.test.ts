@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessBus, ValkeyCreditStore, parseTollgateConfig, type ApiCallData } from '@tollgate/core';
 import { createGatewayApp, serveApp, type ClosableApp, type RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import { startValkey, type ValkeyServer } from './harness/valkey.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * The store-error policy against a real Valkey that dies and comes back: one gateway process

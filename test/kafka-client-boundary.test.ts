@@ -25,7 +25,7 @@ const importing = (library: string) =>
 
 const manifest = (workspace: string) =>
   JSON.parse(readFileSync(join(root, workspace, 'package.json'), 'utf8')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
-const WORKSPACES = ['core', 'gateway-plugin', 'quota-sidecar', 'meter-sink', 'sync-worker', 'standalone', 'loadtest', 'test', '.'];
+const WORKSPACES = [...(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces, '.'];
 
 describe('the Kafka client boundary', () => {
   it('only core/src/kafka imports @platformatic/kafka', () => {

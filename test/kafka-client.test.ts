@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetterTopicOf, KafkaClient, partitionOf, type ConsumerGroup, type PartitionBatch } from '@tollgate/core';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 let broker: KafkaBroker;
 let kafka: KafkaClient;

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiCallEvent, createLogger, DiskSpool, KafkaClient, KafkaEmitter } from '@tollgate/core';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { readTopic } from './harness/read-topic.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { readTopic } from '@tollgate/testkit/read-topic';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 let broker: KafkaBroker;
 beforeAll(async () => {

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiCallEvent, KafkaClient, migrate, openClickHouse } from '@tollgate/core';
 import { DEFAULT_SINK_GROUP } from '@tollgate/meter-sink';
-import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
-import { freePort } from './harness/free-port.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { spawnService, untilReady } from './harness/service-process.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { spawnService, untilReady } from '@tollgate/testkit/service-process';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 // An hour ago: inside the acceptance window the sink checks around each record's Kafka timestamp.
 const T0 = Date.now() - 3_600_000;

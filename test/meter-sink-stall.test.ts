@@ -3,10 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApiCallEvent, KafkaClient, migrate, openClickHouse } from '@tollgate/core';
-import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
-import { freePort } from './harness/free-port.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * Two meter-sink processes share a topic (real Kafka, one ClickHouse behind the HTTP front).

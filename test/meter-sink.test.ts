@@ -13,9 +13,9 @@ import {
   openClickHouse,
 } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { header, readTopic } from './harness/read-topic.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { header, readTopic } from '@tollgate/testkit/read-topic';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 // An hour ago: inside the acceptance window the sink checks around each record's Kafka timestamp.
 const T0 = Date.now() - 3_600_000;

@@ -20,8 +20,8 @@ import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
 import { inject } from 'vitest';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 const CONFIG = new URL('../deploy/config/tollgate.yaml', import.meta.url).pathname;
 const TOKEN = 'e2e-token';

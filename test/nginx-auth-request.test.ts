@@ -4,9 +4,9 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
-import { freePort } from './harness/free-port.ts';
-import { renderRepoTemplate, startNginx, type NginxServer } from './harness/nginx.ts';
+import { spawnSidecar, type SidecarProcess } from '@tollgate/testkit/sidecar-process';
+import { freePort } from '@tollgate/testkit/free-port';
+import { renderRepoTemplate, startNginx, type NginxServer } from '@tollgate/testkit/nginx';
 
 const ADMIN_TOKEN = 'nginx-test-admin-token';
 const AUTHORIZE_TOKEN = 'nginx-test-authorize-token';

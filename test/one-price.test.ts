@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessBus, loadTollgateConfig, MemoryCreditStore } from '@tollgate/core';
 import { createGatewayApp, serveApp, type ClosableApp, type RunningServer } from '@tollgate/gateway-plugin';
-import { closeTestClickHouse, createTestSidecar, uniqueSubject, type TestSidecar } from '../quota-sidecar/src/testing/sidecar-fixture.ts';
+import { closeTestClickHouse, createTestSidecar, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 /**
  * One request, one price: the gateway and the sidecar (forward-auth and JSON) charge the same

@@ -11,8 +11,8 @@ import {
   uniqueSubject,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { waitFor } from './harness/wait-for.ts';
+} from '@tollgate/testkit/sidecar-fixture';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * OpenMeter's ingest (POST /api/v1/events) through the sidecar app, with the single-process

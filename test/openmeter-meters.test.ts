@@ -8,8 +8,8 @@ import {
   testConfig,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { waitFor } from './harness/wait-for.ts';
+} from '@tollgate/testkit/sidecar-fixture';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * OpenMeter's meter API (list, get, query) over configured meters, answered from this file's

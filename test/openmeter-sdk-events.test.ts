@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { OpenMeter } from '@openmeter/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCreditStore } from '@tollgate/core';
-import { closeTestClickHouse, createTestEvents, testConfig, type TestEvents } from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { present, startSdkSidecar, type SdkSidecar } from './harness/sdk-sidecar.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { closeTestClickHouse, createTestEvents, testConfig, type TestEvents } from '@tollgate/testkit/sidecar-fixture';
+import { present, startSdkSidecar, type SdkSidecar } from '@tollgate/testkit/sdk-sidecar';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * Conformance, part 4: `GET /api/v1/events` through @openmeter/sdk (pinned): the stored events,

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { OpenMeter } from '@openmeter/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCreditStore } from '@tollgate/core';
-import { closeTestClickHouse, testConfig } from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { present, startSdkSidecar, type SdkSidecar } from './harness/sdk-sidecar.ts';
+import { closeTestClickHouse, testConfig } from '@tollgate/testkit/sidecar-fixture';
+import { present, startSdkSidecar, type SdkSidecar } from '@tollgate/testkit/sdk-sidecar';
 
 /**
  * Conformance, part 3: subjects (a TPP's display name and metadata) through @openmeter/sdk

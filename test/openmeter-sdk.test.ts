@@ -12,8 +12,8 @@ import {
   testConfig,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { waitFor } from './harness/wait-for.ts';
+} from '@tollgate/testkit/sidecar-fixture';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * Conformance: the sidecar driven over HTTP by OpenMeter's own published JS client

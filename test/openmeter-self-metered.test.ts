@@ -15,8 +15,8 @@ import {
   uniqueSubject,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { waitFor } from './harness/wait-for.ts';
+} from '@tollgate/testkit/sidecar-fixture';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * End to end: an upstream Open Banking API that meters itself, emitting one api.call event per

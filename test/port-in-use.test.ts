@@ -49,7 +49,7 @@ describe('a port in use', () => {
       CLICKHOUSE_DATA_DIR: join(dir, 'sidecar-chdb'),
       EVENT_LOG_DIR: join(dir, 'sidecar-log'),
       SPOOL_DIR: join(dir, 'sidecar-spool'),
-      TOLLGATE_CONFIG: join(ROOT, 'test/harness/no-routes.yaml'),
+      TOLLGATE_CONFIG: join(ROOT, 'testkit/src/no-routes.yaml'),
     });
     expect(code).toBe(1);
     expect(output.trim().split('\n')).toEqual([`quota-sidecar: 127.0.0.1:${port} is in use by another process: stop it, or set PORT to a free port`]);

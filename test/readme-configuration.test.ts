@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { configurationTable, readmeConfigurationRows } from './harness/configuration-table.ts';
+import { configurationTable, readmeConfigurationRows } from '@tollgate/testkit/configuration-table';
 
 const README = new URL('../README.md', import.meta.url).pathname;
 

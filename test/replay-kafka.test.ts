@@ -16,9 +16,9 @@ import {
 } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '../quota-sidecar/src/sidecar-app.ts';
-import { ADMIN_TOKEN, closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { ADMIN_TOKEN, closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * Replay against real Kafka, Valkey and the embedded ClickHouse: decisions of the sidecar go

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KafkaClient } from '@tollgate/core';
 import { type RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import { freePort } from './harness/free-port.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { spawnService, untilReady, type ServiceProcess } from './harness/service-process.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { spawnService, untilReady, type ServiceProcess } from '@tollgate/testkit/service-process';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * Every service started as a real process against real Valkey and Kafka, made to do its first

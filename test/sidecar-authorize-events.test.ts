@@ -11,8 +11,8 @@ import {
   type StoreKind,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { waitFor } from './harness/wait-for.ts';
+} from '@tollgate/testkit/sidecar-fixture';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * Every authorize decision of the sidecar is metered as one api.call event on the producer

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { KafkaClient } from '@tollgate/core';
-import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
-import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
-import { freePort } from './harness/free-port.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { readTopic as readRecords } from './harness/read-topic.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { spawnSidecar, type SidecarProcess } from '@tollgate/testkit/sidecar-process';
+import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { readTopic as readRecords } from '@tollgate/testkit/read-topic';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * The sidecar's main.ts as a process, on both producer paths: without KAFKA_BROKERS its events

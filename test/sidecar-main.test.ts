@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSidecar } from '../quota-sidecar/src/testing/sidecar-process.ts';
-import { freePort } from './harness/free-port.ts';
+import { spawnSidecar } from '@tollgate/testkit/sidecar-process';
+import { freePort } from '@tollgate/testkit/free-port';
 
 /** The sidecar's main.ts as a process: configuration errors, start-up warnings, readiness and graceful stop. */
 describe('quota-sidecar main', () => {

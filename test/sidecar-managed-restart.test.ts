@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
-import { freePort } from './harness/free-port.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { spawnSidecar, type SidecarProcess } from '@tollgate/testkit/sidecar-process';
+import { freePort } from '@tollgate/testkit/free-port';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 const TOKEN = 'managed-restart-token';
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epochMinute, restoreStore, ValkeyCreditStore } from '@tollgate/core';
-import { closeTestClickHouse, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestSidecar } from '../quota-sidecar/src/testing/sidecar-fixture.ts';
-import { startValkey, type ValkeyServer } from './harness/valkey.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { closeTestClickHouse, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /** The store-error policy, against a Valkey of this file's own that is paused, killed and restarted. */
 const config = testConfig({

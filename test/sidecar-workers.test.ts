@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { spawnSidecar, type SidecarProcess } from '../quota-sidecar/src/testing/sidecar-process.ts';
-import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
-import { freePort } from './harness/free-port.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { spawnSidecar, type SidecarProcess } from '@tollgate/testkit/sidecar-process';
+import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
+import { freePort } from '@tollgate/testkit/free-port';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 const TOKEN = 'workers-token';
 

@@ -8,13 +8,13 @@ import { epochMinute, GrantRepository, KafkaClient, migrate, openClickHouse, rea
 import { type RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { kafkaMeteringCaughtUp, SyncWorker } from '../sync-worker/src/index.ts';
-import { answered2xx, startCallLoad, type CallLoad } from './harness/call-load.ts';
-import { startClickHouseFront, type ClickHouseFront } from './harness/clickhouse-http.ts';
-import { freePort } from './harness/free-port.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { restartableService, type RestartableService } from './harness/restartable-service.ts';
-import { startValkey, type ValkeyServer } from './harness/valkey.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { answered2xx, startCallLoad, type CallLoad } from '@tollgate/testkit/call-load';
+import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { restartableService, type RestartableService } from '@tollgate/testkit/restartable-service';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * The split deployment under faults: a gateway, a meter-sink and a sync-worker process over a

@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { answered2xx, startCallLoad, type CallLoad } from './harness/call-load.ts';
-import { adminCall, eventLogBacklog, grantCredits, startStandalone, type Standalone } from './harness/standalone.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { answered2xx, startCallLoad, type CallLoad } from '@tollgate/testkit/call-load';
+import { adminCall, eventLogBacklog, grantCredits, startStandalone, type Standalone } from '@tollgate/testkit/standalone';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 const SUBJECTS = ['tpp-kill-a', 'tpp-kill-b', 'tpp-kill-c'];
 const GRANT = 1_000_000;

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFailed } from 'vitest';
-import { adminCall, balanceOf, grantCredits, startStandalone, type Standalone } from './harness/standalone.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { adminCall, balanceOf, grantCredits, startStandalone, type Standalone } from '@tollgate/testkit/standalone';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * `npm start` killed with SIGKILL and started again on the same data: its memory store is empty

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStandalone, type Standalone } from './harness/standalone.ts';
+import { startStandalone, type Standalone } from '@tollgate/testkit/standalone';
 
 /** A second `npm start` on the data of a running one is refused in one line, before it touches anything. */
 describe('a second npm start on the same data', () => {

@@ -2,9 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { answered2xx, startCallLoad } from './harness/call-load.ts';
-import { adminCall, eventLogBacklog, grantCredits, startStandalone } from './harness/standalone.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { answered2xx, startCallLoad } from '@tollgate/testkit/call-load';
+import { adminCall, eventLogBacklog, grantCredits, startStandalone } from '@tollgate/testkit/standalone';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 const SUBJECT = 'tpp-shutdown';
 const CALLS = 5_000;

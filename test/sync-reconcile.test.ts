@@ -9,10 +9,10 @@ import {
   uniqueSubject,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
+} from '@tollgate/testkit/sidecar-fixture';
 import { SyncWorker } from '../sync-worker/src/index.ts';
-import { startValkey, type ValkeyServer } from './harness/valkey.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * Reconciliation against a private Valkey and this file's embedded ClickHouse, with traffic

@@ -11,10 +11,10 @@ import {
   uniqueSubject,
   type TestEvents,
   type TestSidecar,
-} from '../quota-sidecar/src/testing/sidecar-fixture.ts';
+} from '@tollgate/testkit/sidecar-fixture';
 import { SyncWorker } from '../sync-worker/src/index.ts';
-import { startValkey, type ValkeyServer } from './harness/valkey.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 const writeEvents = (clickhouse: ClickHouseClient, events: StoredEvent[]) =>
   new EventWriter({ clickhouse, logger: createLogger('test', 'silent'), writer: 'test' }).write(events);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BudgetExceededError, ValkeyCreditStore } from '@tollgate/core';
-import { startValkey, type ValkeyServer } from './harness/valkey.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * The Valkey store's own debit budget: every debit of a turn that shares a budget shares one

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValkeyCreditStore } from '@tollgate/core';
-import { startValkey, type ValkeyServer } from './harness/valkey.ts';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
 
 /**
  * How many EVALSHA calls the Valkey store sends for a turn's debits, read from the server's

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore } from '@tollgate/core';
-import { freePort } from '../../test/harness/free-port.ts';
+import { freePort } from '@tollgate/testkit/free-port';
 import { createGatewayApp } from './gateway-app.ts';
 import { createMetricsApp } from './metrics-app.ts';
 import { startSampleUpstream } from '@tollgate/sample-upstream';

@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../test/harness/free-port.ts';
-import { waitFor } from '../../test/harness/wait-for.ts';
+import { freePort } from '@tollgate/testkit/free-port';
+import { waitFor } from '@tollgate/testkit/wait-for';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import type { RunningServer } from './serve.ts';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
-const NO_ROUTES = new URL('../../test/harness/no-routes.yaml', import.meta.url).pathname;
+const NO_ROUTES = new URL('../../testkit/src/no-routes.yaml', import.meta.url).pathname;
 
 interface Run {
   child: ChildProcess;

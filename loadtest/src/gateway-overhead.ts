@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { startKafka, type KafkaBroker } from '../../test/harness/kafka.ts';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';

@@ -1,4 +1,4 @@
-import type { KafkaBroker } from '../../test/harness/kafka.ts';
+import type { KafkaBroker } from '@tollgate/testkit/kafka';
 import { measured, type Contender, type MeasuredRun } from './alternate.ts';
 import type { PairedComparison } from './report/compare.ts';
 import { formatDeltaMs, formatMs, formatUs, type ReportRow } from './report/format.ts';

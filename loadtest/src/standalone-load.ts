@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../test/harness/free-port.ts';
-import { startKafka, type KafkaBroker } from '../../test/harness/kafka.ts';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
 import type { Contender, MeasuredRun } from './alternate.ts';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { runPairedScenario } from './paired-scenario.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CloudEventV1 } from 'cloudevents';
-import { waitFor } from '../../../test/harness/wait-for.ts';
+import { waitFor } from '@tollgate/testkit/wait-for';
 import { InProcessBus } from './in-process-bus.ts';
 
 const event = (id: string) => ({ specversion: '1.0', id, source: 's', type: 't' }) as CloudEventV1<unknown>;

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createLogger, type KafkaClient } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
-import { waitFor } from '../../../test/harness/wait-for.ts';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /** The data of the metering benchmarks: the same events, topic layout and sink settings in each. */
 export const PARTITIONS = 6;

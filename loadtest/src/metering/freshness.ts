@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildApiCallEvent, createLogger, DiskSpool, KafkaClient, KafkaEmitter, migrate, openClickHouse, parseMeters, queryMeter } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
-import { startKafka } from '../../../test/harness/kafka.ts';
-import { waitFor } from '../../../test/harness/wait-for.ts';
+import { startKafka } from '@tollgate/testkit/kafka';
+import { waitFor } from '@tollgate/testkit/wait-for';
 import { formatCount, formatMs, reportTable, type ReportRow } from '../report/format.ts';
 
 /**

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KafkaClient } from '@tollgate/core';
-import { startKafka } from '../../../test/harness/kafka.ts';
+import { startKafka } from '@tollgate/testkit/kafka';
 import { median } from '../report/compare.ts';
 import { formatCount, reportTable, type ReportRow } from '../report/format.ts';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger, KafkaClient, migrate, openClickHouse, startReplay, type ReplayProgress } from '@tollgate/core';
-import { startKafka } from '../../../test/harness/kafka.ts';
+import { startKafka } from '@tollgate/testkit/kafka';
 import { BATCH, PARTITIONS, produceEvents, sinkRate, storedEvents } from './bench-events.ts';
 import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KafkaClient, migrate, openClickHouse } from '@tollgate/core';
-import { startKafka } from '../../../test/harness/kafka.ts';
-import { waitFor } from '../../../test/harness/wait-for.ts';
+import { startKafka } from '@tollgate/testkit/kafka';
+import { waitFor } from '@tollgate/testkit/wait-for';
 import { BATCH, eventId, eventTimeMs, PARTITIONS, produceEvents, sinkRate, storedEvents } from './bench-events.ts';
 import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
 

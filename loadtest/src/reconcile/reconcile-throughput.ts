@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { epochMinute, migrate, openClickHouse, reconcileSubjects, ValkeyCreditStore } from '@tollgate/core';
-import { startValkey } from '../../../test/harness/valkey.ts';
+import { startValkey } from '@tollgate/testkit/valkey';
 import { formatCount, reportTable, type ReportRow } from '../report/format.ts';
 
 /**

@@ -1,5 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
-import { freePort } from '../../../test/harness/free-port.ts';
+import { freePort } from '@tollgate/testkit/free-port';
 import { announce, listenPort, type ChildMessage } from './announce.ts';
 
 /** Workers the scenario asked for (BENCH_WORKERS); 1 runs the server in the process itself. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../../test/harness/free-port.ts';
-import { startValkey, type ValkeyServer } from '../../../test/harness/valkey.ts';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
 import { openBenchValkey } from './bench-valkey.ts';
 import { readInfo } from './info.ts';
 

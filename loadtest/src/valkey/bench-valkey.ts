@@ -1,4 +1,4 @@
-import { startValkey } from '../../../test/harness/valkey.ts';
+import { startValkey } from '@tollgate/testkit/valkey';
 import { readInfo, valkeyPid } from './info.ts';
 
 /** The Valkey a scenario runs against: started on this machine, or the one given with --valkey-url. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, GrantRepository, MemoryCreditStore, type CreditStore } from '@tollgate/core';
 import { createSidecarApp } from '../sidecar-app.ts';
-import { closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '../testing/sidecar-fixture.ts';
+import { closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
 
 const TOKENS = ['first-admin-token-aaaaaaaa', 'second-token'];
 

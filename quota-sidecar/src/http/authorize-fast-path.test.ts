@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCreditStore } from '@tollgate/core';
-import { closeTestClickHouse, createTestSidecar, testConfig, uniqueSubject, type TestSidecar } from '../testing/sidecar-fixture.ts';
+import { closeTestClickHouse, createTestSidecar, testConfig, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 /**
  * The fast path answers `POST /v1/authorize` on the node server; `app.request` goes through

@@ -11,7 +11,7 @@ import {
   uniqueSubject,
   type StoreKind,
   type TestSidecar,
-} from '../testing/sidecar-fixture.ts';
+} from '@tollgate/testkit/sidecar-fixture';
 
 afterAll(closeTestClickHouse);
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CreditStore } from '@tollgate/core';
-import { closeTestClickHouse, createTestSidecar, openStore, testConfig, uniqueSubject, type TestSidecar } from '../testing/sidecar-fixture.ts';
+import { closeTestClickHouse, createTestSidecar, openStore, testConfig, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 const MAX_TOP_UP = 1_000;
 const MAX_BODY = 2_048;

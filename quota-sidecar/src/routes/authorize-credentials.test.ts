@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, GrantRepository, MemoryCreditStore } from '@tollgate/core';
 import { createSidecarApp } from '../sidecar-app.ts';
 import { AUTHORIZE_TOKEN_HEADER } from '../http/authorize-credential.ts';
-import { closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '../testing/sidecar-fixture.ts';
+import { closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
 
 /**
  * Authorize needs its own credential: without one of AUTHORIZE_TOKENS in

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CreditStore } from '@tollgate/core';
-import { closeTestClickHouse, createTestSidecar, openStore, testConfig, uniqueSubject, type StoreKind, type TestSidecar } from '../testing/sidecar-fixture.ts';
+import { closeTestClickHouse, createTestSidecar, openStore, testConfig, uniqueSubject, type StoreKind, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 // A generous store budget: a slow moment of a loaded machine must not pass for a store outage (503).
 const config = testConfig({

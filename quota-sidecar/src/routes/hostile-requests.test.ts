@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { epochMinute, MemoryCreditStore, reconcileSubjects } from '@tollgate/core';
-import { ADMIN_TOKEN, closeTestClickHouse, createTestEvents, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestEvents, type TestSidecar } from '../testing/sidecar-fixture.ts';
+import { ADMIN_TOKEN, closeTestClickHouse, createTestEvents, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestEvents, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 /**
  * What an attacker or a careless client sends to the sidecar's HTTP edges, over a real socket

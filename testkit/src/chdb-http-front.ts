@@ -13,7 +13,7 @@ import { Session } from 'chdb';
  * (an INSERT's rows follow its `FORMAT` clause in the body); `param_*`, `database`,
  * `default_format` and any other parameter as a setting; errors as ClickHouse sends them.
  * Requests run one at a time: settings, parameters and the current database are session state.
- * Run alone: `node deploy/clickhouse/chdb-http-front.ts DATA_DIR [PORT]`.
+ * Run alone: `node testkit/src/chdb-http-front.ts DATA_DIR [PORT]`.
  */
 export interface ChdbFront {
   url: string;

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
-const NO_ROUTES = fileURLToPath(new URL('../../../test/harness/no-routes.yaml', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../quota-sidecar/src/main.ts', import.meta.url));
+const NO_ROUTES = fileURLToPath(new URL('./no-routes.yaml', import.meta.url));
 
 /** The sidecar's main.ts as a child process, as it runs in production. */
 export interface SidecarProcess {

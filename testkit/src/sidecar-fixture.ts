@@ -18,7 +18,7 @@ import {
   type EventEmitter,
   type TollgateConfig,
 } from '@tollgate/core';
-import { createSidecarApp, type SidecarOptions } from '../sidecar-app.ts';
+import { createSidecarApp, type SidecarOptions } from '@tollgate/quota-sidecar';
 
 /** Test support for the sidecar: a real store, the file's own embedded ClickHouse, and request helpers. */
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';

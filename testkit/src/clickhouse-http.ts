@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { ChdbFront } from '../../deploy/clickhouse/chdb-http-front.ts';
+import type { ChdbFront } from './chdb-http-front.ts';
 import { waitFor } from './wait-for.ts';
 
-const FRONT = new URL('../../deploy/clickhouse/chdb-http-front.ts', import.meta.url).pathname;
+const FRONT = new URL('./chdb-http-front.ts', import.meta.url).pathname;
 
 /** A ClickHouse HTTP endpoint that several processes can share: a chDB front in a child process. */
 export interface ClickHouseFront {

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { OpenMeter } from '@openmeter/sdk';
-import { ADMIN_TOKEN, createTestSidecar, type TestSidecar, type TestSidecarOptions } from '../../quota-sidecar/src/testing/sidecar-fixture.ts';
+import { ADMIN_TOKEN, createTestSidecar, type TestSidecar, type TestSidecarOptions } from './sidecar-fixture.ts';
 
 /** The sidecar app served on a loopback port over real HTTP, and OpenMeter's own client pointed at it. */
 export interface SdkSidecar {
