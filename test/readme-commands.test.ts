@@ -6,10 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import { freePort } from './harness/free-port.ts';
-import { startKafka, type KafkaBroker } from './harness/kafka.ts';
-import { spawnService, untilReady, type ServiceProcess } from './harness/service-process.ts';
-import { waitFor } from './harness/wait-for.ts';
+import { freePort } from '@tollgate/testkit/free-port';
+import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
+import { spawnService, untilReady, type ServiceProcess } from '@tollgate/testkit/service-process';
+import { waitFor } from '@tollgate/testkit/wait-for';
 
 /**
  * The README's "Running the services one by one", run as written: the ClickHouse without
