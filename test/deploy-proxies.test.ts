@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { AUTHORIZE_TOKEN_HEADER } from '../quota-sidecar/src/http/authorize-credential.ts';
+import { AUTHORIZE_TOKEN_HEADER } from '@tollgate/quota-sidecar';
 import { renderRepoTemplate } from '@tollgate/testkit/nginx';
 
 /**

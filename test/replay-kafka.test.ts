@@ -15,7 +15,7 @@ import {
   type ReplayProgress,
 } from '@tollgate/core';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
-import { createSidecarApp } from '../quota-sidecar/src/sidecar-app.ts';
+import { createSidecarApp } from '@tollgate/quota-sidecar';
 import { ADMIN_TOKEN, closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
 import { waitFor } from '@tollgate/testkit/wait-for';

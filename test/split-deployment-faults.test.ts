@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { epochMinute, GrantRepository, KafkaClient, migrate, openClickHouse, readLedgerTotals, topUp, ValkeyCreditStore } from '@tollgate/core';
 import { type RunningServer } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import { kafkaMeteringCaughtUp, SyncWorker } from '../sync-worker/src/index.ts';
+import { kafkaMeteringCaughtUp, SyncWorker } from '@tollgate/sync-worker';
 import { answered2xx, startCallLoad, type CallLoad } from '@tollgate/testkit/call-load';
 import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
 import { freePort } from '@tollgate/testkit/free-port';

@@ -10,7 +10,7 @@ import {
   type TestEvents,
   type TestSidecar,
 } from '@tollgate/testkit/sidecar-fixture';
-import { SyncWorker } from '../sync-worker/src/index.ts';
+import { SyncWorker } from '@tollgate/sync-worker';
 import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
 import { waitFor } from '@tollgate/testkit/wait-for';
 

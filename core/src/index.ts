@@ -16,6 +16,7 @@ export * from './credits/valkey-store.ts';
 export * from './credits/open-store.ts';
 export * from './credits/settle-within.ts';
 export * from './credits/safe-credits.ts';
+export * from './credits/keys.ts';
 export * from './events/api-call.ts';
 export * from './events/emitter.ts';
 export * from './events/in-process-bus.ts';

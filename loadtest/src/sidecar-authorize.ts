@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { epochMinute, ValkeyCreditStore } from '@tollgate/core';
-import { creditKeys, storeKeys } from '../../core/src/credits/keys.ts';
+import { creditKeys, epochMinute, storeKeys, ValkeyCreditStore } from '@tollgate/core';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { join } from 'node:path';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
