@@ -1,10 +1,29 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 
+export interface Migration {
+  /**
+   * When it was introduced; the list runs in its own order. 3, 4, 10, 11, 14 and 15 made usage_1m,
+   * event_keys, write_receipts and the views that filled them as tables; 18 to 31 replace them.
+   */
+  version: number;
+  name: string;
+  sql: string;
+  /** A query that returns a row when `sql` is still to run (a step no IF [NOT] EXISTS can guard). */
+  onlyIf?: string;
+}
+
+/** A row while `name` is missing or not a view yet (a table of the earlier schema). */
+const notYetView = (name: string) =>
+  `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM system.tables WHERE database = currentDatabase() AND name = '${name}' AND engine = 'View')`;
+/** A row while `name` is a table (of the earlier schema). */
+const stillTable = (name: string) =>
+  `SELECT 1 FROM system.tables WHERE database = currentDatabase() AND name = '${name}' AND engine != 'View'`;
+
 /**
  * The ClickHouse schema, in order. Each table is defined here once; every statement is
  * idempotent, so the list runs at every start and a partially applied run is completed.
  */
-export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+export const MIGRATIONS: Migration[] = [
   {
     version: 1,
     name: 'credit_grants',
@@ -40,30 +59,6 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     ) ENGINE = ReplacingMergeTree
     PARTITION BY toYYYYMM(time)
     ORDER BY (subject, time, source, id)`,
-  },
-  {
-    version: 3,
-    name: 'usage_1m',
-    // One-minute tumbling windows per subject and event type: the input of reconciliation.
-    sql: `CREATE TABLE IF NOT EXISTS usage_1m (
-      subject String,
-      type LowCardinality(String),
-      window_start DateTime('UTC'),
-      cost SimpleAggregateFunction(sum, Int64),
-      unverified_cost SimpleAggregateFunction(sum, Int64),
-      events SimpleAggregateFunction(sum, UInt64)
-    ) ENGINE = AggregatingMergeTree
-    PARTITION BY toYYYYMM(window_start)
-    ORDER BY (subject, type, window_start)`,
-  },
-  {
-    version: 4,
-    name: 'usage_1m_mv',
-    sql: `CREATE MATERIALIZED VIEW IF NOT EXISTS usage_1m_mv TO usage_1m AS
-    SELECT subject, type, toStartOfMinute(time) AS window_start,
-           sum(events.cost) AS cost, sumIf(events.cost, events.decision = 'unverified') AS unverified_cost, count() AS events
-    FROM events
-    GROUP BY subject, type, window_start`,
   },
   {
     version: 5,
@@ -145,43 +140,6 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     sql: `ALTER TABLE realtime_debits ADD COLUMN IF NOT EXISTS change_id String DEFAULT ''`,
   },
   {
-    version: 10,
-    name: 'event_keys',
-    // The (source, id) of every event stored within the dedupe horizon, ordered for the writer's
-    // lookup of a batch's keys (time-ordered ids, as the gateway's, fall in the last granules).
-    // Each key carries its own expiry, so DEDUPE_HORIZON_DAYS is the writer's setting and no DDL
-    // follows it; whole weekly parts are dropped once every key in them has expired. The stored
-    // copy's subject and time are kept so that a repair deletes the keys of the minutes it deletes
-    // from events (README, "Reconciliation and replay"). Created with the keys of the events
-    // stored in the last 32 days (the shortest horizon), once: a table that exists is left as it is.
-    sql: `CREATE TABLE IF NOT EXISTS event_keys (
-      source String,
-      id String,
-      subject String,
-      time DateTime64(3, 'UTC'),
-      dedupe_until DateTime('UTC')
-    ) ENGINE = MergeTree
-    PARTITION BY toMonday(dedupe_until)
-    ORDER BY (source, id)
-    TTL dedupe_until
-    SETTINGS ttl_only_drop_parts = 1
-    AS SELECT source, id, subject, time, toDateTime(ingested_at, 'UTC') + INTERVAL 32 DAY AS dedupe_until
-    FROM events WHERE ingested_at >= now() - INTERVAL 32 DAY`,
-  },
-  {
-    version: 11,
-    name: 'write_receipts',
-    // How many events each write stored (the landing view drops the rest): the writer reads its
-    // own receipt after the insert. Kept a day.
-    sql: `CREATE TABLE IF NOT EXISTS write_receipts (
-      write_id String,
-      events UInt64,
-      at DateTime('UTC') DEFAULT now()
-    ) ENGINE = MergeTree
-    ORDER BY write_id
-    TTL at + INTERVAL 1 DAY`,
-  },
-  {
     version: 12,
     name: 'write_fences',
     // Who may write a stream (the sink: a topic-partition). A writer that takes a stream over
@@ -199,26 +157,87 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   {
     version: 13,
     name: 'events_write_columns',
-    // Which write stored an event, and until when its key is remembered: the views below copy them
-    // to write_receipts and event_keys. Rows inserted into events directly take the defaults.
+    // Which write stored an event, and until when its key is remembered (the projections below keep
+    // them for the receipts and the keys). Rows inserted into events directly take the defaults.
     sql: `ALTER TABLE events
       ADD COLUMN IF NOT EXISTS write_id String DEFAULT '',
       ADD COLUMN IF NOT EXISTS dedupe_until DateTime('UTC') DEFAULT now() + INTERVAL 32 DAY`,
   },
+  // What one insert stores is one part of one table: the events with their projections (per-minute
+  // usage, the keys in (source, id) order, the count per write) are written, merged and deleted
+  // together, so a crash in the middle of an insert leaves all of them or none. (Before, views
+  // wrote usage_1m, event_keys and write_receipts as parts of their own: a kill could keep the
+  // events and their keys and lose their usage, which the dedupe then never sent again.)
   {
-    version: 14,
-    name: 'events_keys_mv',
-    // Views of events, not of the landing table: ClickHouse writes a table before it pushes the
-    // block to the table's views, so a key is remembered only once its event is stored (an insert
-    // that events refused leaves no key behind that would drop the event on its retry).
-    sql: `CREATE MATERIALIZED VIEW IF NOT EXISTS events_keys_mv TO event_keys AS
-    SELECT source, id, subject, time, dedupe_until FROM events`,
+    version: 18,
+    name: 'events_projection_merges',
+    // A merge that folds a repeated row rebuilds the projections from the rows it keeps, so the
+    // usage counts the row once (a Replacing table takes projections only with this setting).
+    sql: `ALTER TABLE events MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild'`,
   },
   {
-    version: 15,
-    name: 'events_receipts_mv',
-    sql: `CREATE MATERIALIZED VIEW IF NOT EXISTS events_receipts_mv TO write_receipts AS
-    SELECT write_id, count() AS events FROM events WHERE write_id != '' GROUP BY write_id`,
+    version: 19,
+    name: 'events_usage_1m_projection',
+    // One-minute tumbling windows per subject and event type: the input of reconciliation (usage_1m).
+    sql: `ALTER TABLE events ADD PROJECTION IF NOT EXISTS usage_1m_minutes (
+      SELECT subject, type, toStartOfMinute(toDateTime(time, 'UTC')), sum(cost), sumIf(cost, decision = 'unverified'), count()
+      GROUP BY subject, type, toStartOfMinute(toDateTime(time, 'UTC')))`,
+  },
+  {
+    version: 20,
+    name: 'events_keys_projection',
+    // The stored keys in the writer's lookup order (time-ordered ids, as the gateway's, fall in the
+    // last granules of each part), with the copy's subject and time and its key's expiry (event_keys).
+    sql: `ALTER TABLE events ADD PROJECTION IF NOT EXISTS keys_by_id (
+      SELECT source, id, subject, time, dedupe_until ORDER BY (source, id))`,
+  },
+  {
+    version: 21,
+    name: 'events_receipts_projection',
+    // How many events each write stored (the landing view drops the rest): write_receipts.
+    sql: `ALTER TABLE events ADD PROJECTION IF NOT EXISTS events_per_write (SELECT write_id, count() GROUP BY write_id)`,
+  },
+  {
+    version: 22,
+    name: 'events_projections_materialized',
+    // Parts stored before the projections existed get them in the background (once, on upgrade).
+    // Until then a query reads such a part's rows instead: slower, never different.
+    sql: `ALTER TABLE events MATERIALIZE PROJECTION usage_1m_minutes, MATERIALIZE PROJECTION keys_by_id, MATERIALIZE PROJECTION events_per_write`,
+    onlyIf: notYetView('usage_1m'),
+  },
+  // The tables of the earlier schema hold nothing that events does not (they were copies made at
+  // insert, or fewer where a crash cut one short): each becomes a view of events with its columns.
+  // The view that filled it goes first, and the three steps of a table follow each other, so the
+  // instant in which a concurrent insert fails or misses a key is as short as it can be.
+  { version: 23, name: 'drop_usage_1m_mv', sql: 'DROP VIEW IF EXISTS usage_1m_mv' },
+  { version: 24, name: 'drop_usage_1m_table', sql: 'DROP TABLE IF EXISTS usage_1m', onlyIf: stillTable('usage_1m') },
+  {
+    version: 25,
+    name: 'usage_1m',
+    // Answered from usage_1m_minutes (the query's filters reach the projection through the view).
+    sql: `CREATE VIEW IF NOT EXISTS usage_1m AS
+    SELECT subject, type, toStartOfMinute(toDateTime(time, 'UTC')) AS window_start,
+           sum(events.cost) AS cost, sumIf(events.cost, events.decision = 'unverified') AS unverified_cost, count() AS events
+    FROM events
+    GROUP BY subject, type, window_start`,
+  },
+  { version: 26, name: 'drop_events_keys_mv', sql: 'DROP VIEW IF EXISTS events_keys_mv' },
+  { version: 27, name: 'drop_event_keys_table', sql: 'DROP TABLE IF EXISTS event_keys', onlyIf: stillTable('event_keys') },
+  {
+    version: 28,
+    name: 'event_keys',
+    // The keys stored within the dedupe horizon (each carries its own expiry, so
+    // DEDUPE_HORIZON_DAYS is the writer's setting and no DDL follows it), from keys_by_id.
+    sql: `CREATE VIEW IF NOT EXISTS event_keys AS
+    SELECT source, id, subject, time, dedupe_until FROM events WHERE dedupe_until > now()`,
+  },
+  { version: 29, name: 'drop_events_receipts_mv', sql: 'DROP VIEW IF EXISTS events_receipts_mv' },
+  { version: 30, name: 'drop_write_receipts_table', sql: 'DROP TABLE IF EXISTS write_receipts', onlyIf: stillTable('write_receipts') },
+  {
+    version: 31,
+    name: 'write_receipts',
+    // The writer reads its own receipt after the insert, from events_per_write.
+    sql: `CREATE VIEW IF NOT EXISTS write_receipts AS SELECT write_id, count() AS events FROM events GROUP BY write_id`,
   },
   {
     version: 16,
@@ -246,8 +265,8 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     // the writer's INSERT, so no client-side pause can fall between them (event-writer.ts and
     // write-fence.ts say why that suffices). A row passes when its writer still owns its stream
     // (or writes none), its (source, id) is not stored yet, and it is the block's first copy; the
-    // lookup reads only the block's keys (the subqueries over events_landing see the block). What
-    // passes goes to events, whose views write usage_1m, event_keys and the write's receipt.
+    // lookup reads only the block's keys (the subqueries over events_landing see the block), from
+    // keys_by_id. What passes goes to events, in one part per month with its projections.
     sql: `CREATE MATERIALIZED VIEW IF NOT EXISTS events_landing_mv TO events AS
     SELECT source, id, type, subject, time, data, cost, decision, write_id, dedupe_until
     FROM events_landing
@@ -261,6 +280,9 @@ export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   },
 ];
 
+const due = async (client: ClickHouseClient, query: string): Promise<boolean> =>
+  (await (await client.query({ query, format: 'JSONEachRow' })).json()).length > 0;
+
 export const migrate = async (client: ClickHouseClient): Promise<void> => {
-  for (const m of MIGRATIONS) await client.command({ query: m.sql });
+  for (const m of MIGRATIONS) if (m.onlyIf === undefined || (await due(client, m.onlyIf))) await client.command({ query: m.sql });
 };

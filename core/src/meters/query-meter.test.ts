@@ -159,7 +159,7 @@ describe('queryMeter: events without a usable value', () => {
 });
 
 describe('usage_1m', () => {
-  it('feeds usage_1m through the materialized view', async () => {
+  it('sums the stored events per subject, type and minute in usage_1m', async () => {
     const result = await ch.query({
       query: 'SELECT subject, toUnixTimestamp(window_start) AS w, sum(cost) AS cost, sum(events) AS n FROM usage_1m GROUP BY subject, w ORDER BY subject, w',
       format: 'JSONEachRow',
