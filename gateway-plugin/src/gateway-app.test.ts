@@ -60,8 +60,8 @@ describe('gateway app', () => {
   it('answers /healthz and /readyz without a subject and without charging', async () => {
     const g = await gateway();
     try {
-      expect(await (await g.call('/healthz', {})).json()).toEqual({ status: 'ok' });
-      expect(await (await g.call('/readyz', {})).json()).toEqual({ status: 'ready', store: 'memory' });
+      expect(await (await g.call('/healthz', {})).json()).toEqual({ status: 'live' });
+      expect(await (await g.call('/readyz', {})).json()).toEqual({ status: 'ready', checks: { store: true } });
       expect(await g.store.balance(g.subject)).toBe(10);
       expect(await g.delivered()).toEqual([]);
     } finally {
@@ -91,7 +91,7 @@ describe('gateway app', () => {
     try {
       const res = await down.request('http://gateway.test/readyz');
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+      expect(await res.json()).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', checks: { store: false }, problems: ['the credit store does not answer'] });
     } finally {
       await down.close();
       await store.close();

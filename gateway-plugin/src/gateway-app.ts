@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
 import {
   ENV,
-  TollgateError,
   metrics,
+  healthRoutes,
+  probe,
   problemResponse,
-  settleWithin,
   type CreditStore,
   type EventEmitter,
   type Logger,
@@ -48,16 +48,22 @@ export const createGatewayApp = ({
     return problemResponse(err);
   });
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', async (c) => {
-    const up = await settleWithin(store.ping(), Math.max(config.credits.storeTimeoutMs, 1_000)).catch(() => false);
-    metrics.storeUp.set(up ? 1 : 0);
-    if (!up) return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'The credit store does not answer.'));
-    // The local event log (no Kafka): its backlog, and not ready while events cannot be recorded or stored.
-    const events = emitter.status?.();
-    if (events?.problem) return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', events.problem, { events }));
-    return c.json({ status: 'ready', store: store.kind, ...(events ? { events } : {}) });
-  });
+  // /metrics is not here: the port TPPs call does not show them the counters (metrics-app.ts).
+  const storeBudgetMs = Math.max(config.credits.storeTimeoutMs, 1_000);
+  app.route(
+    '/',
+    healthRoutes({
+      metricsText: false,
+      readiness: async () => {
+        const up = await probe(() => store.ping(), storeBudgetMs);
+        metrics.storeUp.set(up ? 1 : 0);
+        // The local event log (no Kafka): its backlog, and not ready while events cannot be recorded or stored.
+        const events = emitter.status?.();
+        const problems = [...(up ? [] : ['the credit store does not answer']), ...(events?.problem ? [events.problem] : [])];
+        return { checks: { store: up, ...(events ? { events } : {}) }, problems };
+      },
+    }),
+  );
 
   // tollgate wraps the proxy rather than running as middleware before it: one handler per
   // request, which Hono calls without composing a chain (the same behaviour, fewer frames).

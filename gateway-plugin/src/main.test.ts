@@ -87,7 +87,8 @@ describe('gateway process', () => {
     const run = start({ PORT: String(port), METRICS_PORT: String(metricsPort), UPSTREAM_URL: upstream.url, LOG_LEVEL: 'info' });
     try {
       const url = `http://127.0.0.1:${port}`;
-      await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { what: 'the gateway to listen' });
+      // A busy machine takes seconds to start a process that opens an embedded ClickHouse.
+      await waitFor(async () => (await fetch(`${url}/healthz`)).ok, { timeoutMs: 30_000, what: 'the gateway to listen' });
       expect((await fetch(`${url}/accounts`)).status).toBe(401);
       expect((await fetch(`${url}/accounts`, { headers: { 'x-tpp-id': 'tpp-1' } })).status).toBe(429);
       // The port TPPs call charges /metrics like any call; the counters are on METRICS_PORT.

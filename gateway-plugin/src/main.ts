@@ -12,13 +12,14 @@ import {
   openCreditStore,
   eventPathFromEnv,
   openEventPath,
-  listenErrorLine,
+  servedOrExit,
+  serveApp,
+  stopOnSignals,
   readServiceConfiguration,
 } from '@tollgate/core';
 import { GATEWAY_ENV } from './gateway-env.ts';
 import { createGatewayApp } from './gateway-app.ts';
 import { createMetricsApp } from './metrics-app.ts';
-import { serveApp } from './serve.ts';
 
 /** Reads the environment and the YAML configuration, collecting every problem before failing. */
 const readConfiguration = () => {
@@ -52,10 +53,7 @@ const main = async () => {
   });
   // A port in use is one line that names it and its variable, and exit 1.
   const listen = (what: Parameters<typeof serveApp>[0], port: number, variable: string) =>
-    serveApp(what, { port, hostname: '0.0.0.0' }).catch((err: unknown) => {
-      process.stderr.write(`${listenErrorLine({ service: 'gateway', port, variable }, err)}\n`);
-      return process.exit(1);
-    });
+    servedOrExit(serveApp(what, { port, hostname: '0.0.0.0' }), { service: 'gateway', port, variable });
   const server = await listen(app, env.PORT, 'PORT');
   const metricsServer = await listen(createMetricsApp(), env.METRICS_PORT, 'METRICS_PORT');
   logger.info('gateway listening', {
@@ -66,30 +64,14 @@ const main = async () => {
     config: configurationSummary(env.TOLLGATE_CONFIG, config),
   });
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info('shutting down', { signal });
-    // In-flight requests finish first, so their events are emitted before the bus is flushed.
-    await server.close();
-    await metricsServer.close();
-    await app.close();
-    await emitter.close();
-    await store.close();
-    logger.info('stopped');
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      shutdown(signal).then(
-        () => process.exit(0),
-        (err: unknown) => {
-          logger.error('shutdown failed', { error: String(err) });
-          process.exit(1);
-        },
-      );
-    });
-  }
+  // In-flight requests finish first, so their events are emitted before the bus is flushed.
+  stopOnSignals(logger, [
+    { name: 'gateway server', run: () => server.close() },
+    { name: 'metrics server', run: () => metricsServer.close() },
+    { name: 'upstream connections', run: () => app.close() },
+    { name: 'events', run: () => emitter.close() },
+    { name: 'credit store', run: () => store.close() },
+  ]);
 };
 
 await main();

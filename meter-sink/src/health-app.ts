@@ -1,14 +1,16 @@
-import { Hono } from 'hono';
-import { registry } from '@tollgate/core';
+import { healthRoutes, type Readiness } from '@tollgate/core';
 import type { SinkReadiness } from './readiness.ts';
 
+/** The sink's readiness as every service shows it: what it holds, and each reason it is not ready. */
+export const sinkReadiness = (readiness: SinkReadiness): Readiness => ({
+  checks: {
+    consumer: readiness.consumerRunning,
+    storage: readiness.storageHealthy,
+    partitions: readiness.assignedPartitions,
+    lag: readiness.groupLag,
+  },
+  problems: readiness.reasons,
+});
+
 /** Liveness, readiness (with the reasons when not ready) and Prometheus metrics. */
-export const createSinkHealthApp = (readiness: SinkReadiness): Hono => {
-  const app = new Hono();
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) =>
-    readiness.ready ? c.json({ ready: true }) : c.json({ ready: false, reasons: readiness.reasons }, 503),
-  );
-  app.get('/metrics', async (c) => c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }));
-  return app;
-};
+export const createSinkHealthApp = (readiness: SinkReadiness) => healthRoutes({ readiness: () => sinkReadiness(readiness) });

@@ -1,11 +1,12 @@
-import { serve } from '@hono/node-server';
 import {
   backoffDelay,
   ConfigError,
   configurationOrExit,
   eventTimeWindowFromEnv,
   createLogger,
-  exitUnlessListening,
+  servedOrExit,
+  serveApp,
+  stopOnSignals,
   KafkaClient,
   migrate,
   openClickHouse,
@@ -40,16 +41,18 @@ const sink = new KafkaMeterSink({
   eventTimeWindow: eventTimeWindowFromEnv(env),
   logger,
 });
-const server = serve({ fetch: createSinkHealthApp(sink.readiness).fetch, port: env.PORT });
-exitUnlessListening(server, { service: 'meter-sink', port: env.PORT, variable: 'PORT' });
-server.once('listening', () =>
-  logger.info('meter-sink listening', {
-    port: env.PORT,
-    topic: env.KAFKA_TOPIC,
-    clickhouse: env.CLICKHOUSE_URL ? 'server' : `embedded (${env.CLICKHOUSE_DATA_DIR})`,
-    config: 'environment only (the meter-sink reads no TOLLGATE_CONFIG)',
-  }),
-);
+// A port in use is one line that names it and PORT, and exit 1.
+const health = await servedOrExit(serveApp(createSinkHealthApp(sink.readiness), { port: env.PORT, hostname: '0.0.0.0' }), {
+  service: 'meter-sink',
+  port: env.PORT,
+  variable: 'PORT',
+});
+logger.info('meter-sink listening', {
+  port: health.port,
+  topic: env.KAFKA_TOPIC,
+  clickhouse: env.CLICKHOUSE_URL ? 'server' : `embedded (${env.CLICKHOUSE_DATA_DIR})`,
+  config: 'environment only (the meter-sink reads no TOLLGATE_CONFIG)',
+});
 
 // ClickHouse or Kafka may come up after the sink: keep trying, not ready meanwhile.
 for (let attempt = 0; ; attempt++) {
@@ -65,13 +68,10 @@ for (let attempt = 0; ; attempt++) {
 }
 logger.info('meter-sink consuming', { topic: env.KAFKA_TOPIC, port: env.PORT });
 
-const shutdown = async (signal: string) => {
-  logger.info('draining', { signal });
-  await sink.stop();
-  server.close();
-  await kafka.close();
-  await clickhouse.close();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
+// The batches in hand are stored and committed before the group is left and the clients close.
+stopOnSignals(logger, [
+  { name: 'sink', run: () => sink.stop() },
+  { name: 'health server', run: () => health.close() },
+  { name: 'Kafka', run: () => kafka.close() },
+  { name: 'ClickHouse', run: () => clickhouse.close() },
+]);

@@ -1,10 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { serve } from '@hono/node-server';
 import {
   configurationSummary,
   createLogger,
   epochMinute,
-  exitUnlessListening,
+  servedOrExit,
+  serveApp,
+  stopOnSignals,
   GrantRepository,
   migrate,
   openClickHouse,
@@ -129,40 +130,28 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
     logger,
   });
 
-  const server = serve({ fetch: app.fetch, port: env.PORT, hostname: env.LISTEN_HOST }, (info) => {
-    logger.info('listening', {
-      address: info.address,
-      port: info.port,
-      ...(worker ? { worker: worker.index, workers: env.SIDECAR_WORKERS } : {}),
-      store: store.kind,
-      events: env.KAFKA_BROKERS.length > 0 ? `kafka:${topic}` : 'event-log',
-      clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded',
-      config: configurationSummary(env.TOLLGATE_CONFIG ?? '', config),
-    });
+  // A port in use is one line that names it and PORT, and exit 1 (a worker of several: the primary stops).
+  const server = await servedOrExit(serveApp(app, { port: env.PORT, hostname: env.LISTEN_HOST }), {
+    service: SERVICE,
+    port: env.PORT,
+    variable: 'PORT',
+    host: { address: env.LISTEN_HOST, variable: 'LISTEN_HOST' },
+  });
+  logger.info('listening', {
+    address: env.LISTEN_HOST,
+    port: server.port,
+    ...(worker ? { worker: worker.index, workers: env.SIDECAR_WORKERS } : {}),
+    store: store.kind,
+    events: env.KAFKA_BROKERS.length > 0 ? `kafka:${topic}` : 'event-log',
+    clickhouse: env.CLICKHOUSE_URL ? 'server' : 'embedded',
+    config: configurationSummary(env.TOLLGATE_CONFIG ?? '', config),
   });
 
-  // A port in use is one line that names it and PORT, and exit 1 (a worker of several: the primary stops).
-  exitUnlessListening(server, { service: SERVICE, port: env.PORT, variable: 'PORT', host: { address: env.LISTEN_HOST, variable: 'LISTEN_HOST' } });
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down', { signal });
-    const force = setTimeout(() => {
-      logger.warn('requests still open after the grace period; closing their connections');
-      if ('closeAllConnections' in server) server.closeAllConnections();
-    }, SHUTDOWN_GRACE_MS);
-    force.unref();
-    server.close(async () => {
-      clearTimeout(force);
-      // Answered requests' events are flushed (to Kafka or the spool, or stored by the bus's sink) before ClickHouse closes.
-      await emitter.close().catch((err: unknown) => logger.error('events not flushed', { error: String(err) }));
-      await Promise.allSettled([store.close(), clickhouse.close()]);
-      logger.info('stopped');
-      process.exit(0);
-    });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  // Answered requests' events are flushed (to Kafka or the spool, or stored by the bus's sink) before ClickHouse closes.
+  stopOnSignals(logger, [
+    { name: 'server', run: () => server.close(SHUTDOWN_GRACE_MS) },
+    { name: 'events', run: () => emitter.close() },
+    { name: 'credit store', run: () => store.close() },
+    { name: 'ClickHouse', run: () => clickhouse.close() },
+  ]);
 };

@@ -15,6 +15,7 @@ import {
   openEventPath,
   KafkaClient,
   readServiceEnv,
+  stopOnSignals,
 } from '@tollgate/core';
 import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
@@ -172,28 +173,17 @@ Metered calls per endpoint (OpenMeter API; meters from the configuration):
   curl -s '${sidecar.url}/api/v1/meters/api_calls/query?subject=tpp-123&groupBy=endpoint' -H 'authorization: Bearer ${token}'
 `);
 
-let stopping = false;
-const shutdown = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  const started = performance.now();
-  logger.info('shutting down', { signal, backlog: emitter.status?.().backlog });
-  // Calls in flight finish (and emit) first; then the event log is stored at full batch rate.
-  await Promise.all([gateway.close(STOP_GRACE_MS), sidecar.close(STOP_GRACE_MS)]);
-  await syncWorker.stop();
-  await sample?.close(STOP_GRACE_MS);
-  await emitter.close();
-  await sink?.stop();
-  await store.close();
-  await clickhouse.close();
-  logger.info('stopped', { ms: Math.round(performance.now() - started) });
-  process.exit(0);
-};
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    shutdown(signal).catch((err: unknown) => {
-      logger.error('shutdown failed', { error: String(err) });
-      process.exit(1);
-    });
-  });
-}
+// Calls in flight finish (and emit) first; then the event log is stored at full batch rate.
+stopOnSignals(
+  logger,
+  [
+    { name: 'gateway and sidecar servers', run: () => Promise.all([gateway.close(STOP_GRACE_MS), sidecar.close(STOP_GRACE_MS)]) },
+    { name: 'sync worker', run: () => syncWorker.stop() },
+    { name: 'sample upstream', run: () => sample?.close(STOP_GRACE_MS) },
+    { name: 'events', run: () => emitter.close() },
+    { name: 'sink', run: () => sink?.stop() },
+    { name: 'credit store', run: () => store.close() },
+    { name: 'ClickHouse', run: () => clickhouse.close() },
+  ],
+  () => ({ backlog: emitter.status?.().backlog }),
+);

@@ -1,4 +1,3 @@
 export * from './sync-worker.ts';
-export * from './health-server.ts';
 export * from './kafka-caught-up.ts';
 export * from './sync-worker-env.ts';

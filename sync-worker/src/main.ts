@@ -1,5 +1,19 @@
-import { ConfigError, configurationOrExit, createLogger, KafkaClient, listenErrorLine, migrate, openClickHouse, readServiceEnv, ValkeyCreditStore, workFromInvocationDirectory } from '@tollgate/core';
-import { serveHealth } from './health-server.ts';
+import {
+  ConfigError,
+  configurationOrExit,
+  createLogger,
+  healthRoutes,
+  KafkaClient,
+  migrate,
+  openClickHouse,
+  probe,
+  readServiceEnv,
+  servedOrExit,
+  serveApp,
+  stopOnSignals,
+  ValkeyCreditStore,
+  workFromInvocationDirectory,
+} from '@tollgate/core';
 import { kafkaMeteringCaughtUp } from './kafka-caught-up.ts';
 import { SyncWorker } from './sync-worker.ts';
 import { SYNC_WORKER_ENV, syncScheduleFromEnv } from './sync-worker-env.ts';
@@ -25,13 +39,16 @@ await store.connected().catch((err: unknown) => logger.warn('Valkey is not reach
 const kafka = env.KAFKA_BROKERS.length > 0 ? new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-sync-worker' }) : undefined;
 const awaitMeteringCaughtUp = kafka ? kafkaMeteringCaughtUp({ kafka, topic: env.KAFKA_TOPIC, producerBoundMs: env.KAFKA_LINGER_MS + SEND_MARGIN_MS }) : undefined;
 const worker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), awaitMeteringCaughtUp, logger });
-const health = await serveHealth({
+const readiness = async () => {
+  const [storeUp, clickhouseUp] = await Promise.all([probe(() => store.ping()), probe(async () => (await clickhouse.ping()).success)]);
+  const problems = [...(storeUp ? [] : ['Valkey does not answer']), ...(clickhouseUp ? [] : ['ClickHouse does not answer'])];
+  return { checks: { store: storeUp, clickhouse: clickhouseUp }, problems };
+};
+// A port in use: one line that names it and PORT, and exit 1.
+const health = await servedOrExit(serveApp(healthRoutes({ readiness }), { port: env.PORT, hostname: '0.0.0.0' }), {
+  service: 'sync-worker',
   port: env.PORT,
-  ready: async () => (await store.ping()) && (await clickhouse.ping()).success,
-}).catch((err: unknown) => {
-  // A port in use: one line that names it and PORT, and exit 1.
-  process.stderr.write(`${listenErrorLine({ service: 'sync-worker', port: env.PORT, variable: 'PORT' }, err)}\n`);
-  return process.exit(1);
+  variable: 'PORT',
 });
 worker.start();
 logger.info('started', {
@@ -41,14 +58,10 @@ logger.info('started', {
   config: 'environment only (the sync worker reads no TOLLGATE_CONFIG)',
 });
 
-const shutdown = async (signal: string) => {
-  logger.info('shutting down', { signal });
-  await worker.stop();
-  await health.close();
-  await store.close();
-  await kafka?.close();
-  await clickhouse.close();
-  process.exit(0);
-};
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
+stopOnSignals(logger, [
+  { name: 'sync worker', run: () => worker.stop() },
+  { name: 'health server', run: () => health.close() },
+  { name: 'credit store', run: () => store.close() },
+  { name: 'Kafka', run: () => kafka?.close() },
+  { name: 'ClickHouse', run: () => clickhouse.close() },
+]);

@@ -47,3 +47,10 @@ export const exitUnlessListening = (server: Listener, target: ListenTarget): voi
   server.once('error', fail);
   server.once('listening', () => server.off('error', fail));
 };
+
+/** The server `serving` resolves with; a failed listen ends the process as exitUnlessListening does. */
+export const servedOrExit = <T>(serving: Promise<T>, target: ListenTarget): Promise<T> =>
+  serving.catch((err: unknown) => {
+    process.stderr.write(`${listenErrorLine(target, err)}\n`);
+    return process.exit(1);
+  });

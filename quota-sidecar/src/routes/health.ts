@@ -1,16 +1,4 @@
-import { Hono } from 'hono';
-import { metrics, problemResponse, registry, settleWithin, TollgateError, type CreditStore, type EventPathStatus } from '@tollgate/core';
-
-/** A probe answers within this budget or counts as down, so /readyz never hangs on a dependency. */
-const PROBE_BUDGET_MS = 2_000;
-
-const probe = async (check: () => Promise<boolean>): Promise<boolean> => {
-  try {
-    return await settleWithin(check(), PROBE_BUDGET_MS);
-  } catch {
-    return false;
-  }
-};
+import { healthRoutes as serviceHealthRoutes, metrics, probe, registry, type CreditStore, type EventPathStatus } from '@tollgate/core';
 
 export interface HealthOptions {
   store: CreditStore;
@@ -21,16 +9,19 @@ export interface HealthOptions {
   events?: (() => EventPathStatus | undefined) | undefined;
 }
 
-/** `/healthz` (the process is live), `/readyz` (its dependencies answer) and `/metrics`; none needs a token. */
+/** The sidecar's `/healthz`, `/readyz` (the store, ClickHouse, the event path) and `/metrics`. */
 export const healthRoutes = ({ store, ready, metricsText = () => registry.metrics(), events }: HealthOptions) =>
-  new Hono()
-    .get('/healthz', (c) => c.json({ status: 'live' }))
-    .get('/readyz', async (c) => {
+  serviceHealthRoutes({
+    metricsText,
+    readiness: async () => {
       const [storeUp, dependenciesUp] = await Promise.all([probe(() => store.ping()), ready ? probe(ready) : Promise.resolve(true)]);
       metrics.storeUp.set(storeUp ? 1 : 0);
       const eventPath = events?.();
-      const checks = { store: storeUp, dependencies: dependenciesUp, ...(eventPath ? { events: eventPath } : {}) };
-      if (storeUp && dependenciesUp && !eventPath?.problem) return c.json({ status: 'ready', checks });
-      return problemResponse(new TollgateError('DEPENDENCY_UNAVAILABLE', 'A dependency does not answer.', { checks }));
-    })
-    .get('/metrics', async (c) => c.body(await metricsText(), 200, { 'content-type': registry.contentType }));
+      const problems = [
+        ...(storeUp ? [] : ['the credit store does not answer']),
+        ...(dependenciesUp ? [] : ['ClickHouse does not answer']),
+        ...(eventPath?.problem ? [eventPath.problem] : []),
+      ];
+      return { checks: { store: storeUp, dependencies: dependenciesUp, ...(eventPath ? { events: eventPath } : {}) }, problems };
+    },
+  });
