@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiCallEvent, KafkaClient, migrate, openClickHouse } from '@tollgate/core';
-import { DEFAULT_SINK_GROUP } from '@tollgate/meter-sink';
+import { buildApiCallEvent, KafkaClient, migrate, openClickHouse, SINK_GROUP_ID } from '@tollgate/core';
 import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
 import { freePort } from '@tollgate/testkit/free-port';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
@@ -46,7 +45,7 @@ const event = (i: number) =>
 describe('meter-sink stopped with SIGTERM under a backlog', () => {
   it('commits exactly what it stored, stops fetching, exits promptly, and the next sink finishes the rest once', async () => {
     const topic = `sigterm-${randomUUID()}`;
-    const groupId = DEFAULT_SINK_GROUP; // the sink process's group
+    const groupId = SINK_GROUP_ID; // the sink process's group
     const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'sigterm-test' });
     await kafka.ensureTopics(topic, 6);
     const clickhouse = openClickHouse({ url: front.url });

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiCallEvent, KafkaClient, migrate, openClickHouse } from '@tollgate/core';
+import { buildApiCallEvent, KafkaClient, migrate, openClickHouse, SINK_GROUP_ID } from '@tollgate/core';
 import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
 import { freePort } from '@tollgate/testkit/free-port';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
@@ -149,7 +149,7 @@ describe('a meter-sink frozen past its session timeout while another takes its p
       await waitFor(async () => (await stored()) >= produced, { timeoutMs: 120_000, intervalMs: 250, what: `${produced} events stored` });
       await waitFor(
         async () => {
-          const [ends, committed] = await Promise.all([kafka.endOffsets(topic), kafka.committedOffsets(`tollgate-meter-sink`, topic)]);
+          const [ends, committed] = await Promise.all([kafka.endOffsets(topic), kafka.committedOffsets(SINK_GROUP_ID, topic)]);
           return ends.every((e) => committed.get(e.partition) === e.end);
         },
         { timeoutMs: 60_000, what: 'the group committed to the end' },

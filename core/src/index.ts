@@ -24,6 +24,7 @@ export * from './events/api-call.ts';
 export * from './events/emitter.ts';
 export * from './events/in-process-bus.ts';
 export * from './clickhouse/client.ts';
+export * from './clickhouse/sql-query.ts';
 export * from './clickhouse/time.ts';
 export * from './clickhouse/migrations.ts';
 export * from './grants/grant-repository.ts';

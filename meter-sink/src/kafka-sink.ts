@@ -4,6 +4,7 @@ import {
   DEAD_LETTER_REASON_HEADER,
   DEFAULT_EVENT_TIME_WINDOW,
   deadLetterTopicOf,
+  SINK_GROUP_ID,
   ENV,
   metrics,
   pause,
@@ -38,8 +39,6 @@ export interface KafkaSinkOptions {
   eventTimeWindow?: EventTimeWindow;
 }
 
-export const DEFAULT_SINK_GROUP = 'tollgate-meter-sink';
-
 /**
  * Kafka → ClickHouse, each (source, id) stored once. Per batch (one partition, offset order):
  * 1. Sort: events to store, the rest for the dead-letter topic with the reason (one validation call).
@@ -60,7 +59,7 @@ export class KafkaMeterSink {
   #lagTimer: NodeJS.Timeout | undefined;
 
   constructor(options: KafkaSinkOptions) {
-    this.#options = { groupId: DEFAULT_SINK_GROUP, lagIntervalMs: 2_000, sessionTimeoutMs: ENV.SINK_SESSION_TIMEOUT_MS.fallback, dedupeHorizonDays: ENV.DEDUPE_HORIZON_DAYS.fallback, eventTimeWindow: DEFAULT_EVENT_TIME_WINDOW, ...options };
+    this.#options = { groupId: SINK_GROUP_ID, lagIntervalMs: 2_000, sessionTimeoutMs: ENV.SINK_SESSION_TIMEOUT_MS.fallback, dedupeHorizonDays: ENV.DEDUPE_HORIZON_DAYS.fallback, eventTimeWindow: DEFAULT_EVENT_TIME_WINDOW, ...options };
     const { logger } = this.#options;
     this.#group = options.kafka.consumerGroup({
       groupId: this.#options.groupId,

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
   activeSubjectsSql,
+  queryRows,
   ENV,
   epochMinute,
   metrics,
@@ -177,10 +178,7 @@ export class SyncWorker {
     const end = metrics.reconcileDuration.startTimer({ kind });
     let outcome = 'error';
     try {
-      const { query, params } = activeSubjectsSql(since);
-      const subjects = (await (await this.#options.clickhouse.query({ query, query_params: params, format: 'JSONEachRow' })).json<{ subject: string }>()).map(
-        (r) => r.subject,
-      );
+      const subjects = (await queryRows<{ subject: string }>(this.#options.clickhouse, activeSubjectsSql(since))).map((r) => r.subject);
       const summary = await reconcileSubjects({
         clickhouse: this.#options.clickhouse,
         store: this.#options.store,

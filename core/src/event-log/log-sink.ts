@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
 import { appendDeadLetters, DEAD_LETTER_FILE, type RefusedLine } from './dead-letter-file.ts';
 import type { EventLog, LogPosition } from './event-log.ts';
+import { backoffDelay } from '../backoff.ts';
 import { ENV } from '../config/env.ts';
 
 export interface LogSinkOptions {
@@ -221,7 +222,7 @@ export class LogSink {
   }
 
   #backOffMs(): number {
-    return Math.min(this.#retryMs * 2 ** Math.max(0, this.#failures - 1), MAX_RETRY_MS);
+    return backoffDelay(this.#failures - 1, { baseMs: this.#retryMs, capMs: MAX_RETRY_MS });
   }
 
   #pause(ms: number): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryRows } from '../clickhouse/sql-query.ts';
 import { clickHouseTime } from '../clickhouse/time.ts';
 
 export interface Grant {
@@ -92,7 +93,6 @@ export class GrantRepository {
   }
 
   async #query(query: string, params: Record<string, unknown>): Promise<Grant[]> {
-    const result = await this.#ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return (await result.json<GrantRow>()).map(toGrant);
+    return (await queryRows<GrantRow>(this.#ch, { query, params })).map(toGrant);
   }
 }

@@ -25,4 +25,4 @@ export { ConsumerGroup, type ConsumerGroupOptions } from './consumer-group.ts';
 export type { IncomingRecord, PartitionBatch } from './fetch-batches.ts';
 export { deadLetterTopicOf, type PartitionRange } from './kafka-admin.ts';
 export { partitionOf } from './keyed-partitioner.ts';
-export { CLOUDEVENTS_CONTENT_TYPE, DEAD_LETTER_REASON_HEADER } from './messages.ts';
+export { CLOUDEVENTS_CONTENT_TYPE, DEAD_LETTER_REASON_HEADER, SINK_GROUP_ID } from './messages.ts';

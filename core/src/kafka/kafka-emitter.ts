@@ -1,5 +1,5 @@
 import type { CloudEventV1 } from 'cloudevents';
-import { pause } from '../backoff.ts';
+import { backoffDelay, pause } from '../backoff.ts';
 import type { EventEmitter } from '../events/emitter.ts';
 import type { Logger } from '../logger.ts';
 import { countingCell, metrics } from '../metrics/metrics.ts';
@@ -244,7 +244,7 @@ export class KafkaEmitter implements EventEmitter {
         attempt = 0;
       } catch (err) {
         this.#options.logger.debug('spool not drained yet', { attempt, error: String(err) });
-        await pause(Math.min(5_000, 200 * 2 ** Math.min(attempt++, 5)), this.#closing.signal);
+        await pause(backoffDelay(attempt++, { baseMs: 200 }), this.#closing.signal);
       }
     }
   }

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Logger } from '../logger.ts';
 import { newUlid } from '../ulid.ts';
 import { readMeterDefinition, type MeterDefinition } from './meter-definition.ts';
-import type { SqlQuery } from '../clickhouse/sql-query.ts';
+import { queryRows, type SqlQuery } from '../clickhouse/sql-query.ts';
 import { liveMetersSql, meterDeletionRow, meterRow, type MeterTableRow } from './stored-meter-sql.ts';
 
 /** A meter created over the API, as stored. */
@@ -82,10 +82,9 @@ export class MeterRepository implements MeterWrites {
     await this.#ch.insert({ table: 'meters', format: 'JSONEachRow', values: [row] });
   }
 
-  async #read({ query, params }: SqlQuery): Promise<StoredMeter[]> {
-    const result = await this.#ch.query({ query, query_params: params, format: 'JSONEachRow' });
+  async #read(built: SqlQuery): Promise<StoredMeter[]> {
     const meters: StoredMeter[] = [];
-    for (const row of await result.json<Row>()) {
+    for (const row of await queryRows<Row>(this.#ch, built)) {
       const read = readMeterDefinition(JSON.parse(row.definition) as unknown);
       // Only definitions this code accepted are stored; one it no longer reads is named, not guessed at.
       if ('problems' in read) this.#logger.error('a stored meter no longer reads as a meter; it is left out', { slug: row.slug, id: row.id, problems: read.problems });

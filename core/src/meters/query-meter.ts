@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryRows } from '../clickhouse/sql-query.ts';
 import type { Meter, WindowSize } from './meter.ts';
 import { buildMeterQuery, type MeterQuery } from './query-sql.ts';
 
@@ -31,8 +32,7 @@ export const isoTime = (ms: number) => new Date(ms).toISOString().replace('.000Z
  */
 export const queryMeter = async (ch: ClickHouseClient, meter: Meter, q: MeterQuery, nowMs: number = Date.now()): Promise<MeterAnswer> => {
   const { query, params, columns } = buildMeterQuery(meter, q);
-  const result = await ch.query({ query, query_params: params, format: 'JSONEachRow' });
-  const rows = await result.json<Row>();
+  const rows = await queryRows<Row>(ch, { query, params });
   const firstMs = Math.min(...rows.map((r) => Number(r.first_minute) * 1000));
   const lastMs = Math.max(nowMs, ...rows.map((r) => Number(r.last_minute_end) * 1000));
   const from = q.from ?? (rows.length > 0 ? firstMs : undefined);

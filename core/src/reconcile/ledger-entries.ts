@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { PendingChange } from '../credits/credit-store.ts';
 import { minuteToDateTime } from '../clickhouse/time.ts';
 import { chargeCause, driftCause, type DriftCause } from './drift-cause.ts';
-import { rows } from './reconcile-inputs.ts';
+import { queryRows as rows } from '../clickhouse/sql-query.ts';
 import { lastRestoreSql, settledUsageSql, usageByMinuteSql } from './reconcile-sql.ts';
 
 /** A ledger entry: one reason the balance moved, besides top-ups and real-time debits. */

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CreditStore } from '../credits/credit-store.ts';
 import { entryAmounts } from './ledger-entries.ts';
-import { rows } from './reconcile-inputs.ts';
+import { queryRows as rows } from '../clickhouse/sql-query.ts';
 import { ledgerTotalsSql, writtenChangesSql } from './reconcile-sql.ts';
 
 /**

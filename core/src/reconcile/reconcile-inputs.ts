@@ -1,10 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CountedGrant } from '../credits/credit-store.ts';
 import { MAX_CREDITS } from '../credits/safe-credits.ts';
-import { ledgerTotalsSql, recentGrantsSql, targetsSql, type SqlQuery } from './reconcile-sql.ts';
+import { queryRows as rows } from '../clickhouse/sql-query.ts';
+import { ledgerTotalsSql, recentGrantsSql, targetsSql } from './reconcile-sql.ts';
 
-export const rows = async <T>(ch: ClickHouseClient, { query, params }: SqlQuery): Promise<T[]> =>
-  (await ch.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
 
 /** What ClickHouse says about one batch of subjects, read in one round before the store is called. */
 export interface BatchInputs {

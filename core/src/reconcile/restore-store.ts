@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { CreditStore } from '../credits/credit-store.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
-import { rows } from './reconcile-inputs.ts';
+import { queryRows as rows } from '../clickhouse/sql-query.ts';
 import { activeSubjectsSql } from './reconcile-sql.ts';
 import { reconcileSubjects, type ReconcileSummary } from './reconcile-subjects.ts';
 

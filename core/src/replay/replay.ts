@@ -6,9 +6,8 @@ import type { KafkaClient } from '../kafka/kafka-client.ts';
 import { parseEvent, type StoredEvent } from '../events/validate-event.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import { metrics } from '../metrics/metrics.ts';
+import { SINK_GROUP_ID } from '../kafka/messages.ts';
 
-/** The meter-sink's consumer group (its default): a replay waits until it has stored up to the stop offsets. */
-export const SINK_GROUP_ID = 'tollgate-meter-sink';
 
 export type ReplayState = 'running' | 'done' | 'failed';
 

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { queryRows } from '../clickhouse/sql-query.ts';
 import { newUlid } from '../ulid.ts';
 import { liveSubjectsSql, subjectDeletionRow, subjectRows, type SubjectFilter, type SubjectTableRow, type SubjectUpsert } from './subject-sql.ts';
 
@@ -69,9 +70,7 @@ export class SubjectRepository {
   }
 
   async #read(filter?: SubjectFilter): Promise<Subject[]> {
-    const { query, params } = liveSubjectsSql(filter);
-    const result = await this.#ch.query({ query, query_params: params, format: 'JSONEachRow' });
-    return (await result.json<Row>()).map((r) => ({
+    return (await queryRows<Row>(this.#ch, liveSubjectsSql(filter))).map((r) => ({
       id: r.id,
       key: r.key,
       displayName: r.display_name,

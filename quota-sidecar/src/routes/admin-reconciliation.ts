@@ -3,13 +3,13 @@ import { Hono } from 'hono';
 import {
   adjustmentsSql,
   epochMinute,
+  queryRows,
   REPORT_WINDOW_MINUTES,
   settledDebitsSql,
   TollgateError,
   usageWindowsSql,
   type CreditStore,
   type Logger,
-  type SqlQuery,
   type ReportWindowSize,
 } from '@tollgate/core';
 import { parseSubject } from '../admin/top-up-request.ts';
@@ -29,8 +29,6 @@ export interface AdjustmentRow {
   recorded_at: string;
 }
 
-export const readRows = async <T>(ch: ClickHouseClient, { query, params }: SqlQuery): Promise<T[]> =>
-  (await ch.query({ query, query_params: params, format: 'JSONEachRow' })).json<T>();
 
 const minuteIso = (minute: number) => new Date(minute * 60_000).toISOString();
 
@@ -79,13 +77,13 @@ export const adminReconciliationRoutes = ({
     const subject = parseSubject(c.req.param('subject'));
     const { size, width, fromMinute, toMinute } = parseRange(c.req.query(), now());
     const [usage, adjustments, buckets, settled] = await Promise.all([
-      readRows<{ window_minute: string | number; metered: string | number; unverified: string | number; events: string | number }>(
+      queryRows<{ window_minute: string | number; metered: string | number; unverified: string | number; events: string | number }>(
         clickhouse,
         usageWindowsSql(subject, fromMinute, toMinute, size),
       ),
-      readRows<AdjustmentRow>(clickhouse, adjustmentsSql(subject, fromMinute, toMinute)),
+      queryRows<AdjustmentRow>(clickhouse, adjustmentsSql(subject, fromMinute, toMinute)),
       store.realtimeBuckets(subject),
-      readRows<{ window_minute: string | number; debited: string | number }>(clickhouse, settledDebitsSql(subject, fromMinute, toMinute, size)),
+      queryRows<{ window_minute: string | number; debited: string | number }>(clickhouse, settledDebitsSql(subject, fromMinute, toMinute, size)),
     ]).catch((err: unknown) => {
       logger.error('reconciliation report failed', { error: err instanceof Error ? err.message : String(err) });
       throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'The reconciliation report could not be read; try again.');

@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { adjustmentsSql, readLedgerTotals, StoreNotRestoredError, TollgateError, type CreditStore, type GrantRepository, type Logger } from '@tollgate/core';
+import { adjustmentsSql, queryRows, readLedgerTotals, StoreNotRestoredError, TollgateError, type CreditStore, type GrantRepository, type Logger } from '@tollgate/core';
 import { parseSubject } from '../admin/top-up-request.ts';
-import { readRows, type AdjustmentRow } from './admin-reconciliation.ts';
+import type { AdjustmentRow } from './admin-reconciliation.ts';
 
 const unavailable = (logger: Logger, what: string) => (err: unknown) => {
   // An emptied store must not answer 0 for a TPP that holds credits: 503 until it is restored.
@@ -47,7 +47,7 @@ export const adminSubjectsRoutes = ({
       const [balance, list, adjustments, totals] = await Promise.all([
         store.balance(subject).catch(unavailable(logger, 'balance')),
         grants.list(subject).catch(unavailable(logger, 'ledger')),
-        clickhouse ? readRows<AdjustmentRow>(clickhouse, adjustmentsSql(subject)).catch(unavailable(logger, 'ledger')) : Promise.resolve([]),
+        clickhouse ? queryRows<AdjustmentRow>(clickhouse, adjustmentsSql(subject)).catch(unavailable(logger, 'ledger')) : Promise.resolve([]),
         clickhouse ? readLedgerTotals(clickhouse, store, subject).catch(unavailable(logger, 'ledger')) : Promise.resolve(undefined),
       ]);
       return c.json({

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { eventValidationError, isoTime, listEventsSql, TollgateError, type ListedEventRow, type Logger } from '@tollgate/core';
+import { eventValidationError, isoTime, listEventsSql, queryRows, TollgateError, type ListedEventRow, type Logger } from '@tollgate/core';
 import { readEventListParams } from '../openmeter/event-list-params.ts';
 import type { MeterRegistry } from '../openmeter/meter-registry.ts';
 
@@ -12,13 +12,10 @@ import type { MeterRegistry } from '../openmeter/meter-registry.ts';
  */
 export const openMeterEventsListRoutes = ({ meters, clickhouse, now, logger }: { meters: MeterRegistry; clickhouse: ClickHouseClient; now: () => number; logger: Logger }) =>
   new Hono().get('/api/v1/events', async (c) => {
-    const { query, params } = listEventsSql(readEventListParams(new URL(c.req.url).searchParams, now()));
+    const built = listEventsSql(readEventListParams(new URL(c.req.url).searchParams, now()));
     const [all, rows] = await Promise.all([
       meters.list(),
-      clickhouse
-        .query({ query, query_params: params, format: 'JSONEachRow' })
-        .then((result) => result.json<ListedEventRow>())
-        .catch((err: unknown) => {
+      queryRows<ListedEventRow>(clickhouse, built).catch((err: unknown) => {
           logger.error('events list failed', { error: err instanceof Error ? err.message : String(err) });
           throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'The events could not be read right now; retry shortly.');
         }),

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { meterSubjectsSql, TollgateError, type Logger } from '@tollgate/core';
+import { meterSubjectsSql, queryRows, TollgateError, type Logger } from '@tollgate/core';
 import type { MeterRegistry } from '../openmeter/meter-registry.ts';
 import { timeParam } from '../openmeter/query-params.ts';
 
@@ -25,10 +25,9 @@ const readRange = (params: URLSearchParams): { from?: number; to?: number } => {
 export const openMeterMeterSubjectsRoutes = ({ meters, clickhouse, logger }: { meters: MeterRegistry; clickhouse: ClickHouseClient; logger: Logger }) =>
   new Hono().get('/api/v1/meters/:meterIdOrSlug/subjects', async (c) => {
     const { meter } = await meters.find(c.req.param('meterIdOrSlug'));
-    const { query, params } = meterSubjectsSql(meter, readRange(new URL(c.req.url).searchParams));
+    const built = meterSubjectsSql(meter, readRange(new URL(c.req.url).searchParams));
     try {
-      const result = await clickhouse.query({ query, query_params: params, format: 'JSONEachRow' });
-      return c.json((await result.json<{ subject: string }>()).map((r) => r.subject));
+      return c.json((await queryRows<{ subject: string }>(clickhouse, built)).map((r) => r.subject));
     } catch (err) {
       logger.error('meter subjects query failed', { meter: meter.slug, error: err instanceof Error ? err.message : String(err) });
       throw new TollgateError('DEPENDENCY_UNAVAILABLE', 'The subjects could not be read right now; retry shortly.');
