@@ -12,7 +12,7 @@ export interface GatewayTargets {
 }
 
 /**
- * Targets by configuration (issue 13): with Valkey and Kafka, CPU per request ≤ 1.35× the bare
+ * Targets by configuration: with Valkey and Kafka, CPU per request ≤ 1.35× the bare
  * proxy's and throughput ≥ 0.75× co-located, p99 ≤ +2 ms at 50 connections and ≤ +1 ms at light
  * load; with Valkey only, CPU ≤ 1.2×.
  */
