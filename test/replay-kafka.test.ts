@@ -9,11 +9,9 @@ import {
   GrantRepository,
   KafkaClient,
   KafkaEmitter,
-  reconcileReplayed,
-  ReplayRegistry,
   ValkeyCreditStore,
-  type ReplayProgress,
 } from '@tollgate/core';
+import { reconcileReplayed, ReplayRegistry, type ReplayProgress } from '@tollgate/quota-sidecar';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
 import { ADMIN_TOKEN, closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
-import { clusterMetricsText, configurationOrExit, workFromInvocationDirectory } from '@tollgate/core';
+import { configurationOrExit, workFromInvocationDirectory } from '@tollgate/core';
+import { clusterMetricsText } from './workers/cluster-metrics.ts';
 import { runSidecar, SERVICE } from './run-sidecar.ts';
 import { readSidecarConfig } from './sidecar-config.ts';
 import { askWorkerIndex } from './workers/worker-index.ts';

@@ -14,15 +14,14 @@ import {
   openEventPath,
   eventTimeWindowFromEnv,
   KafkaClient,
-  reconcileReplayed,
-  ReplayRegistry,
   restoreStore,
   ValkeyCreditStore,
   type CreditStore,
   type Logger,
   type MeterWrites,
-  type Replays,
 } from '@tollgate/core';
+import { reconcileReplayed } from './replay/reconcile-replayed.ts';
+import { ReplayRegistry, type Replays } from './replay/replay-registry.ts';
 import type { SidecarSettings } from './sidecar-config.ts';
 import { createSidecarApp } from './sidecar-app.ts';
 

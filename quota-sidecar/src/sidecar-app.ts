@@ -13,9 +13,9 @@ import {
   type Logger,
   type Meter,
   type MeterWrites,
-  type Replays,
   type TollgateConfig,
 } from '@tollgate/core';
+import { type Replays } from './replay/replay-registry.ts';
 import { bearerAuth } from './admin/bearer-auth.ts';
 import { createDecide } from './authorize/decide.ts';
 import { authorizeCredential, authorizeGuard } from './http/authorize-credential.ts';

@@ -1,4 +1,5 @@
-import { answerWorkerCalls, callPrimary, type CreateMeterResult, type MeterDefinition, type MeterWrites, type StoredMeter } from '@tollgate/core';
+import { type CreateMeterResult, type MeterDefinition, type MeterWrites, type StoredMeter } from '@tollgate/core';
+import { answerWorkerCalls, callPrimary } from './primary-calls.ts';
 
 /**
  * Meter creates and deletes of a sidecar that runs as several workers: they all run in the

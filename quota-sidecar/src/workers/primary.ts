@@ -1,7 +1,8 @@
 import cluster from 'node:cluster';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { configurationSummary, createLogger, DiskSpool, MeterRepository, openCreditStore, serveClusterMetrics } from '@tollgate/core';
+import { configurationSummary, createLogger, DiskSpool, MeterRepository, openCreditStore } from '@tollgate/core';
+import { serveClusterMetrics } from './cluster-metrics.ts';
 import { SERVICE, eventClientId, openMigratedClickHouse, openReplays } from '../run-sidecar.ts';
 import { serveMeterWritesToWorkers } from './meter-calls.ts';
 import { serveReplaysToWorkers } from './replay-calls.ts';

@@ -1,4 +1,6 @@
-import { answerWorkerCalls, callPrimary, type ReplayProgress, type ReplayRequest, type Replays } from '@tollgate/core';
+import { answerWorkerCalls, callPrimary } from './primary-calls.ts';
+import type { ReplayProgress, ReplayRequest } from '../replay/replay.ts';
+import type { Replays } from '../replay/replay-registry.ts';
 
 /**
  * Replays of a sidecar that runs as several workers: a replay's progress lives in one process,

@@ -1,4 +1,4 @@
-import { answerWorkerCalls, callPrimary } from '@tollgate/core';
+import { answerWorkerCalls, callPrimary } from './primary-calls.ts';
 
 const WORKER_INDEX_CALL = 'worker-index';
 

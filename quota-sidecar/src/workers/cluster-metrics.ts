@@ -1,6 +1,6 @@
 import { AggregatorRegistry } from 'prom-client';
-import { answerWorkerCalls, callPrimary } from '../cluster/primary-calls.ts';
-import { registry } from './metrics.ts';
+import { registry } from '@tollgate/core';
+import { answerWorkerCalls, callPrimary } from './primary-calls.ts';
 
 const METRICS_CALL = 'metrics';
 

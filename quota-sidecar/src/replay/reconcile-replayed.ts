@@ -1,8 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { epochMinute, type CreditStore } from '../credits/credit-store.ts';
-import type { Logger } from '../logger.ts';
-import { reconcileSubjects } from '../reconcile/reconcile-subjects.ts';
 import type { ReplayReconciled } from './replay.ts';
+import { epochMinute, reconcileSubjects, type CreditStore, type Logger } from '@tollgate/core';
 
 /**
  * The reconcile step of a replay: the subjects it saw, as of the sync worker's watermark

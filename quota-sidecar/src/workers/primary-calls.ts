@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { ERROR_CODES, TollgateError, type ErrorCode } from '../errors.ts';
+import { ERROR_CODES, TollgateError, type ErrorCode } from '@tollgate/core';
 
 /**
  * Calls from the workers of a node:cluster service to its primary, over the IPC channel

@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EventWriter } from '../clickhouse/event-writer.ts';
-import type { PartitionBatch } from '../kafka/fetch-batches.ts';
-import type { KafkaClient } from '../kafka/kafka-client.ts';
-import { parseEvent, type StoredEvent } from '../events/validate-event.ts';
-import { createLogger, type Logger } from '../logger.ts';
-import { metrics } from '../metrics/metrics.ts';
-import { SINK_GROUP_ID } from '../kafka/messages.ts';
-
+import { EventWriter, SINK_GROUP_ID, createLogger, metrics, parseEvent, type KafkaClient, type Logger, type PartitionBatch, type StoredEvent } from '@tollgate/core';
 
 export type ReplayState = 'running' | 'done' | 'failed';
 

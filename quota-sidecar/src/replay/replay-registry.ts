@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { TollgateError } from '../errors.ts';
 import { startReplay, type Replay, type ReplayOptions, type ReplayProgress, type ReplayRequest } from './replay.ts';
+import { TollgateError } from '@tollgate/core';
 
 export type ReplayDefaults = Omit<ReplayOptions, keyof ReplayRequest | 'id'>;
 
