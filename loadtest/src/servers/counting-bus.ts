@@ -18,6 +18,7 @@ import {
   serviceEnv,
   type EventEmitter,
 } from '@tollgate/core';
+import { outboxTee } from './outbox-tee.ts';
 
 /**
  * Counts events by outcome as `events`, `events.debited`, `events.status.2xx`, … Counting
@@ -95,7 +96,8 @@ const batchCounts = async (): Promise<Record<string, number>> => {
 /**
  * With KAFKA_BROKERS: the producer path exactly as a gateway opens it (`openEventPath` with the
  * environment's KAFKA_* settings and their defaults, spooling under a temporary SPOOL_DIR), with
- * the same counts taken as events are handed to it. BENCH_EMITTER=log: the local event log.
+ * the same counts taken as events are handed to it; with BENCH_OUTBOX=log too, through the local
+ * event log first (outbox-tee.ts). BENCH_EMITTER=log: the local event log alone.
  * Otherwise the counting in-process bus.
  */
 export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: () => Promise<Record<string, number>> }> => {
@@ -116,7 +118,8 @@ export const benchEmitter = async (): Promise<{ emitter: EventEmitter; counts: (
   const logger = createLogger('bench', 'warn');
   // Never used with brokers: the events go to Kafka, not to a ClickHouse of this process.
   const unusedClickHouse = () => openClickHouse({ url: 'http://127.0.0.1:9' });
-  const path = await openEventPath(eventPathFromEnv(env, 'bench-gateway', unusedClickHouse, logger));
+  const opened = await openEventPath(eventPathFromEnv(env, 'bench-gateway', unusedClickHouse, logger));
+  const path = process.env.BENCH_OUTBOX === 'log' ? outboxTee(opened) : opened;
   const { count, counts } = eventCounter();
   const emitter: EventEmitter = {
     emit(e: CloudEventV1<unknown>) {
