@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore } from '@tollgate/core';
-import { createGatewayApp, serveApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore, serveApp, type RunningServer } from '@tollgate/core';
+import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 
 /**

@@ -13,8 +13,10 @@ import {
   migrate,
   openClickHouse,
   parseTollgateConfig,
+  serveApp,
+  type RunningServer,
 } from '@tollgate/core';
-import { createGatewayApp, serveApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';

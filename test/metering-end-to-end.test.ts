@@ -14,8 +14,10 @@ import {
   migrate,
   openClickHouse,
   ValkeyCreditStore,
+  serveApp,
+  type RunningServer,
 } from '@tollgate/core';
-import { createGatewayApp, serveApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';

@@ -1,8 +1,8 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessBus, loadTollgateConfig, MemoryCreditStore } from '@tollgate/core';
-import { createGatewayApp, serveApp, type ClosableApp, type RunningServer } from '@tollgate/gateway-plugin';
+import { InProcessBus, loadTollgateConfig, MemoryCreditStore, serveApp, type RunningServer } from '@tollgate/core';
+import { createGatewayApp, type ClosableApp } from '@tollgate/gateway-plugin';
 import { closeTestClickHouse, createTestSidecar, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 /**

@@ -6,7 +6,7 @@ import { freePort } from '@tollgate/testkit/free-port';
 import { createGatewayApp } from './gateway-app.ts';
 import { createMetricsApp } from './metrics-app.ts';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import type { RunningServer } from './serve.ts';
+import type { RunningServer } from '@tollgate/core';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 

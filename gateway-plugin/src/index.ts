@@ -3,4 +3,3 @@ export { takeResponseFields } from './middleware/tollgate/response-fields.ts';
 export { createGatewayApp, type ClosableApp, type GatewayAppOptions } from './gateway-app.ts';
 export { createMetricsApp } from './metrics-app.ts';
 export { createUpstreamProxy, INTERACTION_ID_HEADER, type UpstreamProxy, type UpstreamProxyOptions } from './proxy/upstream-proxy.ts';
-export { serveApp, type RunningServer } from './serve.ts';

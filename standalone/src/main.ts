@@ -16,8 +16,9 @@ import {
   KafkaClient,
   readServiceEnv,
   stopOnSignals,
+  serveApp,
 } from '@tollgate/core';
-import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
+import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';

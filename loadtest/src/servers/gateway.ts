@@ -1,5 +1,5 @@
-import { DEFAULT_CONFIG } from '@tollgate/core';
-import { createGatewayApp, serveApp } from '@tollgate/gateway-plugin';
+import { DEFAULT_CONFIG, serveApp } from '@tollgate/core';
+import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { announce, listenPort } from './announce.ts';
 import { benchEmitter } from './counting-bus.ts';
 import { grantBenchSubject, openBenchStore } from './bench-store.ts';
