@@ -83,7 +83,8 @@ export class KeyedProducer {
   #requests(topic: string, records: readonly OutgoingRecord[], partitions: number): Generator<Message[]> {
     // Encoded as the requests are cut, one request at a time, not the whole send up front.
     const encode = this.#encode;
-    const { extra, shared } = { extra: this.#extraHeaders, shared: this.#headers };
+    const extra = this.#extraHeaders;
+    const shared = this.#headers;
     const messages = (function* (): Generator<Message> {
       for (const r of records) {
         const { bytes: key, hash } = encode(r.key);

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KafkaClient } from '@tollgate/core';
 import { startKafka } from '@tollgate/testkit/kafka';
 import { median } from '../report/compare.ts';
+import { measureInChild, type ChildMeasurement } from './kafka-clients-run.ts';
 import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
 import { clientBenchEvent, type ClientName } from './kafka-clients-events.ts';
 
@@ -34,31 +34,10 @@ export interface KafkaClientsResult {
   clients: Record<ClientName, ClientFigures>;
 }
 
-const CHILD = fileURLToPath(new URL('./kafka-clients-child.ts', import.meta.url));
 const PARTITIONS = 6;
 
-interface Measured {
-  messages: number;
-  cpuUs: number;
-  seconds: number;
-}
-
-const runChild = (args: string[]): Promise<Measured> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}\n${err}`));
-      else resolve(JSON.parse(line) as Measured);
-    });
-  });
-
-const perMessage = (m: Measured) => m.cpuUs / Math.max(m.messages, 1);
-const rateOf = (m: Measured) => m.messages / m.seconds;
+const perMessage = (m: ChildMeasurement) => m.cpuUs / Math.max(m.messages, 1);
+const rateOf = (m: ChildMeasurement) => m.messages / m.seconds;
 
 export const runKafkaClients = async (
   { rate = 10_000, seconds = 10, rounds = 3, consumeMessages = 500_000 }: { rate?: number; seconds?: number; rounds?: number; consumeMessages?: number },
@@ -67,8 +46,8 @@ export const runKafkaClients = async (
   const broker = await startKafka({ numPartitions: PARTITIONS });
   const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'bench-clients' });
   try {
-    const samples = new Map<string, Measured[]>();
-    const add = (key: string, m: Measured) => samples.set(key, [...(samples.get(key) ?? []), m]);
+    const samples = new Map<string, ChildMeasurement[]>();
+    const add = (key: string, m: ChildMeasurement) => samples.set(key, [...(samples.get(key) ?? []), m]);
     // The topic both consumers read: the same events, written once.
     const readTopic = 'clients-read';
     await kafka.ensureTopics(readTopic, PARTITIONS);
@@ -87,19 +66,19 @@ export const runKafkaClients = async (
       // A different client first in each round, so that drift of the machine does not favour one.
       const order: ClientName[] = round % 2 === 1 ? ['none', 'kafkajs', 'tollgate'] : ['tollgate', 'kafkajs', 'none'];
       for (const client of order) {
-        const fixed = await runChild(['produce-rate', client, broker.brokers, await freshTopic(), String(rate), String(seconds)]);
+        const fixed = await measureInChild(['produce-rate', client, broker.brokers, await freshTopic(), String(rate), String(seconds)]);
         add(`${client}:rate`, fixed);
-        const max = await runChild(['produce-max', client, broker.brokers, await freshTopic(), String(seconds)]);
+        const max = await measureInChild(['produce-max', client, broker.brokers, await freshTopic(), String(seconds)]);
         add(`${client}:max`, max);
         log(`round ${round}/${rounds} ${client.padEnd(8)}: ${perMessage(fixed).toFixed(1)} µs/msg at ${formatCount(rate)}/s; ${perMessage(max).toFixed(1)} µs/msg at saturation, ${formatCount(rateOf(max))} msg/s`);
       }
       for (const client of (round % 2 === 1 ? ['kafkajs', 'tollgate'] : ['tollgate', 'kafkajs']) as ClientName[]) {
-        const read = await runChild(['consume', client, broker.brokers, readTopic, String(consumeMessages)]);
+        const read = await measureInChild(['consume', client, broker.brokers, readTopic, String(consumeMessages)]);
         add(`${client}:consume`, read);
         log(`round ${round}/${rounds} ${client.padEnd(8)}: consumer ${perMessage(read).toFixed(1)} µs/msg, ${formatCount(rateOf(read))} msg/s`);
       }
     }
-    const med = (key: string, f: (m: Measured) => number) => median((samples.get(key) ?? []).map(f));
+    const med = (key: string, f: (m: ChildMeasurement) => number) => median((samples.get(key) ?? []).map(f));
     const figures = (client: ClientName): ClientFigures => ({
       rateCpuUs: med(`${client}:rate`, perMessage),
       saturationCpuUs: med(`${client}:max`, perMessage),

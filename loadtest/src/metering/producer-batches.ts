@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KafkaClient } from '@tollgate/core';
 import { startKafka } from '@tollgate/testkit/kafka';
 import { median } from '../report/compare.ts';
+import { measureInChild, type ChildMeasurement } from './kafka-clients-run.ts';
 import { formatCount, reportTable, type ReportRow } from '../report/format.ts';
 
 /**
@@ -31,28 +31,6 @@ export interface ProducerBatchesResult {
   harnessUsPerMessage: number;
 }
 
-const CHILD = fileURLToPath(new URL('./kafka-clients-child.ts', import.meta.url));
-
-interface Measured {
-  messages: number;
-  cpuUs: number;
-  seconds: number;
-  sends?: number;
-}
-
-const runChild = (args: string[]): Promise<Measured> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => {
-      const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`${args.join(' ')} exited with ${code}:\n${out}\n${err}`));
-      else resolve(JSON.parse(line) as Measured);
-    });
-  });
 
 /** Enough messages per measurement that small batches still send hundreds of times, large ones tens. */
 const messagesFor = (size: number) => Math.min(60_000, Math.max(3_000, size * 40));
@@ -61,7 +39,7 @@ export const runProducerBatches = async ({ rounds = 3 }: { rounds?: number }, lo
   const broker = await startKafka({ numPartitions: 6 });
   const kafka = new KafkaClient({ brokers: [broker.brokers], clientId: 'bench-batches' });
   try {
-    const samples = new Map<number, { client: Measured; harness: Measured }[]>();
+    const samples = new Map<number, { client: ChildMeasurement; harness: ChildMeasurement }[]>();
     let topics = 0;
     for (let round = 1; round <= rounds; round++) {
       const order = round % 2 === 1 ? [...BATCH_SIZES] : [...BATCH_SIZES].reverse();
@@ -69,8 +47,8 @@ export const runProducerBatches = async ({ rounds = 3 }: { rounds?: number }, lo
         const topic = `batches-${topics++}`;
         await kafka.ensureTopics(topic, 6);
         const messages = String(messagesFor(size));
-        const client = await runChild(['produce-batches', 'tollgate', broker.brokers, topic, String(size), messages]);
-        const harness = await runChild(['produce-batches', 'none', broker.brokers, topic, String(size), messages]);
+        const client = await measureInChild(['produce-batches', 'tollgate', broker.brokers, topic, String(size), messages]);
+        const harness = await measureInChild(['produce-batches', 'none', broker.brokers, topic, String(size), messages]);
         samples.set(size, [...(samples.get(size) ?? []), { client, harness }]);
         const net = (client.cpuUs - harness.cpuUs) / client.messages;
         log(`round ${round}/${rounds} batch ${String(size).padStart(5)}: ${net.toFixed(1)} µs/message, ${((client.seconds * 1e6) / (client.sends ?? 1)).toFixed(0)} µs per send`);
