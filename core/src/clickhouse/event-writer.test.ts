@@ -104,6 +104,18 @@ describe('EventWriter: each (source, id) once', () => {
   });
 });
 
+describe('events: a repeated row folded by a merge', () => {
+  it('counts once in usage_1m after its parts merge (the projections are rebuilt, not summed)', async () => {
+    // The same row written twice past the landing view (two inserts: two parts), as a replay
+    // before the dedupe or a hand repair could: the Replacing engine folds it when the parts merge.
+    const row = { source: 'gw', id: 'merged-1', type: 'api.call', subject: 'tpp-merge', time: '2026-01-15 10:00:00.000', data: '{}', cost: 7, decision: 'debited' };
+    for (let i = 0; i < 2; i++) await ch.insert({ table: 'events', values: [row], format: 'JSONEachRow' });
+    expect(await totals('tpp-merge')).toEqual({ events: 2, usage: 14 });
+    await ch.command({ query: 'OPTIMIZE TABLE events FINAL' });
+    expect(await totals('tpp-merge')).toEqual({ events: 1, usage: 7 });
+  });
+});
+
 describe('EventWriter: no batch is refused for its shape', () => {
   it('stores one batch of 101 events in 101 months, and the writes after it', async () => {
     const batch = Array.from({ length: 101 }, (_, i) => event('tpp-months', i, { timeMs: Date.UTC(2017, i, 3, 12) }));
