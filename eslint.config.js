@@ -63,6 +63,10 @@ export default tseslint.config(
         patterns: [{
           group: ['@tollgate/testkit', '@tollgate/testkit/*', '@tollgate/test', '@tollgate/test/*', '@tollgate/loadtest', '@tollgate/loadtest/*'],
           message: 'Product code never imports test or benchmark code; only *.test.ts files may use @tollgate/testkit.',
+        }, {
+          // A suite shared by several test files (the credit store contract) is test code too.
+          group: ['vitest', 'vitest/*'],
+          message: 'Test code lives in *.test.ts files or in @tollgate/testkit, never in a product file.',
         }],
       }],
     },

@@ -29,6 +29,13 @@ describe('workspace boundaries', () => {
     expect(await problems('loadtest/src/fixture.ts', TESTKIT_IMPORT)).toEqual([]);
   });
 
+  it('refuses vitest in product code: a suite shared by test files lives in testkit', async () => {
+    const suite = "import { describe } from 'vitest';\nexport const contract = () => describe('contract', () => {});\n";
+    expect(await problems('core/src/credits/fixture.ts', suite)).toEqual([{ rule: 'no-restricted-imports', line: 1 }]);
+    expect(await problems('core/src/credits/fixture.test.ts', suite)).toEqual([]);
+    expect(await problems('testkit/src/fixture.ts', suite)).toEqual([]);
+  });
+
   it('refuses a relative import into another workspace, static, dynamic or re-exported, from any workspace', async () => {
     const code = [
       "import { creditKeys } from '../../core/src/credits/keys.ts';",

@@ -1,4 +1,4 @@
-import { creditStoreContract } from './credit-store.contract.ts';
+import { creditStoreContract } from '@tollgate/testkit/credit-store-contract';
 import { MemoryCreditStore } from './memory-store.ts';
 
 creditStoreContract('memory', {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { creditStoreContract } from './credit-store.contract.ts';
+import { creditStoreContract } from '@tollgate/testkit/credit-store-contract';
 import { ValkeyCreditStore } from './valkey-store.ts';
 
 const url = inject('valkeyUrl');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import type { ApplyGrantResult, CreditStore } from './credit-store.ts';
+import type { ApplyGrantResult, CreditStore } from '@tollgate/core';
 
 /** Helpers of the credit store contract suites. */
 export const newSubject = () => `tpp-${randomUUID()}`;

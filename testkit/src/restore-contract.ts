@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { newSubject } from './contract-helpers.ts';
-import { StoreNotRestoredError, type CreditStore } from './credit-store.ts';
+import { StoreNotRestoredError, type CreditStore } from '@tollgate/core';
+import { newSubject } from './contract-subjects.ts';
 
 /**
  * A store that lost its state (a wiped or restarted Valkey, a memory store at start): nothing

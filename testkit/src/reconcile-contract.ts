@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantOn, newSubject } from './contract-helpers.ts';
-import type { CreditStore, PendingChange } from './credit-store.ts';
+import type { CreditStore, PendingChange } from '@tollgate/core';
+import { grantOn, newSubject } from './contract-subjects.ts';
 
 const change = (c: Partial<PendingChange> & Pick<PendingChange, 'changeId' | 'watermarkMinute' | 'before' | 'after'>): PendingChange => ({
   kind: 'sync',

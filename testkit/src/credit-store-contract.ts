@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantOn, newSubject } from './contract-helpers.ts';
-import type { CreditStore } from './credit-store.ts';
-import { reconcileContract } from './reconcile.contract.ts';
-import { restoreContract } from './restore.contract.ts';
+import type { CreditStore } from '@tollgate/core';
+import { grantOn, newSubject } from './contract-subjects.ts';
+import { reconcileContract } from './reconcile-contract.ts';
+import { restoreContract } from './restore-contract.ts';
 
 export interface ContractStores {
   /** A store whose restore has run (its marker is present): the state of a running deployment. */
