@@ -28,7 +28,6 @@ export * from './clickhouse/sql-query.ts';
 export * from './clickhouse/time.ts';
 export * from './clickhouse/migrations.ts';
 export * from './grants/grant-repository.ts';
-export * from './grants/top-up.ts';
 export * from './metrics/metrics.ts';
 export * from './metrics/request-metrics.ts';
 export * from './metrics/count-ingested.ts';

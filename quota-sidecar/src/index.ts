@@ -4,3 +4,4 @@ export { AUTHORIZE_TOKEN_HEADER } from './http/authorize-credential.ts';
 export { ReplayRegistry, type Replays } from './replay/replay-registry.ts';
 export { reconcileReplayed } from './replay/reconcile-replayed.ts';
 export { startReplay, type ReplayProgress, type ReplayRequest } from './replay/replay.ts';
+export { topUp, type TopUpRequest, type TopUpResult } from './admin/top-up.ts';

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
-import { metrics, TollgateError, topUp, type CreditStore, type GrantRepository, type Logger, type TollgateConfig } from '@tollgate/core';
+import { metrics, TollgateError, type CreditStore, type GrantRepository, type Logger, type TollgateConfig } from '@tollgate/core';
 import { parseIdempotencyKey, parseSubject, parseTopUpBody } from '../admin/top-up-request.ts';
+import { topUp } from '../admin/top-up.ts';
 import { readJsonRequest } from '../http/json-request.ts';
 import { singleFieldsOf } from '../http/single-fields.ts';
 

@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { openClickHouse } from '../clickhouse/client.ts';
-import { migrate } from '../clickhouse/migrations.ts';
-import type { CreditStore } from '../credits/credit-store.ts';
-import { MemoryCreditStore } from '../credits/memory-store.ts';
-import { ValkeyCreditStore } from '../credits/valkey-store.ts';
-import { TollgateError } from '../errors.ts';
-import { GrantRepository } from './grant-repository.ts';
+import { GrantRepository, MemoryCreditStore, migrate, openClickHouse, TollgateError, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
 import { topUp } from './top-up.ts';
 
 const ch = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-topup-')) });

@@ -3,16 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openClickHouse } from '../clickhouse/client.ts';
-import { EventWriter } from '../clickhouse/event-writer.ts';
-import { createLogger } from '../logger.ts';
-import { migrate } from '../clickhouse/migrations.ts';
-import { epochMinute } from '../credits/credit-store.ts';
-import { MemoryCreditStore } from '../credits/memory-store.ts';
-import { GrantRepository } from '../grants/grant-repository.ts';
-import { topUp } from '../grants/top-up.ts';
-import { metrics } from '../metrics/metrics.ts';
-import { reconcileSubjects } from './reconcile-subjects.ts';
+import { createLogger, epochMinute, EventWriter, GrantRepository, MemoryCreditStore, metrics, migrate, openClickHouse, reconcileSubjects } from '@tollgate/core';
+import { topUp } from '@tollgate/quota-sidecar';
 
 const ch = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-reconcile-bounds-')) });
 beforeAll(() => migrate(ch));

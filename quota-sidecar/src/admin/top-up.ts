@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CreditStore } from '../credits/credit-store.ts';
-import { MAX_CREDITS } from '../credits/safe-credits.ts';
-import { TollgateError } from '../errors.ts';
-import type { Grant, GrantRepository } from './grant-repository.ts';
+import { MAX_CREDITS, TollgateError, type CreditStore, type Grant, type GrantRepository } from '@tollgate/core';
 
 export interface TopUpRequest {
   subject: string;
