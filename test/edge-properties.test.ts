@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMinute, MemoryCreditStore, reconcileSubjects } from '@tollgate/core';
+import { epochMinute, MemoryCreditStore } from '@tollgate/core/credits';
+import { reconcileSubjects } from '@tollgate/core/ledger';
 import {
   ADMIN_TOKEN,
   closeTestClickHouse,

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore, serveApp, type RunningServer } from '@tollgate/core';
+import { parseTollgateConfig } from '@tollgate/core/config';
+import { serveApp, type RunningServer } from '@tollgate/core/service';
+import { MemoryCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { InProcessBus, type ApiCallData } from '@tollgate/core/events';
 import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 

@@ -4,18 +4,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import {
-  createLogger,
-  DiskSpool,
-  KafkaClient,
-  KafkaEmitter,
-  MemoryCreditStore,
-  migrate,
-  openClickHouse,
-  parseTollgateConfig,
-  serveApp,
-  type RunningServer,
-} from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { parseTollgateConfig } from '@tollgate/core/config';
+import { serveApp, type RunningServer } from '@tollgate/core/service';
+import { MemoryCreditStore } from '@tollgate/core/credits';
+import { DiskSpool, KafkaEmitter } from '@tollgate/core/event-path';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';

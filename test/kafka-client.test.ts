@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLetterTopicOf, KafkaClient, partitionOf, type ConsumerGroup, type PartitionBatch } from '@tollgate/core';
+import { deadLetterTopicOf, KafkaClient, partitionOf, type ConsumerGroup, type PartitionBatch } from '@tollgate/core/kafka';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
 import { waitFor } from '@tollgate/testkit/wait-for';
 

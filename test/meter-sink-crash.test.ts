@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiCallEvent, KafkaClient, openClickHouse, migrate } from '@tollgate/core';
+import { buildApiCallEvent } from '@tollgate/core/events';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { openClickHouse, migrate } from '@tollgate/core/clickhouse';
 import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
 import { freePort } from '@tollgate/testkit/free-port';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApiCallEvent, KafkaClient, migrate, openClickHouse, SINK_GROUP_ID } from '@tollgate/core';
+import { buildApiCallEvent } from '@tollgate/core/events';
+import { KafkaClient, SINK_GROUP_ID } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
 import { freePort } from '@tollgate/testkit/free-port';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';

@@ -3,15 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildApiCallEvent,
-  createLogger,
-  DEAD_LETTER_REASON_HEADER,
-  deadLetterTopicOf,
-  KafkaClient,
-  migrate,
-  openClickHouse,
-} from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { buildApiCallEvent } from '@tollgate/core/events';
+import { DEAD_LETTER_REASON_HEADER, deadLetterTopicOf, KafkaClient } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
 import { header, readTopic } from '@tollgate/testkit/read-topic';

@@ -4,19 +4,14 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import {
-  createLogger,
-  DiskSpool,
-  GrantRepository,
-  KafkaClient,
-  KafkaEmitter,
-  loadTollgateConfig,
-  migrate,
-  openClickHouse,
-  ValkeyCreditStore,
-  serveApp,
-  type RunningServer,
-} from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { loadTollgateConfig } from '@tollgate/core/config';
+import { serveApp, type RunningServer } from '@tollgate/core/service';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { DiskSpool, KafkaEmitter } from '@tollgate/core/event-path';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';

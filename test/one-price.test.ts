@@ -1,7 +1,10 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessBus, loadTollgateConfig, MemoryCreditStore, serveApp, type RunningServer } from '@tollgate/core';
+import { loadTollgateConfig } from '@tollgate/core/config';
+import { serveApp, type RunningServer } from '@tollgate/core/service';
+import { MemoryCreditStore } from '@tollgate/core/credits';
+import { InProcessBus } from '@tollgate/core/events';
 import { createGatewayApp, type ClosableApp } from '@tollgate/gateway-plugin';
 import { closeTestClickHouse, createTestSidecar, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCreditStore, metrics } from '@tollgate/core';
+import { metrics } from '@tollgate/core/metrics';
+import { MemoryCreditStore } from '@tollgate/core/credits';
 import {
   closeTestClickHouse,
   createTestEvents,

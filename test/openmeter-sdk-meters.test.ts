@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OpenMeter } from '@openmeter/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCreditStore } from '@tollgate/core';
+import { MemoryCreditStore } from '@tollgate/core/credits';
 import { closeTestClickHouse, createTestEvents, testConfig, type TestEvents } from '@tollgate/testkit/sidecar-fixture';
 import { present, startSdkSidecar, type SdkSidecar } from '@tollgate/testkit/sdk-sidecar';
 import { waitFor } from '@tollgate/testkit/wait-for';

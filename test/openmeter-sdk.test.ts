@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { OpenMeter } from '@openmeter/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCreditStore } from '@tollgate/core';
+import { MemoryCreditStore } from '@tollgate/core/credits';
 import {
   ADMIN_TOKEN,
   closeTestClickHouse,

@@ -4,7 +4,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { OpenMeter } from '@openmeter/sdk';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMinute, MemoryCreditStore, reconcileSubjects } from '@tollgate/core';
+import { epochMinute, MemoryCreditStore } from '@tollgate/core/credits';
+import { reconcileSubjects } from '@tollgate/core/ledger';
 import {
   ADMIN_TOKEN,
   closeTestClickHouse,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningServer } from '@tollgate/core';
+import type { RunningServer } from '@tollgate/core/service';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { freePort } from '@tollgate/testkit/free-port';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, epochMinute, EventWriter, GrantRepository, MemoryCreditStore, metrics, migrate, openClickHouse, reconcileSubjects } from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { metrics } from '@tollgate/core/metrics';
+import { epochMinute, MemoryCreditStore } from '@tollgate/core/credits';
+import { EventWriter, migrate, openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository, reconcileSubjects } from '@tollgate/core/ledger';
 import { topUp } from '@tollgate/quota-sidecar';
 
 const ch = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-reconcile-bounds-')) });

@@ -3,14 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import {
-  createLogger,
-  DiskSpool,
-  GrantRepository,
-  KafkaClient,
-  KafkaEmitter,
-  ValkeyCreditStore,
-} from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { DiskSpool, KafkaEmitter } from '@tollgate/core/event-path';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { reconcileReplayed, ReplayRegistry, type ReplayProgress } from '@tollgate/quota-sidecar';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { createSidecarApp } from '@tollgate/quota-sidecar';

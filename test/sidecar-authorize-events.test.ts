@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { CloudEventV1 } from 'cloudevents';
-import { epochMinute, MemoryCreditStore, type CreditStore, type EventEmitter } from '@tollgate/core';
+import { epochMinute, MemoryCreditStore, type CreditStore } from '@tollgate/core/credits';
+import type { EventEmitter } from '@tollgate/core/events';
 import {
   closeTestClickHouse,
   createTestEvents,

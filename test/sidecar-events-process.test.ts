@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
-import { KafkaClient } from '@tollgate/core';
+import { KafkaClient } from '@tollgate/core/kafka';
 import { spawnSidecar, type SidecarProcess } from '@tollgate/testkit/sidecar-process';
 import { startClickHouseFront, type ClickHouseFront } from '@tollgate/testkit/clickhouse-http';
 import { freePort } from '@tollgate/testkit/free-port';

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMinute, restoreStore, ValkeyCreditStore } from '@tollgate/core';
+import { epochMinute } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { restoreStore } from '@tollgate/core/ledger';
 import { closeTestClickHouse, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
 import { waitFor } from '@tollgate/testkit/wait-for';

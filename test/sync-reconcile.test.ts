@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMinute, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
+import { epochMinute, type CreditStore } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import {
   closeTestClickHouse,
   createTestEvents,

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createLogger, epochMinute, EventWriter, ValkeyCreditStore, type LedgerTotals, type StoredEvent } from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { epochMinute } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import type { StoredEvent } from '@tollgate/core/events';
+import { EventWriter } from '@tollgate/core/clickhouse';
+import type { LedgerTotals } from '@tollgate/core/ledger';
 import {
   closeTestClickHouse,
   createTestEvents,

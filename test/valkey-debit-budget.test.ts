@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BudgetExceededError, ValkeyCreditStore } from '@tollgate/core';
+import { BudgetExceededError } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
 import { waitFor } from '@tollgate/testkit/wait-for';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ValkeyCreditStore } from '@tollgate/core';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { startValkey, type ValkeyServer } from '@tollgate/testkit/valkey';
 
 /**

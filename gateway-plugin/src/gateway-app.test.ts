@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InProcessBus, MemoryCreditStore, ValkeyCreditStore, parseTollgateConfig, type ApiCallData, type CreditStore } from '@tollgate/core';
+import { parseTollgateConfig } from '@tollgate/core/config';
+import { MemoryCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { InProcessBus, type ApiCallData } from '@tollgate/core/events';
 import { freePort } from '@tollgate/testkit/free-port';
 import { createGatewayApp } from './gateway-app.ts';
 import { createMetricsApp } from './metrics-app.ts';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import type { RunningServer } from '@tollgate/core';
+import type { RunningServer } from '@tollgate/core/service';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 

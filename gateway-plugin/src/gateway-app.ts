@@ -1,15 +1,11 @@
 import { Hono } from 'hono';
-import {
-  ENV,
-  metrics,
-  healthRoutes,
-  probe,
-  problemResponse,
-  type CreditStore,
-  type EventEmitter,
-  type Logger,
-  type TollgateConfig,
-} from '@tollgate/core';
+import type { Logger } from '@tollgate/core';
+import { ENV, type TollgateConfig } from '@tollgate/core/config';
+import { healthRoutes, probe } from '@tollgate/core/service';
+import { problemResponse } from '@tollgate/core/http';
+import { metrics } from '@tollgate/core/metrics';
+import type { CreditStore } from '@tollgate/core/credits';
+import type { EventEmitter } from '@tollgate/core/events';
 import { chargedHandler } from './middleware/tollgate/index.ts';
 import { createUpstreamProxy } from './proxy/upstream-proxy.ts';
 

@@ -1,4 +1,5 @@
-import { EVENT_PATH_ENV, serviceEnv } from '@tollgate/core';
+import { serviceEnv } from '@tollgate/core/service';
+import { EVENT_PATH_ENV } from '@tollgate/core/event-path';
 
 /** Every environment variable the gateway reads (its deployment manifests set exactly these). */
 export const GATEWAY_ENV = serviceEnv('gateway', [

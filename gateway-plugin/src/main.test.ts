@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@tollgate/testkit/free-port';
 import { waitFor } from '@tollgate/testkit/wait-for';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
-import type { RunningServer } from '@tollgate/core';
+import type { RunningServer } from '@tollgate/core/service';
 
 const MAIN = new URL('./main.ts', import.meta.url).pathname;
 const NO_ROUTES = new URL('../../testkit/src/no-routes.yaml', import.meta.url).pathname;

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { registry } from '@tollgate/core';
+import { registry } from '@tollgate/core/metrics';
 
 /**
  * The gateway's `/metrics`, served on METRICS_PORT, apart from the port TPPs call: the

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { creditKeys, epochMinute, storeKeys, ValkeyCreditStore } from '@tollgate/core';
+import { creditKeys, epochMinute, storeKeys } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
 import { join } from 'node:path';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';

@@ -1,4 +1,4 @@
-import { healthRoutes, type Readiness } from '@tollgate/core';
+import { healthRoutes, type Readiness } from '@tollgate/core/service';
 import type { SinkReadiness } from './readiness.ts';
 
 /** The sink's readiness as every service shows it: what it holds, and each reason it is not ready. */

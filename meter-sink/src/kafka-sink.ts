@@ -1,20 +1,17 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { backoffDelay, pause, type Logger } from '@tollgate/core';
+import { ENV } from '@tollgate/core/config';
+import { metrics } from '@tollgate/core/metrics';
+import { DEFAULT_EVENT_TIME_WINDOW, type EventTimeWindow } from '@tollgate/core/events';
 import {
-  backoffDelay,
   DEAD_LETTER_REASON_HEADER,
-  DEFAULT_EVENT_TIME_WINDOW,
   deadLetterTopicOf,
   SINK_GROUP_ID,
-  ENV,
-  metrics,
-  pause,
   type ConsumerGroup,
-  type EventTimeWindow,
   type KafkaClient,
   type KeyedProducer,
-  type Logger,
   type PartitionBatch,
-} from '@tollgate/core';
+} from '@tollgate/core/kafka';
 import { SinkReadiness } from './readiness.ts';
 import { refusedByStore, parseRecords, type Refused, type ParsedRecords } from './parse-records.ts';
 import { createWriteStep, isOwnershipLost, type WriteContext, type WriteStep } from './write-step.ts';

@@ -1,19 +1,9 @@
-import {
-  backoffDelay,
-  ConfigError,
-  configurationOrExit,
-  eventTimeWindowFromEnv,
-  createLogger,
-  servedOrExit,
-  serveApp,
-  stopOnSignals,
-  KafkaClient,
-  migrate,
-  openClickHouse,
-  pause,
-  readServiceEnv,
-  workFromInvocationDirectory,
-} from '@tollgate/core';
+import { backoffDelay, createLogger, pause } from '@tollgate/core';
+import { ConfigError } from '@tollgate/core/config';
+import { configurationOrExit, servedOrExit, serveApp, stopOnSignals, readServiceEnv, workFromInvocationDirectory } from '@tollgate/core/service';
+import { eventTimeWindowFromEnv } from '@tollgate/core/events';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { createSinkHealthApp } from './health-app.ts';
 import { KafkaMeterSink } from './kafka-sink.ts';
 import { SINK_ENV } from './sink-env.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { IncomingRecord } from '@tollgate/core';
+import type { IncomingRecord } from '@tollgate/core/kafka';
 import { parseRecords } from './parse-records.ts';
 
 // When the records reached Kafka: a minute after the events' time.

@@ -1,4 +1,6 @@
-import { parseEvent, type EventTimeWindow, type IncomingRecord, type StoredEvent, type WriteResult } from '@tollgate/core';
+import { parseEvent, type EventTimeWindow, type StoredEvent } from '@tollgate/core/events';
+import type { IncomingRecord } from '@tollgate/core/kafka';
+import type { WriteResult } from '@tollgate/core/clickhouse';
 
 export interface Refused {
   record: IncomingRecord;

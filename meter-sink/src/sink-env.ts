@@ -1,4 +1,5 @@
-import { EVENT_TIME_ENV, serviceEnv } from '@tollgate/core';
+import { serviceEnv } from '@tollgate/core/service';
+import { EVENT_TIME_ENV } from '@tollgate/core/events';
 
 /** Every environment variable the meter-sink reads (its deployment manifests set exactly these). */
 export const SINK_ENV = serviceEnv(

@@ -1,14 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import {
-  claimWriteFence,
-  EventWriter,
-  WriteFencedError,
-  type Logger,
-  type StoredEvent,
-  type WriteFence,
-  type WriteHealth,
-  type WriteResult,
-} from '@tollgate/core';
+import type { Logger } from '@tollgate/core';
+import type { StoredEvent } from '@tollgate/core/events';
+import { claimWriteFence, EventWriter, WriteFencedError, type WriteFence, type WriteHealth, type WriteResult } from '@tollgate/core/clickhouse';
 
 /** Where in Kafka a write comes from, and the fence to check just before it. */
 export interface WriteContext {

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { configurationOrExit, workFromInvocationDirectory } from '@tollgate/core';
+import { configurationOrExit, workFromInvocationDirectory } from '@tollgate/core/service';
 import { clusterMetricsText } from './workers/cluster-metrics.ts';
 import { runSidecar, SERVICE } from './run-sidecar.ts';
 import { readSidecarConfig } from './sidecar-config.ts';

@@ -1,25 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import {
-  configurationSummary,
-  createLogger,
-  epochMinute,
-  servedOrExit,
-  serveApp,
-  stopOnSignals,
-  GrantRepository,
-  migrate,
-  openClickHouse,
-  openCreditStore,
-  eventPathFromEnv,
-  openEventPath,
-  eventTimeWindowFromEnv,
-  KafkaClient,
-  restoreStore,
-  ValkeyCreditStore,
-  type CreditStore,
-  type Logger,
-  type MeterWrites,
-} from '@tollgate/core';
+import { createLogger, type Logger } from '@tollgate/core';
+import { configurationSummary, servedOrExit, serveApp, stopOnSignals } from '@tollgate/core/service';
+import { epochMinute, type CreditStore } from '@tollgate/core/credits';
+import { openCreditStore, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { eventTimeWindowFromEnv } from '@tollgate/core/events';
+import { eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository, restoreStore } from '@tollgate/core/ledger';
+import type { MeterWrites } from '@tollgate/core/meters';
 import { reconcileReplayed } from './replay/reconcile-replayed.ts';
 import { ReplayRegistry, type Replays } from './replay/replay-registry.ts';
 import type { SidecarSettings } from './sidecar-config.ts';

@@ -1,20 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import {
-  countIngested,
-  createSubjectResolver,
-  createLogger,
-  MeterRepository,
-  parseMeters,
-  SubjectRepository,
-  type CreditStore,
-  type EventEmitter,
-  type GrantRepository,
-  type Logger,
-  type Meter,
-  type MeterWrites,
-  type TollgateConfig,
-} from '@tollgate/core';
+import { createLogger, type Logger } from '@tollgate/core';
+import type { TollgateConfig } from '@tollgate/core/config';
+import { countIngested } from '@tollgate/core/metrics';
+import type { CreditStore } from '@tollgate/core/credits';
+import { createSubjectResolver } from '@tollgate/core/charging';
+import type { EventEmitter } from '@tollgate/core/events';
+import type { GrantRepository } from '@tollgate/core/ledger';
+import { MeterRepository, parseMeters, SubjectRepository, type Meter, type MeterWrites } from '@tollgate/core/meters';
 import { type Replays } from './replay/replay-registry.ts';
 import { bearerAuth } from './admin/bearer-auth.ts';
 import { createDecide } from './authorize/decide.ts';

@@ -1,4 +1,6 @@
-import { ConfigError, parseMeters, problemCollector, readServiceEnv, requireTollgateConfig, type Meter, type TollgateConfig } from '@tollgate/core';
+import { ConfigError, type TollgateConfig } from '@tollgate/core/config';
+import { problemCollector, readServiceEnv, requireTollgateConfig } from '@tollgate/core/service';
+import { parseMeters, type Meter } from '@tollgate/core/meters';
 import { SIDECAR_ENV, type SidecarEnv } from './sidecar-env.ts';
 
 export { SIDECAR_ENV, type SidecarEnv } from './sidecar-env.ts';

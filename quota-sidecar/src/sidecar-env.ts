@@ -1,4 +1,7 @@
-import { EVENT_PATH_ENV, EVENT_TIME_ENV, serviceEnv, type Env } from '@tollgate/core';
+import type { Env } from '@tollgate/core/config';
+import { serviceEnv } from '@tollgate/core/service';
+import { EVENT_TIME_ENV } from '@tollgate/core/events';
+import { EVENT_PATH_ENV } from '@tollgate/core/event-path';
 
 /** Every environment variable the quota sidecar reads (its deployment manifests set exactly these). */
 export const SIDECAR_ENV = serviceEnv(

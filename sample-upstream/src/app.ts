@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
-import { TollgateError, problemResponse, readJsonBody } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { problemResponse, readJsonBody } from '@tollgate/core/http';
 import { ACCOUNTS, balanceOf, transactionsOf } from './data.ts';
 
 const INTERACTION_ID = 'x-fapi-interaction-id';

@@ -1,4 +1,4 @@
-import { serveApp, type RunningServer } from '@tollgate/core';
+import { serveApp, type RunningServer } from '@tollgate/core/service';
 import { createSampleUpstreamApp } from './app.ts';
 
 /** Starts the sample Open Banking API; port 0 picks a free port. */

@@ -1,23 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import {
-  DirectoryInUseError,
-  GrantRepository,
-  createLogger,
-  loadTollgateConfig,
-  migrate,
-  openClickHouse,
-  openCreditStore,
-  configurationOrExit,
-  configurationSummary,
-  eventPathFromEnv,
-  eventTimeWindowFromEnv,
-  openEventPath,
-  KafkaClient,
-  readServiceEnv,
-  stopOnSignals,
-  serveApp,
-} from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { loadTollgateConfig } from '@tollgate/core/config';
+import { configurationOrExit, configurationSummary, readServiceEnv, stopOnSignals, serveApp } from '@tollgate/core/service';
+import { openCreditStore } from '@tollgate/core/credits/valkey';
+import { eventTimeWindowFromEnv } from '@tollgate/core/events';
+import { DirectoryInUseError, eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { startSampleUpstream } from '@tollgate/sample-upstream';
 import { KafkaMeterSink } from '@tollgate/meter-sink';

@@ -1,4 +1,6 @@
-import { EVENT_LOG_ENV, EVENT_PATH_ENV, EVENT_TIME_ENV, serviceEnv } from '@tollgate/core';
+import { serviceEnv } from '@tollgate/core/service';
+import { EVENT_TIME_ENV } from '@tollgate/core/events';
+import { EVENT_LOG_ENV, EVENT_PATH_ENV } from '@tollgate/core/event-path';
 import { SYNC_ENV } from '@tollgate/sync-worker/env';
 
 /** Every environment variable `npm start` reads: PORT is its gateway's, SIDECAR_PORT its sidecar's. */

@@ -1,4 +1,4 @@
-import { SINK_GROUP_ID, type KafkaClient } from '@tollgate/core';
+import { SINK_GROUP_ID, type KafkaClient } from '@tollgate/core/kafka';
 import type { AwaitMeteringCaughtUp } from './sync-worker.ts';
 
 export interface KafkaCaughtUpOptions {

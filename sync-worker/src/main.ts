@@ -1,19 +1,18 @@
+import { createLogger } from '@tollgate/core';
+import { ConfigError } from '@tollgate/core/config';
 import {
-  ConfigError,
   configurationOrExit,
-  createLogger,
   healthRoutes,
-  KafkaClient,
-  migrate,
-  openClickHouse,
   probe,
   readServiceEnv,
   servedOrExit,
   serveApp,
   stopOnSignals,
-  ValkeyCreditStore,
   workFromInvocationDirectory,
-} from '@tollgate/core';
+} from '@tollgate/core/service';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { kafkaMeteringCaughtUp } from './kafka-caught-up.ts';
 import { SyncWorker } from './sync-worker.ts';
 import { SYNC_WORKER_ENV, syncScheduleFromEnv } from './sync-worker-env.ts';

@@ -1,4 +1,5 @@
-import { serviceEnv, type Env, type EnvName } from '@tollgate/core';
+import type { Env, EnvName } from '@tollgate/core/config';
+import { serviceEnv } from '@tollgate/core/service';
 
 /** The variables of the sync worker's schedule: read by its own process and by `npm start`. */
 export const SYNC_ENV = [

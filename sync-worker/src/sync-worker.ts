@@ -1,16 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import {
-  activeSubjectsSql,
-  queryRows,
-  ENV,
-  epochMinute,
-  metrics,
-  reconcileSubjects,
-  restoreStore,
-  type CreditStore,
-  type Logger,
-  type ReconcileSummary,
-} from '@tollgate/core';
+import type { Logger } from '@tollgate/core';
+import { ENV } from '@tollgate/core/config';
+import { metrics } from '@tollgate/core/metrics';
+import { epochMinute, type CreditStore } from '@tollgate/core/credits';
+import { queryRows } from '@tollgate/core/clickhouse';
+import { activeSubjectsSql, reconcileSubjects, restoreStore, type ReconcileSummary } from '@tollgate/core/ledger';
 
 const CLOCK_SKEW_MS = 60_000;
 /** A failed restore is tried again this soon, not at every poll. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { openClickHouse } from '@tollgate/core';
+import { openClickHouse } from '@tollgate/core/clickhouse';
 import { startClickHouseFront, type ClickHouseFront } from './clickhouse-http.ts';
 
 const ROWS = 10_000;

@@ -1,4 +1,5 @@
-import { ENV, type EnvName, type ServiceEnv } from '@tollgate/core';
+import { ENV, type EnvName } from '@tollgate/core/config';
+import type { ServiceEnv } from '@tollgate/core/service';
 import { GATEWAY_ENV } from '@tollgate/gateway-plugin/env';
 import { SINK_ENV } from '@tollgate/meter-sink/env';
 import { SIDECAR_ENV } from '@tollgate/quota-sidecar/env';

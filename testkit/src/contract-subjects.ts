@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import type { ApplyGrantResult, CreditStore } from '@tollgate/core';
+import type { ApplyGrantResult, CreditStore } from '@tollgate/core/credits';
 
 /** Helpers of the credit store contract suites. */
 export const newSubject = () => `tpp-${randomUUID()}`;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreditStore } from '@tollgate/core';
+import type { CreditStore } from '@tollgate/core/credits';
 import { grantOn, newSubject } from './contract-subjects.ts';
 import { reconcileContract } from './reconcile-contract.ts';
 import { restoreContract } from './restore-contract.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KafkaClient, type PartitionBatch } from '@tollgate/core';
+import { KafkaClient, type PartitionBatch } from '@tollgate/core/kafka';
 import { startKafka, type KafkaBroker } from './kafka.ts';
 import { waitFor } from './wait-for.ts';
 

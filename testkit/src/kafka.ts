@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KafkaClient } from '@tollgate/core';
+import { KafkaClient } from '@tollgate/core/kafka';
 import { freePort } from './free-port.ts';
 import { waitFor } from './wait-for.ts';
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingRecord, KafkaClient } from '@tollgate/core';
+import type { IncomingRecord, KafkaClient } from '@tollgate/core/kafka';
 import { waitFor } from './wait-for.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreditStore, PendingChange } from '@tollgate/core';
+import type { CreditStore, PendingChange } from '@tollgate/core/credits';
 import { grantOn, newSubject } from './contract-subjects.ts';
 
 const change = (c: Partial<PendingChange> & Pick<PendingChange, 'changeId' | 'watermarkMinute' | 'before' | 'after'>): PendingChange => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoreNotRestoredError, type CreditStore } from '@tollgate/core';
+import { StoreNotRestoredError, type CreditStore } from '@tollgate/core/credits';
 import { newSubject } from './contract-subjects.ts';
 
 /**

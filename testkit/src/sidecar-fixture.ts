@@ -4,20 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CloudEventV1 } from 'cloudevents';
-import {
-  attachBusSink,
-  createLogger,
-  DEFAULT_CONFIG,
-  GrantRepository,
-  InProcessBus,
-  MemoryCreditStore,
-  migrate,
-  openClickHouse,
-  ValkeyCreditStore,
-  type CreditStore,
-  type EventEmitter,
-  type TollgateConfig,
-} from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { DEFAULT_CONFIG, type TollgateConfig } from '@tollgate/core/config';
+import { MemoryCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { InProcessBus, type EventEmitter } from '@tollgate/core/events';
+import { attachBusSink } from '@tollgate/core/event-path';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { createSidecarApp, type SidecarOptions } from '@tollgate/quota-sidecar';
 
 /** Test support for the sidecar: a real store, the file's own embedded ClickHouse, and request helpers. */

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { ValkeyCreditStore } from '@tollgate/core';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { freePort } from './free-port.ts';
 import { waitFor } from './wait-for.ts';
 

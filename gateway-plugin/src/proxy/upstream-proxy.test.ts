@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '@tollgate/testkit/free-port';
 import { waitFor } from '@tollgate/testkit/wait-for';
-import { serveApp, type RunningServer } from '@tollgate/core';
+import { serveApp, type RunningServer } from '@tollgate/core/service';
 import type { ClosableApp } from '../gateway-app.ts';
 import { createUpstreamProxy } from './upstream-proxy.ts';
 

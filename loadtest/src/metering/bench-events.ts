@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { createLogger, type KafkaClient } from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import type { KafkaClient } from '@tollgate/core/kafka';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { waitFor } from '@tollgate/testkit/wait-for';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { KafkaClient } from '@tollgate/core';
+import { KafkaClient } from '@tollgate/core/kafka';
 import { clientBenchEvent, type ClientName } from './kafka-clients-events.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { buildApiCallEvent } from '@tollgate/core';
+import { buildApiCallEvent } from '@tollgate/core/events';
 
 /** The contenders of the client benchmark; `none` builds the events and sends nothing. */
 export type ClientName = 'none' | 'kafkajs' | 'tollgate';

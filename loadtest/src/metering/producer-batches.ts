@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { KafkaClient } from '@tollgate/core';
+import { KafkaClient } from '@tollgate/core/kafka';
 import { startKafka } from '@tollgate/testkit/kafka';
 import { median } from '../report/compare.ts';
 import { measureInChild, type ChildMeasurement } from './kafka-clients-run.ts';

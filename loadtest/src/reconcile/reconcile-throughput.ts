@@ -2,7 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { epochMinute, migrate, openClickHouse, reconcileSubjects, ValkeyCreditStore } from '@tollgate/core';
+import { epochMinute } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
+import { reconcileSubjects } from '@tollgate/core/ledger';
 import { startValkey } from '@tollgate/testkit/valkey';
 import { formatCount, reportTable, type ReportRow } from '../report/format.ts';
 

@@ -1,4 +1,4 @@
-import { serveApp } from '@tollgate/core';
+import { serveApp } from '@tollgate/core/service';
 import { createBareProxyApp } from './bare-proxy-app.ts';
 import { announce, listenPort } from './announce.ts';
 import { requiredEnv } from './required-env.ts';

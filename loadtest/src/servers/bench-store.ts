@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { openCreditStore, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
+import type { CreditStore } from '@tollgate/core/credits';
+import { openCreditStore, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { requiredEnv } from './required-env.ts';
 
 /**

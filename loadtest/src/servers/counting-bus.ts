@@ -2,22 +2,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudEventV1 } from 'cloudevents';
-import {
-  createLogger,
-  EVENT_PATH_ENV,
-  EventLog,
-  eventPathFromEnv,
-  InProcessBus,
-  KafkaClient,
-  LogEmitter,
-  LogSink,
-  metrics,
-  openClickHouse,
-  openEventPath,
-  readServiceEnv,
-  serviceEnv,
-  type EventEmitter,
-} from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { readServiceEnv, serviceEnv } from '@tollgate/core/service';
+import { metrics } from '@tollgate/core/metrics';
+import { InProcessBus, type EventEmitter } from '@tollgate/core/events';
+import { EVENT_PATH_ENV, EventLog, eventPathFromEnv, LogEmitter, LogSink, openEventPath } from '@tollgate/core/event-path';
+import { KafkaClient } from '@tollgate/core/kafka';
+import { openClickHouse } from '@tollgate/core/clickhouse';
 import { outboxTee } from './outbox-tee.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { metrics } from '@tollgate/core';
+import { metrics } from '@tollgate/core/metrics';
 
 /**
  * The service's own counters of decisions and store errors, flattened for the stats

@@ -1,4 +1,5 @@
-import { DEFAULT_CONFIG, serveApp } from '@tollgate/core';
+import { DEFAULT_CONFIG } from '@tollgate/core/config';
+import { serveApp } from '@tollgate/core/service';
 import { createGatewayApp } from '@tollgate/gateway-plugin';
 import { announce, listenPort } from './announce.ts';
 import { benchEmitter } from './counting-bus.ts';

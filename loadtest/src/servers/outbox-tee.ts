@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CloudEventV1 } from 'cloudevents';
-import { EventLog, type EventEmitter } from '@tollgate/core';
+import type { EventEmitter } from '@tollgate/core/events';
+import { EventLog } from '@tollgate/core/event-path';
 
 /** Lines the relay reads back per batch, as the log's sink reads them. */
 const RELAY_BATCH = 2_000;

@@ -1,4 +1,6 @@
-import { DEFAULT_CONFIG, GrantRepository, openClickHouse } from '@tollgate/core';
+import { DEFAULT_CONFIG } from '@tollgate/core/config';
+import { openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { serve } from '@hono/node-server';
 import { createSidecarApp } from '@tollgate/quota-sidecar';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,4 @@
-import { metrics } from '@tollgate/core';
+import { metrics } from '@tollgate/core/metrics';
 import { announce } from './announce.ts';
 
 /**

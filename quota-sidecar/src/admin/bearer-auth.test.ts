@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, GrantRepository, MemoryCreditStore, type CreditStore } from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { MemoryCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { createSidecarApp } from '../sidecar-app.ts';
 import { closeTestClickHouse, testClickHouse, testConfig, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
 

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { problemResponse, TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { problemResponse } from '@tollgate/core/http';
 import { tokenMatcher } from '../http/token-matcher.ts';
 
 const refuse = (detail: string, error?: string) =>

@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GrantRepository, MemoryCreditStore, migrate, openClickHouse, TollgateError, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { MemoryCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { topUp } from './top-up.ts';
 
 const ch = openClickHouse({ dataDir: mkdtempSync(join(tmpdir(), 'tollgate-topup-')) });

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { MAX_CREDITS, TollgateError, type CreditStore, type Grant, type GrantRepository } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { MAX_CREDITS, type CreditStore } from '@tollgate/core/credits';
+import type { Grant, GrantRepository } from '@tollgate/core/ledger';
 
 export interface TopUpRequest {
   subject: string;

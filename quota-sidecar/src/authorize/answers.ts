@@ -1,4 +1,6 @@
-import { problemOf, rateLimitHeaders, TollgateError, type Call } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { problemOf, rateLimitHeaders } from '@tollgate/core/http';
+import type { Call } from '@tollgate/core/charging';
 
 /**
  * The RateLimit fields of a decision: the quota is the balance the request saw, remaining is

@@ -1,4 +1,8 @@
-import { createCharging, type Call, type ChargeAnswers, type CreditStore, type EventEmitter, type Logger, type TollgateConfig } from '@tollgate/core';
+import type { Logger } from '@tollgate/core';
+import type { TollgateConfig } from '@tollgate/core/config';
+import type { CreditStore } from '@tollgate/core/credits';
+import { createCharging, type Call, type ChargeAnswers } from '@tollgate/core/charging';
+import type { EventEmitter } from '@tollgate/core/events';
 
 /** Prices and debits one call; the answer is the charged call (outcome, cost, and balance, null when the store did not answer). */
 export type Decide = (subject: string, method: string, path: string) => Promise<Call>;

@@ -1,4 +1,5 @@
-import { normalizePath, TollgateError, type HeaderReader } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { normalizePath, type HeaderReader } from '@tollgate/core/charging';
 
 /** Headers in which proxies pass the method and URI of the request being authorised. */
 const METHOD_HEADERS = ['x-original-method', 'x-forwarded-method'] as const; // nginx, Traefik/Envoy

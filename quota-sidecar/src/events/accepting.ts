@@ -1,4 +1,5 @@
-import { TollgateError, type EventEmitter } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import type { EventEmitter } from '@tollgate/core/events';
 
 /**
  * False while the emitter cannot record events and its policy says to refuse work meanwhile

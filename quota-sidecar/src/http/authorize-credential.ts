@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
-import { problemResponse, TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { problemResponse } from '@tollgate/core/http';
 import { tokenMatcher } from './token-matcher.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryCreditStore } from '@tollgate/core';
+import { MemoryCreditStore } from '@tollgate/core/credits';
 import { closeTestClickHouse, createTestSidecar, testConfig, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 /**

@@ -1,7 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { answeredRequests, parseJsonBody, problemResponse, TollgateError, type Logger, type SubjectResolver, type TollgateConfig } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import type { TollgateConfig } from '@tollgate/core/config';
+import { parseJsonBody, problemResponse } from '@tollgate/core/http';
+import { answeredRequests } from '@tollgate/core/metrics';
+import type { SubjectResolver } from '@tollgate/core/charging';
 import type { Decide } from '../authorize/decide.ts';
 import { answerForward } from '../routes/authorize-forward.ts';
 import { answerAuthorize, type BodySubject } from '../routes/authorize-json.ts';

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { answeredRequests } from '@tollgate/core';
+import { answeredRequests } from '@tollgate/core/metrics';
 
 /** Counts answered requests by status class; runs after the error handler, so errors are counted too. */
 export const countResponses = (service: string): MiddlewareHandler => {

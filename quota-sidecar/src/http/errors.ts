@@ -1,5 +1,6 @@
 import type { ErrorHandler, NotFoundHandler } from 'hono';
-import { problemResponse, TollgateError, type Logger } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import { problemResponse } from '@tollgate/core/http';
 
 /** Every error leaves as problem+json; anything that is not a TollgateError is logged and answered as a bare 500. */
 export const onError =

@@ -1,4 +1,5 @@
-import { readJsonBody, TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { readJsonBody } from '@tollgate/core/http';
 
 export const JSON_MEDIA_TYPE = /^application\/json\s*(;|$)/i;
 

@@ -1,6 +1,7 @@
 import { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import { TollgateError, type HeaderReader } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import type { HeaderReader } from '@tollgate/core/charging';
 
 const repeated = (name: string) =>
   new TollgateError('BAD_REQUEST', `The ${name} field was sent more than once; send it once.`);

@@ -1,4 +1,5 @@
-import { TollgateError, type EventListFilter } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import type { EventListFilter } from '@tollgate/core/meters';
 import { timeParam } from './query-params.ts';
 
 /** OpenMeter's bounds of the list: from at most 32 days ago, at most 100 events (also the default). */

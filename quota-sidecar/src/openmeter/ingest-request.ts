@@ -1,5 +1,7 @@
 import type { CloudEventV1 } from 'cloudevents';
-import { readJsonBody, TollgateError, validateEvent, type EventChecks } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { readJsonBody } from '@tollgate/core/http';
+import { validateEvent, type EventChecks } from '@tollgate/core/events';
 import { isObject } from '../http/json-request.ts';
 
 /** The bodies OpenMeter's ingest takes: one event, a batch, or either as plain JSON. */

@@ -1,4 +1,5 @@
-import { TollgateError, type Logger, type Meter, type MeterDefinition, type MeterRepository, type MeterWrites, type StoredMeter } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import type { Meter, MeterDefinition, MeterRepository, MeterWrites, StoredMeter } from '@tollgate/core/meters';
 
 /** A meter of the OpenMeter API: configured (TOLLGATE_CONFIG), or created over the API. */
 export interface MeterEntry {

@@ -1,4 +1,6 @@
-import { API_CALL_TYPE, createPricer, normalizePath, pricedMethod, type TollgateConfig } from '@tollgate/core';
+import { createPricer, type TollgateConfig } from '@tollgate/core/config';
+import { normalizePath, pricedMethod } from '@tollgate/core/charging';
+import { API_CALL_TYPE } from '@tollgate/core/events';
 import { isObject } from '../http/json-request.ts';
 
 /** What an API that meters itself is recorded with: charged by reconciliation, never by the real-time path. */

@@ -1,4 +1,4 @@
-import type { MeterAnswer } from '@tollgate/core';
+import type { MeterAnswer } from '@tollgate/core/meters';
 import { isObject } from '../http/json-request.ts';
 import type { RawMeterQuery } from './query-params.ts';
 

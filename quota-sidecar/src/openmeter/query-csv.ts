@@ -1,4 +1,4 @@
-import type { MeterRow } from '@tollgate/core';
+import type { MeterRow } from '@tollgate/core/meters';
 
 /** RFC 4180 quoting, applied only where a field needs it (as Go's encoding/csv, which OpenMeter uses). */
 const field = (value: string): string => (/[",\r\n]|^[ \t]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);

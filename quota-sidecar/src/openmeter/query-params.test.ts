@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseMeters, TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { parseMeters } from '@tollgate/core/meters';
 import { canonicalTimeZone, parseMeterQuery, parseTimestamp } from './query-params.ts';
 
 const [meter] = parseMeters([

@@ -1,4 +1,6 @@
-import { isValidSubject, parseRfc3339, TollgateError, WINDOW_SIZES, type Meter, type MeterQuery, type WindowSize } from '@tollgate/core';
+import { isValidSubject, TollgateError } from '@tollgate/core';
+import { parseRfc3339 } from '@tollgate/core/events';
+import { WINDOW_SIZES, type Meter, type MeterQuery, type WindowSize } from '@tollgate/core/meters';
 
 const TIME_ZONE = /^[A-Za-z][A-Za-z0-9_+\-/]{0,63}$/;
 const FILTER_GROUP_BY = /^filterGroupBy\[(.*)\]$/;

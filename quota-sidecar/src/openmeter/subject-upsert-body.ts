@@ -1,4 +1,5 @@
-import { isValidSubject, TollgateError, type SubjectUpsert } from '@tollgate/core';
+import { isValidSubject, TollgateError } from '@tollgate/core';
+import type { SubjectUpsert } from '@tollgate/core/meters';
 import { isObject } from '../http/json-request.ts';
 
 const MAX_DISPLAY_NAME = 256;

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ReplayReconciled } from './replay.ts';
-import { epochMinute, reconcileSubjects, type CreditStore, type Logger } from '@tollgate/core';
+import type { Logger } from '@tollgate/core';
+import { epochMinute, type CreditStore } from '@tollgate/core/credits';
+import { reconcileSubjects } from '@tollgate/core/ledger';
 
 /**
  * The reconcile step of a replay: the subjects it saw, as of the sync worker's watermark

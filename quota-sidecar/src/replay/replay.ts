@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { EventWriter, SINK_GROUP_ID, createLogger, metrics, parseEvent, type KafkaClient, type Logger, type PartitionBatch, type StoredEvent } from '@tollgate/core';
+import { createLogger, type Logger } from '@tollgate/core';
+import { metrics } from '@tollgate/core/metrics';
+import { parseEvent, type StoredEvent } from '@tollgate/core/events';
+import { SINK_GROUP_ID, type KafkaClient, type PartitionBatch } from '@tollgate/core/kafka';
+import { EventWriter } from '@tollgate/core/clickhouse';
 
 export type ReplayState = 'running' | 'done' | 'failed';
 

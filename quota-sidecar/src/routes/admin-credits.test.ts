@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createLogger, GrantRepository, MemoryCreditStore, openClickHouse, ValkeyCreditStore, type CreditStore } from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { MemoryCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { openClickHouse } from '@tollgate/core/clickhouse';
+import { GrantRepository } from '@tollgate/core/ledger';
 import { createSidecarApp } from '../sidecar-app.ts';
 import {
   ADMIN_TOKEN,

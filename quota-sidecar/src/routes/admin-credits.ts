@@ -1,5 +1,9 @@
 import { Hono } from 'hono';
-import { metrics, TollgateError, type CreditStore, type GrantRepository, type Logger, type TollgateConfig } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import type { TollgateConfig } from '@tollgate/core/config';
+import { metrics } from '@tollgate/core/metrics';
+import type { CreditStore } from '@tollgate/core/credits';
+import type { GrantRepository } from '@tollgate/core/ledger';
 import { parseIdempotencyKey, parseSubject, parseTopUpBody } from '../admin/top-up-request.ts';
 import { topUp } from '../admin/top-up.ts';
 import { readJsonRequest } from '../http/json-request.ts';

@@ -1,17 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import {
-  adjustmentsSql,
-  epochMinute,
-  queryRows,
-  REPORT_WINDOW_MINUTES,
-  settledDebitsSql,
-  TollgateError,
-  usageWindowsSql,
-  type CreditStore,
-  type Logger,
-  type ReportWindowSize,
-} from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import { epochMinute, type CreditStore } from '@tollgate/core/credits';
+import { queryRows } from '@tollgate/core/clickhouse';
+import { adjustmentsSql, REPORT_WINDOW_MINUTES, settledDebitsSql, usageWindowsSql, type ReportWindowSize } from '@tollgate/core/ledger';
 import { parseSubject } from '../admin/top-up-request.ts';
 import { parseTimestamp } from '../openmeter/query-params.ts';
 

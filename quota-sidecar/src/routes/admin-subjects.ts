@@ -1,6 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { adjustmentsSql, queryRows, readLedgerTotals, StoreNotRestoredError, TollgateError, type CreditStore, type GrantRepository, type Logger } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import { StoreNotRestoredError, type CreditStore } from '@tollgate/core/credits';
+import { queryRows } from '@tollgate/core/clickhouse';
+import { adjustmentsSql, readLedgerTotals, type GrantRepository } from '@tollgate/core/ledger';
 import { parseSubject } from '../admin/top-up-request.ts';
 import type { AdjustmentRow } from './admin-reconciliation.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { CreditStore } from '@tollgate/core';
+import type { CreditStore } from '@tollgate/core/credits';
 import { closeTestClickHouse, createTestSidecar, openStore, testConfig, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 const MAX_TOP_UP = 1_000;

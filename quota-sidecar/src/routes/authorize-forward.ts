@@ -1,5 +1,7 @@
 import { Hono, type Context } from 'hono';
-import { problemResponse, TollgateError, type Call, type HeaderReader, type SubjectResolver } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { problemResponse } from '@tollgate/core/http';
+import type { Call, HeaderReader, SubjectResolver } from '@tollgate/core/charging';
 import { decisionError, decisionHeaders, problemHeaderValue } from '../authorize/answers.ts';
 import type { Decide } from '../authorize/decide.ts';
 import { originalRequest } from '../authorize/original-request.ts';

@@ -1,5 +1,8 @@
 import { Hono } from 'hono';
-import { isValidSubject, problemResponse, TollgateError, type SubjectResolver, type TollgateConfig } from '@tollgate/core';
+import { isValidSubject, TollgateError } from '@tollgate/core';
+import type { TollgateConfig } from '@tollgate/core/config';
+import { problemResponse } from '@tollgate/core/http';
+import type { SubjectResolver } from '@tollgate/core/charging';
 import { decisionError, decisionHeaders } from '../authorize/answers.ts';
 import type { Decide } from '../authorize/decide.ts';
 import { parseMethod, parsePath } from '../authorize/original-request.ts';

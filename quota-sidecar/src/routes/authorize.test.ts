@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { CreditStore } from '@tollgate/core';
+import type { CreditStore } from '@tollgate/core/credits';
 import { closeTestClickHouse, createTestSidecar, openStore, testConfig, uniqueSubject, type StoreKind, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 // A generous store budget: a slow moment of a loaded machine must not pass for a store outage (503).

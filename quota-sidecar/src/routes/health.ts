@@ -1,4 +1,7 @@
-import { healthRoutes as serviceHealthRoutes, metrics, probe, registry, type CreditStore, type EventPathStatus } from '@tollgate/core';
+import { healthRoutes as serviceHealthRoutes, probe } from '@tollgate/core/service';
+import { metrics, registry } from '@tollgate/core/metrics';
+import type { CreditStore } from '@tollgate/core/credits';
+import type { EventPathStatus } from '@tollgate/core/events';
 
 export interface HealthOptions {
   store: CreditStore;

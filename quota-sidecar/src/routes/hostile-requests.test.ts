@@ -2,7 +2,8 @@ import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { epochMinute, MemoryCreditStore, reconcileSubjects } from '@tollgate/core';
+import { epochMinute, MemoryCreditStore } from '@tollgate/core/credits';
+import { reconcileSubjects } from '@tollgate/core/ledger';
 import { ADMIN_TOKEN, closeTestClickHouse, createTestEvents, createTestSidecar, testClickHouse, testConfig, uniqueSubject, type TestEvents, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
 
 /**

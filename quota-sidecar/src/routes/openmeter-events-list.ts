@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { eventValidationError, isoTime, listEventsSql, queryRows, TollgateError, type ListedEventRow, type Logger } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import { queryRows } from '@tollgate/core/clickhouse';
+import { eventValidationError, isoTime, listEventsSql, type ListedEventRow } from '@tollgate/core/meters';
 import { readEventListParams } from '../openmeter/event-list-params.ts';
 import type { MeterRegistry } from '../openmeter/meter-registry.ts';
 

@@ -1,5 +1,8 @@
 import { Hono } from 'hono';
-import { countIngested, DEFAULT_EVENT_TIME_WINDOW, DEFAULT_INGEST_MAX_BODY_BYTES, TollgateError, type EventEmitter, type EventTimeWindow, type Logger, type TollgateConfig } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import { DEFAULT_INGEST_MAX_BODY_BYTES, type TollgateConfig } from '@tollgate/core/config';
+import { countIngested } from '@tollgate/core/metrics';
+import { DEFAULT_EVENT_TIME_WINDOW, type EventEmitter, type EventTimeWindow } from '@tollgate/core/events';
 import { acceptsEvents, eventsNotRecordable } from '../events/accepting.ts';
 import { invalidEventsError, readIngestBody, validateIngest } from '../openmeter/ingest-request.ts';
 import { createIngestPricer } from '../openmeter/price-ingested.ts';

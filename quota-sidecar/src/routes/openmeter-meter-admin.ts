@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { readMeterDefinition, TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { readMeterDefinition } from '@tollgate/core/meters';
 import { readJsonRequest } from '../http/json-request.ts';
 import type { MeterRegistry } from '../openmeter/meter-registry.ts';
 import { meterView } from '../openmeter/meter-view.ts';

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono } from 'hono';
-import { meterSubjectsSql, queryRows, TollgateError, type Logger } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import { queryRows } from '@tollgate/core/clickhouse';
+import { meterSubjectsSql } from '@tollgate/core/meters';
 import type { MeterRegistry } from '../openmeter/meter-registry.ts';
 import { timeParam } from '../openmeter/query-params.ts';
 

@@ -1,6 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Hono, type Context } from 'hono';
-import { metrics, queryMeter, readJsonBody, TollgateError, type Logger, type MeterAnswer } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import { readJsonBody } from '@tollgate/core/http';
+import { metrics } from '@tollgate/core/metrics';
+import { queryMeter, type MeterAnswer } from '@tollgate/core/meters';
 import type { MeterRegistry } from '../openmeter/meter-registry.ts';
 import { meterView } from '../openmeter/meter-view.ts';
 import { readV1QueryBody, readV3QueryBody, v3Answer } from '../openmeter/query-body.ts';

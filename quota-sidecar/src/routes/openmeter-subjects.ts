@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
-import { TollgateError, type Logger, type Subject, type SubjectRepository } from '@tollgate/core';
+import { TollgateError, type Logger } from '@tollgate/core';
+import type { Subject, SubjectRepository } from '@tollgate/core/meters';
 import { readJsonRequest } from '../http/json-request.ts';
 import { readSubjectUpserts } from '../openmeter/subject-upsert-body.ts';
 

@@ -1,5 +1,5 @@
 import { AggregatorRegistry } from 'prom-client';
-import { registry } from '@tollgate/core';
+import { registry } from '@tollgate/core/metrics';
 import { answerWorkerCalls, callPrimary } from './primary-calls.ts';
 
 const METRICS_CALL = 'metrics';

@@ -1,4 +1,4 @@
-import { type CreateMeterResult, type MeterDefinition, type MeterWrites, type StoredMeter } from '@tollgate/core';
+import type { CreateMeterResult, MeterDefinition, MeterWrites, StoredMeter } from '@tollgate/core/meters';
 import { answerWorkerCalls, callPrimary } from './primary-calls.ts';
 
 /**

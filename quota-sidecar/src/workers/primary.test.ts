@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DiskSpool } from '@tollgate/core';
+import { DiskSpool } from '@tollgate/core/event-path';
 import { strandedSpools } from './primary.ts';
 
 describe('strandedSpools', () => {

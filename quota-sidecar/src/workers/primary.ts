@@ -1,7 +1,11 @@
 import cluster from 'node:cluster';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { configurationSummary, createLogger, DiskSpool, MeterRepository, openCreditStore } from '@tollgate/core';
+import { createLogger } from '@tollgate/core';
+import { configurationSummary } from '@tollgate/core/service';
+import { openCreditStore } from '@tollgate/core/credits/valkey';
+import { DiskSpool } from '@tollgate/core/event-path';
+import { MeterRepository } from '@tollgate/core/meters';
 import { serveClusterMetrics } from './cluster-metrics.ts';
 import { SERVICE, eventClientId, openMigratedClickHouse, openReplays } from '../run-sidecar.ts';
 import { serveMeterWritesToWorkers } from './meter-calls.ts';

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { MemoryCreditStore, parseTollgateConfig, type ApiCallData, type EventEmitter } from '@tollgate/core';
+import { parseTollgateConfig } from '@tollgate/core/config';
+import { MemoryCreditStore } from '@tollgate/core/credits';
+import type { ApiCallData, EventEmitter } from '@tollgate/core/events';
 import { chargedHandler, tollgate } from './index.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };

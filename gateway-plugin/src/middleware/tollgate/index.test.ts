@@ -2,17 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { CloudEventV1 } from 'cloudevents';
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
-import {
-  BudgetExceededError,
-  InProcessBus,
-  MemoryCreditStore,
-  epochMinute,
-  metrics,
-  parseTollgateConfig,
-  type ApiCallData,
-  type CreditStore,
-  type EventEmitter,
-} from '@tollgate/core';
+import { parseTollgateConfig } from '@tollgate/core/config';
+import { metrics } from '@tollgate/core/metrics';
+import { BudgetExceededError, MemoryCreditStore, epochMinute, type CreditStore } from '@tollgate/core/credits';
+import { InProcessBus, type ApiCallData, type EventEmitter } from '@tollgate/core/events';
 import { tollgate, type TollgateOptions } from './index.ts';
 
 // Each clock reading is a minute after the previous: reading it twice in one request would split

@@ -1,22 +1,11 @@
 import type { Context, MiddlewareHandler } from 'hono';
-import {
-  TollgateError,
-  answeredRequests,
-  checkedSubject,
-  countIngested,
-  createCharging,
-  createLogger,
-  createSubjectResolver,
-  problemResponse,
-  rateLimitHeaders,
-  type Call,
-  type ChargeAnswers,
-  type CreditStore,
-  type EventEmitter,
-  type Logger,
-  type SubjectResolver,
-  type TollgateConfig,
-} from '@tollgate/core';
+import { TollgateError, createLogger, type Logger } from '@tollgate/core';
+import type { TollgateConfig } from '@tollgate/core/config';
+import { problemResponse, rateLimitHeaders } from '@tollgate/core/http';
+import { answeredRequests, countIngested } from '@tollgate/core/metrics';
+import type { CreditStore } from '@tollgate/core/credits';
+import { checkedSubject, createCharging, createSubjectResolver, type Call, type ChargeAnswers, type SubjectResolver } from '@tollgate/core/charging';
+import type { EventEmitter } from '@tollgate/core/events';
 import { offerResponseFields, takeResponseFields } from './response-fields.ts';
 
 export type SubjectFunction = (c: Context) => string | undefined | Promise<string | undefined>;

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { Hono } from 'hono';
 import { SignJWT, exportJWK, generateKeyPair, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, InProcessBus, MemoryCreditStore, parseTollgateConfig } from '@tollgate/core';
+import { ConfigError, parseTollgateConfig } from '@tollgate/core/config';
+import { MemoryCreditStore } from '@tollgate/core/credits';
+import { InProcessBus } from '@tollgate/core/events';
 import { tollgate } from './index.ts';
 
 const SECRET = 'a-shared-secret-of-at-least-32-bytes!!';
