@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { loadedPackages } from '@tollgate/testkit/loaded-packages';
+
+/**
+ * Each service loads the clients it talks to and no other: core is imported by the groups a
+ * service needs (@tollgate/core/kafka, /clickhouse, /credits/valkey …), never as a whole.
+ * Each check runs a real process and reads which npm packages it loaded.
+ */
+const VALKEY = 'iovalkey';
+const CLICKHOUSE = '@clickhouse/client';
+const KAFKA = '@platformatic/kafka';
+
+describe('what each service loads', () => {
+  it('the meter sink starts with the Kafka and ClickHouse clients and without the Valkey client', async () => {
+    // An invalid port stops it at its configuration check, after its whole import graph loaded.
+    const run = await loadedPackages(['meter-sink/src/main.ts'], { PORT: 'not-a-port' });
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/PORT must be an integer/);
+    expect(run.packages).toEqual(expect.arrayContaining([KAFKA, CLICKHOUSE]));
+    expect(run.packages).not.toContain(VALKEY);
+  });
+
+  it('the gateway plugin with a memory store charges a call without loading a ClickHouse, Valkey or Kafka client', async () => {
+    const code = `
+      import { Hono } from 'hono';
+      import { tollgate } from '@tollgate/gateway-plugin';
+      import { parseTollgateConfig } from '@tollgate/core/config';
+      import { MemoryCreditStore } from '@tollgate/core/credits';
+      import { InProcessBus } from '@tollgate/core/events';
+      const store = new MemoryCreditStore({ restored: true });
+      await store.claimGrant('tpp-1', 'k', 'h');
+      await store.applyGrant('tpp-1', 'k', 'h', 5);
+      const app = new Hono();
+      app.use(tollgate({ store, emitter: new InProcessBus(), config: parseTollgateConfig({}), subject: () => 'tpp-1' }));
+      app.get('/accounts', (c) => c.json({ ok: true }));
+      const res = await app.request('/accounts');
+      console.log(JSON.stringify({ status: res.status, balance: await store.balance('tpp-1') }));
+    `;
+    const run = await loadedPackages(['--input-type=module', '-e', code]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ status: 200, balance: 4 });
+    expect(run.packages).toContain('hono');
+    for (const client of [CLICKHOUSE, VALKEY, KAFKA]) expect(run.packages).not.toContain(client);
+  });
+
+  it('the sample upstream loads none of the three clients', async () => {
+    const run = await loadedPackages(['--input-type=module', '-e', "await import('@tollgate/sample-upstream');"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.packages).toContain('hono');
+    for (const client of [CLICKHOUSE, VALKEY, KAFKA]) expect(run.packages).not.toContain(client);
+  });
+});

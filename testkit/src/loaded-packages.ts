@@ -1,0 +1,33 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnService } from './service-process.ts';
+
+const recorder = new URL('./record-loaded-packages.ts', import.meta.url).pathname;
+
+export interface LoadedPackages {
+  /** The npm packages the process loaded, by name (`iovalkey`, `@clickhouse/client`). */
+  packages: string[];
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <args>` (a module, or `--input-type=module -e <code>`) from the repository root
+ * with `env`, and tells which npm packages it loaded before it exited. An ES module's static
+ * imports are all loaded before its first line runs, so a service that exits at its
+ * configuration check has loaded its whole start-up import graph.
+ */
+export const loadedPackages = async (args: string[], env: Record<string, string> = {}): Promise<LoadedPackages> => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-loaded-'));
+  const file = join(dir, 'packages.json');
+  try {
+    const child = spawnService(process.execPath, ['--import', recorder, ...args], { ...env, LOADED_PACKAGES_FILE: file });
+    const exitCode = await child.exited;
+    const packages = JSON.parse(readFileSync(file, 'utf8')) as string[];
+    return { packages, exitCode, stdout: child.stdout(), stderr: child.stderr() };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
