@@ -97,7 +97,6 @@ beforeAll(async () => {
       SYNC_INTERVAL_MS: '500',
       SYNC_SETTLE_LAG_MS: '60000',
       SYNC_RESTORE_POLL_MS: '50',
-      KAFKA_LINGER_MS: '5',
     },
     ready: `http://127.0.0.1:${syncPort}/healthz`,
   });

@@ -13,7 +13,7 @@ import {
   stopOnSignals,
   readServiceConfiguration,
 } from '@tollgate/core/service';
-import { openCreditStore } from '@tollgate/core/credits/valkey';
+import { openCreditStore, restoreAcksFor } from '@tollgate/core/credits/valkey';
 import { eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
 import { openClickHouse } from '@tollgate/core/clickhouse';
 import { GATEWAY_ENV } from './gateway-env.ts';
@@ -41,6 +41,8 @@ const main = async () => {
   const emitter = await openEventPath(
     eventPathFromEnv(env, 'tollgate-gateway', () => openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }), logger),
   );
+  // With Valkey and Kafka, a restore of a wiped store waits for this process's events (restore-acks.ts).
+  const restoreAcks = restoreAcksFor(store, emitter, logger);
   const app = createGatewayApp({
     store,
     emitter,
@@ -69,6 +71,7 @@ const main = async () => {
     { name: 'metrics server', run: () => metricsServer.close() },
     { name: 'upstream connections', run: () => app.close() },
     { name: 'events', run: () => emitter.close() },
+    { name: 'producer mark', run: () => restoreAcks.stop() },
     { name: 'credit store', run: () => store.close() },
   ]);
 };

@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { createLogger, type Logger } from '@tollgate/core';
 import { configurationSummary, servedOrExit, serveApp, stopOnSignals } from '@tollgate/core/service';
 import { epochMinute, type CreditStore } from '@tollgate/core/credits';
-import { openCreditStore, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { openCreditStore, restoreAcksFor, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { eventTimeWindowFromEnv } from '@tollgate/core/events';
 import { eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
 import { KafkaClient } from '@tollgate/core/kafka';
@@ -98,6 +98,8 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
 
   // Replay re-reads the events topic (only with Kafka). A worker of several asks the primary,
   // whose memory holds every replay's progress.
+  // With Valkey and Kafka, a restore of a wiped store waits for this process's events (restore-acks.ts).
+  const restoreAcks = restoreAcksFor(store, emitter, logger);
   const replays = worker ? worker.replays : openReplays(env, clickhouse, store, logger);
 
   const app = createSidecarApp({
@@ -139,6 +141,7 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
   stopOnSignals(logger, [
     { name: 'server', run: () => server.close(SHUTDOWN_GRACE_MS) },
     { name: 'events', run: () => emitter.close() },
+    { name: 'producer mark', run: () => restoreAcks.stop() },
     { name: 'credit store', run: () => store.close() },
     { name: 'ClickHouse', run: () => clickhouse.close() },
   ]);

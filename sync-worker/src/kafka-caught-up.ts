@@ -1,3 +1,4 @@
+import { pause as sleep } from '@tollgate/core';
 import { SINK_GROUP_ID, type KafkaClient } from '@tollgate/core/kafka';
 import type { AwaitMeteringCaughtUp } from './sync-worker.ts';
 
@@ -11,30 +12,27 @@ export interface KafkaCaughtUpOptions {
    * send under way. Events held longer (a slow send, Kafka unreachable: spooled) are not waited for.
    */
   producerBoundMs: number;
+  /**
+   * Waits until every live producer acknowledged the restore (restore-acks.ts): each has
+   * delivered the events of the calls it debited before it saw the restore's token, however
+   * long their upstream or their send took. Called after the producer bound, by which time a
+   * live producer has written its mark again after a wipe.
+   */
+  producersAcked?: (restoreToken: string, signal: AbortSignal) => Promise<void>;
   pollMs?: number;
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
-
 /**
  * The split deployment's metering path has caught up with `asOfMs` when every event in Kafka
- * as of asOfMs + the producer bound is stored: the sink group's committed offsets (committed
+ * as of asOfMs + the producer bound (and, given `producersAcked`, once the producers
+ * acknowledged the restore) is stored: the sink group's committed offsets (committed
  * only after ClickHouse took the batch) reach the topic's end offsets taken then.
  */
 export const kafkaMeteringCaughtUp =
-  ({ kafka, topic, groupId = SINK_GROUP_ID, producerBoundMs, pollMs = 200 }: KafkaCaughtUpOptions): AwaitMeteringCaughtUp =>
-  async (asOfMs, signal) => {
+  ({ kafka, topic, groupId = SINK_GROUP_ID, producerBoundMs, producersAcked, pollMs = 200 }: KafkaCaughtUpOptions): AwaitMeteringCaughtUp =>
+  async (asOfMs, signal, restoreToken) => {
     await sleep(Math.max(0, asOfMs + producerBoundMs - Date.now()), signal);
+    if (producersAcked && restoreToken !== undefined) await producersAcked(restoreToken, signal);
     const ends = await kafka.endOffsets(topic);
     while (!signal.aborted) {
       const committed = await kafka.committedOffsets(groupId, topic);

@@ -10,7 +10,7 @@ import {
   stopOnSignals,
   workFromInvocationDirectory,
 } from '@tollgate/core/service';
-import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { awaitProducersAcked, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { KafkaClient } from '@tollgate/core/kafka';
 import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { kafkaMeteringCaughtUp } from './kafka-caught-up.ts';
@@ -36,7 +36,12 @@ const store = new ValkeyCreditStore({ url: env.VALKEY_URL });
 await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
 // With Kafka, a restore first waits for the events in Kafka as of the loss to be stored by the sink.
 const kafka = env.KAFKA_BROKERS.length > 0 ? new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-sync-worker' }) : undefined;
-const awaitMeteringCaughtUp = kafka ? kafkaMeteringCaughtUp({ kafka, topic: env.KAFKA_TOPIC, producerBoundMs: env.KAFKA_LINGER_MS + SEND_MARGIN_MS }) : undefined;
+const awaitMeteringCaughtUp = kafka ? kafkaMeteringCaughtUp({
+      kafka,
+      topic: env.KAFKA_TOPIC,
+      producerBoundMs: env.KAFKA_LINGER_MS + SEND_MARGIN_MS,
+      producersAcked: (token, signal) => awaitProducersAcked(store, token, signal),
+    }) : undefined;
 const worker = new SyncWorker({ clickhouse, store, ...syncScheduleFromEnv(env), awaitMeteringCaughtUp, logger });
 const readiness = async () => {
   const [storeUp, clickhouseUp] = await Promise.all([probe(() => store.ping()), probe(async () => (await clickhouse.ping()).success)]);

@@ -16,7 +16,8 @@ const CATCH_UP_RETRY_MS = 500;
  * deployment: the sink group's committed offsets reach the topic's end offsets taken once the
  * producers' linger after `asOfMs` has passed). `signal` aborts the wait.
  */
-export type AwaitMeteringCaughtUp = (asOfMs: number, signal: AbortSignal) => Promise<void>;
+/** `restoreToken`: the restore that waits, for the producers' acknowledgements. */
+export type AwaitMeteringCaughtUp = (asOfMs: number, signal: AbortSignal, restoreToken?: string) => Promise<void>;
 
 export interface SyncWorkerOptions {
   clickhouse: ClickHouseClient;
@@ -122,7 +123,7 @@ export class SyncWorker {
         store: this.#options.store,
         watermarkMinute: () => watermarkMinute ?? epochMinute(this.#options.now() - this.#options.settleLagMs),
         detectedAtMs,
-        awaitCaughtUp: this.#options.awaitMeteringCaughtUp ? () => this.#catchUp(detectedAtMs) : undefined,
+        awaitCaughtUp: this.#options.awaitMeteringCaughtUp ? (token) => this.#catchUp(detectedAtMs, token) : undefined,
         batchSize: this.#options.batchSize,
         now: this.#options.now,
         logger: this.#options.logger,
@@ -144,7 +145,7 @@ export class SyncWorker {
   }
 
   /** True once the metering path caught up; false when the wait ran out (the restore goes on). */
-  async #catchUp(asOfMs: number): Promise<boolean> {
+  async #catchUp(asOfMs: number, restoreToken: string): Promise<boolean> {
     const wait = this.#options.awaitMeteringCaughtUp;
     if (!wait) return true;
     const abort = new AbortController();
@@ -152,7 +153,7 @@ export class SyncWorker {
     try {
       while (!abort.signal.aborted) {
         try {
-          await wait(asOfMs, abort.signal);
+          await wait(asOfMs, abort.signal, restoreToken);
           if (!abort.signal.aborted) return true;
         } catch (err) {
           if (abort.signal.aborted) break;

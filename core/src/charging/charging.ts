@@ -87,6 +87,8 @@ export const createCharging = ({ store, config, emitter, source, component, now 
   const budgetMs = config.credits.storeTimeoutMs;
   const m = debitMetrics(component);
   const refundErrors = metrics.storeErrors.labels('refund', 'error');
+  // Each call is open from its clock reading to its event, for a restore's wait (delivery-progress.ts).
+  const progress = emitter?.progress;
 
   const record = (call: Call, status: number, owed: number, decision: Decision): void => {
     m.decision[call.outcome === 'unavailable' ? 'unavailable' : decision].inc();
@@ -111,6 +113,8 @@ export const createCharging = ({ store, config, emitter, source, component, now 
     } catch (err) {
       // The store already decided; an event the emitter refused is logged, never silently lost.
       logger.error('api.call event not emitted', { id: call.id, subject: call.subject, decision, cost: owed, error: String(err) });
+    } finally {
+      progress?.close(call.id);
     }
   };
 
@@ -162,6 +166,7 @@ export const createCharging = ({ store, config, emitter, source, component, now 
     const { cost, chargeOn, onStoreError } = price(pricedMethod(method), path);
     const timeMs = now();
     const call: Call = { subject, id: randomUUIDv7(), timeMs, minute: epochMinute(timeMs), method, path, started, cost, chargeOn, outcome: 'debited', balance: null };
+    progress?.open(call.id);
 
     let debit: DebitResult | undefined;
     try {

@@ -11,6 +11,10 @@ export const storeKeys = {
   restored: 'tg:restored',
   /** The token of a restore under way: the marker is written only if this is still there at its end. */
   restoring: 'tg:restoring',
+  /** The ids of the processes that produce events to Kafka (gateways, sidecar workers). */
+  producers: 'tg:producers',
+  /** Prefix of each producer's mark: the restore token it acknowledged, expiring with it. */
+  producerMark: 'tg:producer:',
 } as const;
 
 /**

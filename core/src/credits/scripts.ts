@@ -22,4 +22,6 @@ export const scripts = {
   balance: load('balance'),
   account: load('account'),
   completeRestore: load('complete-restore'),
+  producerMark: load('producer-mark'),
+  producersAcked: load('producers-acked'),
 } as const;

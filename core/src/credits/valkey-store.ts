@@ -268,6 +268,23 @@ export class ValkeyCreditStore implements CreditStore {
     return Number(await this.#run(scripts.completeRestore, [storeKeys.restoring, storeKeys.restored], [token])) === 1;
   }
 
+  /** Writes a producer's mark (producer-mark.lua); the token of the restore under way, if any. */
+  async markProducer(id: string, acknowledged: string, ttlMs: number): Promise<string | undefined> {
+    const reply = await this.#run(scripts.producerMark, [storeKeys.producers, storeKeys.producerMark + id, storeKeys.restoring], [id, acknowledged, ttlMs]);
+    return typeof reply === 'string' ? reply : undefined;
+  }
+
+  /** A producer that stops takes its mark with it: a restore does not wait for it. */
+  async removeProducer(id: string): Promise<void> {
+    await this.client.multi().srem(storeKeys.producers, id).del(storeKeys.producerMark + id).exec();
+  }
+
+  /** Whether every live producer acknowledged `token` (producers-acked.lua). */
+  async producersAcked(token: string): Promise<{ status: 'acked' | 'waiting' | 'superseded'; waiting: number }> {
+    const [status, waiting] = (await this.#run(scripts.producersAcked, [storeKeys.producers, storeKeys.restoring], [token, storeKeys.producerMark])) as [number, number];
+    return { status: status === 1 ? 'acked' : status === 0 ? 'waiting' : 'superseded', waiting: Number(waiting) };
+  }
+
   async ping(): Promise<boolean> {
     try {
       return (await this.client.ping()) === 'PONG';

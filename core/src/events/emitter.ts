@@ -1,4 +1,5 @@
 import type { CloudEventV1 } from 'cloudevents';
+import type { DeliveryProgress } from './delivery-progress.ts';
 
 /**
  * Where the gateway hands its events. `emit` never blocks the request: an implementation
@@ -18,6 +19,11 @@ export interface EventEmitter {
   readonly accepting?: boolean;
   /** For /readyz: the backlog, and what is wrong if anything is. */
   status?(): EventPathStatus;
+  /**
+   * Where an emitter that holds events in memory before they are delivered (Kafka) counts
+   * them, for a restore's wait (restore-acks.ts); absent where an emit is already durable.
+   */
+  readonly progress?: DeliveryProgress;
   /** Resolves when every event emitted so far has been delivered. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@
  */
 export * from './api-call.ts';
 export * from './emitter.ts';
+export * from './delivery-progress.ts';
 export * from './in-process-bus.ts';
 export * from './event-time.ts';
 export * from './validate-event.ts';

@@ -1,5 +1,6 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { backoffDelay, pause } from '../backoff.ts';
+import { DeliveryProgress } from '../events/delivery-progress.ts';
 import type { EventEmitter } from '../events/emitter.ts';
 import type { Logger } from '../logger.ts';
 import { countingCell, metrics } from '../metrics/metrics.ts';
@@ -77,6 +78,8 @@ export class KafkaEmitter implements EventEmitter {
   readonly #closing = new AbortController();
   #lastLossLog = 0;
   readonly #emitted = countingCell(metrics.eventsEmitted);
+  /** Emitted and delivered (sent, or spooled) events, for a restore's wait. */
+  readonly progress = new DeliveryProgress();
 
   constructor({ kafka, ...options }: KafkaEmitterOptions) {
     this.#options = { lingerMs: ENV.KAFKA_LINGER_MS.fallback, maxBatch: 5_000, maxRecordsPerRequest: 500, spoolFullPolicy: ENV.SPOOL_FULL_POLICY.fallback, ownsClient: false, ...options };
@@ -114,6 +117,7 @@ export class KafkaEmitter implements EventEmitter {
       this.#timer ??= setTimeout(this.#lingerEnded, this.#options.lingerMs);
     }
     this.#emitted.inc();
+    this.progress.emitted(1);
     if (this.#buffer.length >= this.#options.maxBatch) this.#flushBuffer();
   }
 
@@ -170,6 +174,8 @@ export class KafkaEmitter implements EventEmitter {
       .then(() => this.#deliver(batch))
       .catch((err: unknown) => this.#options.logger.error('event delivery failed', { events: batch.length, error: String(err) }))
       .finally(() => {
+        // Sent, spooled, or failed and logged: nothing more will become of this batch.
+        this.progress.delivered(batch.length);
         this.#delivering--;
         this.#inFlight -= batch.length;
         metrics.emitterInFlight.set(this.#inFlight);

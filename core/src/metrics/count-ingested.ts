@@ -19,6 +19,7 @@ export const countIngested = (emitter: EventEmitter, origin: IngestOrigin): Even
     get accepting() {
       return emitter.accepting;
     },
+    ...(emitter.progress ? { progress: emitter.progress } : {}),
     flush: () => emitter.flush(),
     close: () => emitter.close(),
   };

@@ -17,7 +17,7 @@ export interface RestoreOptions {
    * Waits for the metering path to store what was produced before the loss; true when it
    * did, false when the wait ran out. Without it, ClickHouse is read at once.
    */
-  awaitCaughtUp?: (() => Promise<boolean>) | undefined;
+  awaitCaughtUp?: ((restoreToken: string) => Promise<boolean>) | undefined;
   batchSize?: number;
   now?: () => number;
   logger?: Logger | undefined;
@@ -34,7 +34,8 @@ export interface RestoreSummary extends ReconcileSummary {
  * Restores a store that lost its state, from the truth in ClickHouse:
  * 1. Take the restore token (or join the restore under way): the marker is written at the end
  *    only if the store was not wiped again meanwhile.
- * 2. Wait for the metering path, so the events of calls answered before the loss are stored.
+ * 2. Wait for the metering path, so the events of calls answered before the loss are stored
+ *    (with Kafka: the producers acknowledge the token, restore-acks.ts).
  * 3. Reconcile every subject with usage or grants as a restore: each subject the store lost is
  *    decided again as soon as its own step is done, charged at least what ClickHouse holds for
  *    the minutes at or after the watermark, and its ledger gets a `restore` entry.
@@ -52,7 +53,7 @@ export const restoreStore = async ({
   logger,
 }: RestoreOptions): Promise<RestoreSummary> => {
   const token = await store.beginRestore();
-  const caughtUp = awaitCaughtUp ? await awaitCaughtUp() : true;
+  const caughtUp = awaitCaughtUp ? await awaitCaughtUp(token) : true;
   const w = watermarkMinute();
   const subjects = (await rows<{ subject: string }>(clickhouse, activeSubjectsSql())).map((r) => r.subject);
   const summary = await reconcileSubjects({ clickhouse, store, subjects, watermarkMinute: w, batchSize, restore: { detectedAtMs, caughtUp }, now, logger });
