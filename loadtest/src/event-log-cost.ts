@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { benchOptionsOrExit, type BenchOptions } from './options.ts';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import type { Contender, MeasuredRun } from './alternate.ts';
 import { comparePaired, cpuPerRequestUs, extraWritesPerRequest, type PairedComparison } from './report/compare.ts';
@@ -107,14 +107,7 @@ export const eventLogCostRows = (r: EventLogCostResult): ReportRow[] => {
 };
 
 if (import.meta.main) {
-  let options: BenchOptions;
-  try {
-    options = parseBenchOptions(process.argv.slice(2), process.env);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    console.error(`\nusage: node loadtest/src/event-log-cost.ts [options]\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = benchOptionsOrExit(`node loadtest/src/event-log-cost.ts [options]`);
   const result = await runEventLogCost(options);
   console.log(`\n${reportTable(eventLogCostRows(result))}`);
   console.log(`\naccounting: ${JSON.stringify(result.accounting)}`);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
-import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { benchOptionsOrExit, type BenchOptions } from './options.ts';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { sampleMemory, type MemoryPeak } from './process/proc-status.ts';
 import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
@@ -215,14 +215,7 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
 };
 
 if (import.meta.main) {
-  let options: BenchOptions;
-  try {
-    options = parseBenchOptions(process.argv.slice(2), process.env);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    console.error(`\nusage: node loadtest/src/gateway-overhead.ts [options]\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = benchOptionsOrExit(`node loadtest/src/gateway-overhead.ts [options]`);
   const result = await runGatewayOverhead(options);
   console.log(`\n${reportTable(gatewayOverheadRows(result))}`);
   console.log(`\naccounting: ${JSON.stringify(result.accounting)}`);

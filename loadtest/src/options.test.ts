@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { parseBenchOptions, wrkSecondsBound } from './options.ts';
@@ -108,5 +110,24 @@ describe('wrkSecondsBound', () => {
   it('adds warm-up and measured runs of every target', () => {
     expect(wrkSecondsBound(parseBenchOptions([], {}), 2)).toBe(2 * (3 + 5 * 10 + 10));
     expect(wrkSecondsBound(parseBenchOptions(['--light-connections', '0'], {}), 2)).toBe(2 * (3 + 5 * 10));
+  });
+});
+
+describe('a benchmark command line', () => {
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [fileURLToPath(new URL('./event-log-cost.ts', import.meta.url)), ...args], { encoding: 'utf8', timeout: 30_000 });
+
+  it('prints its usage and exits 0 on --help, measuring nothing', () => {
+    const r = run('--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^usage: node loadtest\/src\/event-log-cost\.ts/);
+    expect(r.stdout).toContain('--rounds N');
+  });
+
+  it('names a bad option and prints the usage once, exit 2', () => {
+    const r = run('--bogus');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--bogus'");
+    expect(r.stderr.split('options (flag, or environment variable)').length).toBe(2);
   });
 });

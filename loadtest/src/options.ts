@@ -202,3 +202,22 @@ export const parseBenchOptions = (argv: readonly string[], env: Record<string, s
 /** Upper bound of a scenario's wall time spent in wrk, for the "bounded" promise in the report. */
 export const wrkSecondsBound = (o: BenchOptions, targets: number): number =>
   targets * (o.warmupS + o.rounds * o.durationS + (o.lightConnections > 0 ? o.durationS : 0));
+
+/**
+ * The options of a benchmark's command line, or its exit: `--help` (or `-h`) prints the usage
+ * and exits 0; invalid options print every problem and the usage, and exit 2.
+ */
+export const benchOptionsOrExit = (usage: string, argv: readonly string[] = process.argv.slice(2), env: Record<string, string | undefined> = process.env): BenchOptions => {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(`usage: ${usage}\n${USAGE}`);
+    process.exit(0);
+  }
+  try {
+    return parseBenchOptions(argv, env);
+  } catch (err) {
+    // A problem with the values lists them all and the options; one the parser found names only itself.
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`${message}\n\nusage: ${usage}${message.includes(USAGE) ? '' : `\n${USAGE}`}`);
+    process.exit(2);
+  }
+};

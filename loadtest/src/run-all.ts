@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { MeasuredRun } from './alternate.ts';
 import { gatewayOverheadRows, runGatewayOverhead, type GatewayOverheadResult } from './gateway-overhead.ts';
 import { machineNotes } from './machine.ts';
-import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { benchOptionsOrExit, type BenchOptions } from './options.ts';
 import { profileComparisonReport } from './profile/profile-dir.ts';
 import { formatCount, formatMs, formatUs, reportTable, type ReportRow } from './report/format.ts';
 import { renderResultsMarkdown, type RoundRow } from './report/results-markdown.ts';
@@ -38,14 +38,7 @@ const roundRows = (scenario: string, contender: string, runs: readonly MeasuredR
   }));
 
 const main = async () => {
-  let options: BenchOptions;
-  try {
-    options = parseBenchOptions(process.argv.slice(2), process.env);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    console.error(`\nusage: npm run bench -- [options]\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = benchOptionsOrExit(`npm run bench -- [options]`);
   const storeChosen = process.argv.some((a) => a.startsWith('--store')) || Boolean(process.env.BENCH_STORE);
   const gatewayStores: BenchOptions['store'][] = storeChosen ? [options.store] : ['valkey', 'memory'];
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { creditKeys, epochMinute, storeKeys } from '@tollgate/core/credits';
 import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
-import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { benchOptionsOrExit, type BenchOptions } from './options.ts';
 import { join } from 'node:path';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { profileComparisonReport, type ProfileComparison } from './profile/profile-dir.ts';
@@ -242,14 +242,7 @@ export const sidecarAuthorizeRows = (r: SidecarAuthorizeResult): ReportRow[] => 
 };
 
 if (import.meta.main) {
-  let options: BenchOptions;
-  try {
-    options = parseBenchOptions(process.argv.slice(2), process.env);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    console.error(`\nusage: node loadtest/src/sidecar-authorize.ts [options]\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = benchOptionsOrExit(`node loadtest/src/sidecar-authorize.ts [options]`);
   const result = await runSidecarAuthorize(options);
   console.log(`\n${reportTable(sidecarAuthorizeRows(result))}`);
   console.log(`\naccounting: ${JSON.stringify(result.accounting)}`);

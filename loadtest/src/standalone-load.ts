@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { freePort } from '@tollgate/testkit/free-port';
 import { startKafka, type KafkaBroker } from '@tollgate/testkit/kafka';
 import type { Contender, MeasuredRun } from './alternate.ts';
-import { parseBenchOptions, USAGE, type BenchOptions } from './options.ts';
+import { benchOptionsOrExit, type BenchOptions } from './options.ts';
 import { runPairedScenario } from './paired-scenario.ts';
 import { scratchDir, serverStarter, type ServerChild } from './process/child.ts';
 import { comparePaired, cpuPerRequestUs, type PairedComparison } from './report/compare.ts';
@@ -217,14 +217,7 @@ export const standaloneLoadRows = (r: StandaloneLoadResult): ReportRow[] => {
 };
 
 if (import.meta.main) {
-  let options: BenchOptions;
-  try {
-    options = parseBenchOptions(process.argv.slice(2), process.env);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    console.error(`\nusage: node loadtest/src/standalone-load.ts [options]   (BENCH_RATES=1000,2000,… for the fixed rates)\n${USAGE}`);
-    process.exit(2);
-  }
+  const options = benchOptionsOrExit(`node loadtest/src/standalone-load.ts [options]   (BENCH_RATES=1000,2000,… for the fixed rates)`);
   const rates = process.env.BENCH_RATES ? process.env.BENCH_RATES.split(',').map(Number) : DEFAULT_RATES;
   const result = await runStandaloneLoad(options, rates);
   console.log(`\n${reportTable(standaloneLoadRows(result))}`);
