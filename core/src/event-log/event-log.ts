@@ -1,12 +1,14 @@
-import { close, closeSync, fdatasync, fsync, ftruncateSync, mkdirSync, openSync, read, unlinkSync, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, fsync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { metrics } from '../metrics/metrics.ts';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-file.ts';
 import { claimDirectory } from './directory-owner.ts';
+import { readLines, type LogBatch, type Segment } from './read-lines.ts';
 import { countLines, listSegments, recoverSegment, segmentPath, type LogPosition } from './segment-files.ts';
 import { ENV } from '../config/env.ts';
 
 export type { LogPosition } from './segment-files.ts';
+export type { LogBatch } from './read-lines.ts';
 
 export interface EventLogOptions {
   dir: string;
@@ -17,25 +19,9 @@ export interface EventLogOptions {
   segmentBytes?: number;
 }
 
-/** Lines read from the log, and where the next read starts. */
-export interface LogBatch {
-  lines: string[];
-  end: LogPosition;
-}
-
-interface Segment {
-  n: number;
-  bytes: number;
-  /** Open for reading, once the sink reads it. */
-  readFd?: number;
-}
-
-const readAsync = promisify(read);
 const datasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 const closeAsync = promisify(close);
-const NEWLINE = 0x0a;
-const READ_CHUNK = 4 << 20;
 
 /**
  * The local event log of a process without Kafka: an append-only sequence of segment files
@@ -174,41 +160,9 @@ export class EventLog {
 
   /** Up to `max` lines after the previous read (without their newlines). */
   async read(max: number): Promise<LogBatch> {
-    const lines: string[] = [];
-    let at = this.#readAt;
-    let chunk = READ_CHUNK;
-    while (lines.length < max) {
-      const index = this.#segments.findIndex((s) => s.n === at.segment);
-      const segment = this.#segments[index];
-      if (!segment) break;
-      const active = index === this.#segments.length - 1;
-      if (at.offset >= segment.bytes) {
-        const next = this.#segments[index + 1];
-        if (active || !next) break;
-        at = { segment: next.n, offset: 0 };
-        continue;
-      }
-      segment.readFd ??= openSync(segmentPath(this.dir, segment.n), 'r');
-      const want = Math.min(segment.bytes - at.offset, chunk);
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await readAsync(segment.readFd, buf, 0, want, at.offset);
-      let start = 0;
-      while (lines.length < max) {
-        const i = buf.indexOf(NEWLINE, start);
-        if (i < 0 || i >= bytesRead) break;
-        lines.push(buf.toString('utf8', start, i));
-        start = i + 1;
-      }
-      // A line longer than the chunk: read again with room for it.
-      if (start === 0) {
-        if (bytesRead < want || want === segment.bytes - at.offset) break;
-        chunk *= 2;
-        continue;
-      }
-      at = { segment: segment.n, offset: at.offset + start };
-    }
-    this.#readAt = at;
-    return { lines, end: at };
+    const batch = await readLines(this.dir, this.#segments, this.#readAt, max);
+    this.#readAt = batch.end;
+    return batch;
   }
 
   /** Records durably that every line before `end` (`lines` of them) is stored, and deletes stored segments. */
