@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * The lint rules that keep the layout honest, run by ESLint with the repository's own
  * configuration on snippets placed (in name only) where they would live: product code never
- * imports test infrastructure, and no file reaches into another workspace by a relative path.
+ * imports test infrastructure, no file reaches into another workspace by a relative path, and
+ * no file is over 300 lines.
  */
 const root = new URL('..', import.meta.url).pathname;
 const eslint = new ESLint({ cwd: root });
@@ -50,6 +51,13 @@ describe('workspace boundaries', () => {
     expect(await problems('test/fixture.test.ts', "import { waitFor } from '../testkit/src/wait-for.ts';\nexport const poll = waitFor;\n")).toEqual([
       { rule: 'tollgate/no-relative-workspace-import', line: 1 },
     ]);
+  });
+
+  it('refuses a file over 300 lines, in any workspace', async () => {
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => `export const line${i} = ${i};`).join('\n') + '\n';
+    expect(await problems('core/src/credits/fixture.ts', lines(300))).toEqual([]);
+    expect(await problems('core/src/credits/fixture.ts', lines(301))).toEqual([{ rule: 'max-lines', line: 301 }]);
+    expect(await problems('test/fixture.test.ts', lines(301))).toEqual([{ rule: 'max-lines', line: 301 }]);
   });
 
   it('allows relative imports inside a workspace', async () => {
