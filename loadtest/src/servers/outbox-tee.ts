@@ -12,7 +12,7 @@ const RELAY_WAIT_MS = 50;
 
 /**
  * BENCH_OUTBOX=log: what the local event log would cost the split gateway as its outbox before
- * Kafka (issue 10's question). Every event is appended to an event log (one synchronous write,
+ * Kafka. Every event is appended to an event log (one synchronous write,
  * fsync grouped every EVENT_LOG_FSYNC_MS, as `npm start` does) before it goes to the Kafka path,
  * and a relay reads the log back in batches and acknowledges them (a durable checkpoint each),
  * as an outbox relay would before sending them. The Kafka path still serialises the event
