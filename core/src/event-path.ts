@@ -1,7 +1,8 @@
 /**
  * @tollgate/core/event-path: how a service's events leave it. With brokers, the Kafka emitter
  * and its disk spool; without, the local event log drained into ClickHouse by its sink.
- * openEventPath picks one from the service's environment. Loads the Kafka client.
+ * openEventPath picks one from the service's environment, and loads the Kafka client only
+ * when it has brokers.
  */
 export * from './events/open-emitter.ts';
 export * from './kafka/kafka-emitter.ts';

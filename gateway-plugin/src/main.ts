@@ -13,9 +13,8 @@ import {
   stopOnSignals,
   readServiceConfiguration,
 } from '@tollgate/core/service';
-import { openCreditStore, restoreAcksFor } from '@tollgate/core/credits/valkey';
+import { openCreditStore } from '@tollgate/core/credits';
 import { eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
-import { openClickHouse } from '@tollgate/core/clickhouse';
 import { GATEWAY_ENV } from './gateway-env.ts';
 import { createGatewayApp } from './gateway-app.ts';
 import { createMetricsApp } from './metrics-app.ts';
@@ -34,15 +33,16 @@ const main = async () => {
   workFromInvocationDirectory();
   const { env, config } = configurationOrExit('gateway', readConfiguration);
   const logger = createLogger('gateway', env.LOG_LEVEL);
+  // Each client is loaded only where the environment uses it: Valkey with VALKEY_URL, Kafka with
+  // KAFKA_BROKERS, ClickHouse without Kafka (test/service-import-graph.test.ts).
   // Alone, the gateway holds no ledger (no top-ups, no grants): a memory store starts empty and
   // there is nothing to restore it from. With Valkey, the sync worker restores a wiped store.
-  const store = openCreditStore(env.VALKEY_URL, { memoryRestored: true });
+  const store = await openCreditStore(env.VALKEY_URL, { memoryRestored: true });
   // With Kafka, events are produced (and spooled while it is away); without, stored here.
-  const emitter = await openEventPath(
-    eventPathFromEnv(env, 'tollgate-gateway', () => openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR }), logger),
-  );
+  const openClickHouse = async () => (await import('@tollgate/core/clickhouse')).openClickHouse({ url: env.CLICKHOUSE_URL, dataDir: env.CLICKHOUSE_DATA_DIR });
+  const emitter = await openEventPath(eventPathFromEnv(env, 'tollgate-gateway', openClickHouse, logger));
   // With Valkey and Kafka, a restore of a wiped store waits for this process's events (restore-acks.ts).
-  const restoreAcks = restoreAcksFor(store, emitter, logger);
+  const restoreAcks = store.kind === 'valkey' ? (await import('@tollgate/core/credits/valkey')).restoreAcksFor(store, emitter, logger) : undefined;
   const app = createGatewayApp({
     store,
     emitter,
@@ -71,7 +71,7 @@ const main = async () => {
     { name: 'metrics server', run: () => metricsServer.close() },
     { name: 'upstream connections', run: () => app.close() },
     { name: 'events', run: () => emitter.close() },
-    { name: 'producer mark', run: () => restoreAcks.stop() },
+    { name: 'producer mark', run: async () => restoreAcks?.stop() },
     { name: 'credit store', run: () => store.close() },
   ]);
 };

@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createLogger, type Logger } from '@tollgate/core';
 import { configurationSummary, servedOrExit, serveApp, stopOnSignals } from '@tollgate/core/service';
-import { epochMinute, type CreditStore } from '@tollgate/core/credits';
-import { openCreditStore, restoreAcksFor, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { epochMinute, openCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { restoreAcksFor, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { eventTimeWindowFromEnv } from '@tollgate/core/events';
 import { eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
 import { KafkaClient } from '@tollgate/core/kafka';
@@ -85,7 +85,7 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
   const topic = env.KAFKA_TOPIC;
   const emitter = await openEventPath(eventPathFromEnv(env, eventClientId(worker?.index ?? 0), () => clickhouse, logger));
 
-  const store = openCreditStore(env.VALKEY_URL);
+  const store = await openCreditStore(env.VALKEY_URL);
   if (store instanceof ValkeyCreditStore) {
     // Not fatal: /readyz stays 503 until Valkey answers, and the store-error policy decides meanwhile.
     await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));

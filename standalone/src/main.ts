@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { createLogger } from '@tollgate/core';
 import { loadTollgateConfig } from '@tollgate/core/config';
 import { configurationOrExit, configurationSummary, readServiceEnv, stopOnSignals, serveApp } from '@tollgate/core/service';
-import { openCreditStore } from '@tollgate/core/credits/valkey';
+import { openCreditStore } from '@tollgate/core/credits';
 import { eventTimeWindowFromEnv } from '@tollgate/core/events';
 import { DirectoryInUseError, eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
 import { KafkaClient } from '@tollgate/core/kafka';
@@ -57,7 +57,7 @@ const clickhouse = (() => {
   }
 })();
 await migrate(clickhouse);
-const store = openCreditStore(env.VALKEY_URL);
+const store = await openCreditStore(env.VALKEY_URL);
 
 // Without Kafka, what the event log still holds from a previous run is stored here, before the
 // sync worker restores balances and before the gateway serves.

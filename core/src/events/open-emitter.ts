@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { migrate } from '../clickhouse/migrations.ts';
-import { KafkaClient } from '../kafka/kafka-client.ts';
 import { KafkaEmitter, type SpoolFullPolicy } from '../kafka/kafka-emitter.ts';
 import { ENV, type Env, type EnvName } from '../config/env.ts';
 import type { Logger } from '../logger.ts';
@@ -20,8 +19,11 @@ export interface EventPathOptions {
   spool: { dir: string; maxBytes: number; fsync: FsyncPolicy; fullPolicy: SpoolFullPolicy };
   /** The local event log without Kafka, and the batches its sink writes. */
   log: { dir: string; fsyncMs: number; maxBytes: number; batchSize: number; batchWaitMs: number };
-  /** Where events go without Kafka: stored in this process through the idempotent writer. */
-  clickhouse: () => ClickHouseClient;
+  /**
+   * Where events go without Kafka: stored in this process through the idempotent writer. Called
+   * only then, so a caller that opens the client here loads it only when it is used.
+   */
+  clickhouse: () => ClickHouseClient | Promise<ClickHouseClient>;
   /** DEDUPE_HORIZON_DAYS of that writer. */
   dedupeHorizonDays?: number;
   logger: Logger;
@@ -54,7 +56,7 @@ export type EventPathEnv = Env<(typeof EVENT_PATH_ENV)[number]> & Partial<Env<(t
 export const eventPathFromEnv = (
   env: EventPathEnv,
   clientId: string,
-  clickhouse: () => ClickHouseClient,
+  clickhouse: EventPathOptions['clickhouse'],
   logger: Logger,
 ): EventPathOptions => ({
   clientId,
@@ -84,6 +86,8 @@ export const eventPathFromEnv = (
  */
 export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> => {
   if (o.kafkaBrokers.length > 0) {
+    // The Kafka client is loaded only here: a service without brokers never loads it.
+    const { KafkaClient } = await import('../kafka/kafka-client.ts');
     const kafka = new KafkaClient({ brokers: o.kafkaBrokers, clientId: o.clientId });
     // Starting never waits on Kafka: the topic is checked in the background, and until that
     // succeeded events go to the spool, drained once it did.
@@ -114,7 +118,7 @@ export const openEventPath = async (o: EventPathOptions): Promise<EventEmitter> 
   // One log per service, so a gateway and a sidecar on one host never share segments.
   const log = new EventLog({ dir: join(o.log.dir, o.clientId), fsyncMs: o.log.fsyncMs, maxBytes: o.log.maxBytes });
   try {
-    const clickhouse = o.clickhouse();
+    const clickhouse = await o.clickhouse();
     await migrate(clickhouse);
     const sink = new LogSink({ log, clickhouse, batchSize: o.log.batchSize, batchWaitMs: o.log.batchWaitMs, dedupeHorizonDays: o.dedupeHorizonDays, logger: o.logger });
     if (log.pending > 0) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CreditStore } from '@tollgate/core/credits';
-import { openCreditStore, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
+import { openCreditStore, type CreditStore } from '@tollgate/core/credits';
+import { ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { requiredEnv } from './required-env.ts';
 
 /**
@@ -8,7 +8,7 @@ import { requiredEnv } from './required-env.ts';
  * Either is declared restored (a benchmark has no ledger to restore from), so it decides debits.
  */
 export const openBenchStore = async (): Promise<CreditStore> => {
-  const store = openCreditStore(process.env.VALKEY_URL || undefined, { memoryRestored: true });
+  const store = await openCreditStore(process.env.VALKEY_URL || undefined, { memoryRestored: true });
   if (store instanceof ValkeyCreditStore) await store.connected();
   if (!(await store.restoreStatus()).restored) await store.completeRestore(await store.beginRestore());
   return store;

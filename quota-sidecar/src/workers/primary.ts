@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '@tollgate/core';
 import { configurationSummary } from '@tollgate/core/service';
-import { openCreditStore } from '@tollgate/core/credits/valkey';
+import { openCreditStore } from '@tollgate/core/credits';
 import { DiskSpool } from '@tollgate/core/event-path';
 import { MeterRepository } from '@tollgate/core/meters';
 import { serveClusterMetrics } from './cluster-metrics.ts';
@@ -57,7 +57,7 @@ export const runPrimary = async ({ env, config }: SidecarSettings): Promise<void
   // ClickHouse (and, for replays, Valkey) open.
   const clickhouse = await openMigratedClickHouse(env, logger);
   serveMeterWritesToWorkers(new MeterRepository(clickhouse, logger));
-  const replays = openReplays(env, clickhouse, openCreditStore(env.VALKEY_URL), logger);
+  const replays = openReplays(env, clickhouse, await openCreditStore(env.VALKEY_URL), logger);
   if (replays) serveReplaysToWorkers(replays);
 
   const indexOf = new Map<number, number>();
