@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '@tollgate/testkit/free-port';
 import { loadedPackages } from '@tollgate/testkit/loaded-packages';
 
 /**
@@ -9,6 +13,28 @@ import { loadedPackages } from '@tollgate/testkit/loaded-packages';
 const VALKEY = 'iovalkey';
 const CLICKHOUSE = '@clickhouse/client';
 const KAFKA = '@platformatic/kafka';
+
+/** A gateway process with a memory store, run until it listens and then stopped. */
+const gateway = async (env: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-gateway-loads-'));
+  const run = await loadedPackages(
+    ['gateway-plugin/src/main.ts'],
+    {
+      PORT: String(await freePort()),
+      METRICS_PORT: String(await freePort()),
+      UPSTREAM_URL: 'http://127.0.0.1:9',
+      TOLLGATE_CONFIG: 'testkit/src/no-routes.yaml',
+      SPOOL_DIR: join(dir, 'spool'),
+      EVENT_LOG_DIR: join(dir, 'event-log'),
+      CLICKHOUSE_DATA_DIR: join(dir, 'clickhouse'),
+      ...env,
+    },
+    { until: /gateway listening/ },
+  );
+  expect(run.exitCode, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(/"store":"memory"/);
+  return run.packages;
+};
 
 describe('what each service loads', () => {
   it('the meter sink starts with the Kafka and ClickHouse clients and without the Valkey client', async () => {
@@ -41,6 +67,21 @@ describe('what each service loads', () => {
     expect(JSON.parse(run.stdout)).toEqual({ status: 200, balance: 4 });
     expect(run.packages).toContain('hono');
     for (const client of [CLICKHOUSE, VALKEY, KAFKA]) expect(run.packages).not.toContain(client);
+  });
+
+  it('the gateway with Kafka and a memory store loads the Kafka client, and neither the ClickHouse nor the Valkey client', async () => {
+    // Nothing listens on the broker's port: the gateway starts all the same and spools.
+    const packages = await gateway({ KAFKA_BROKERS: `127.0.0.1:${await freePort()}` });
+    expect(packages).toContain(KAFKA);
+    expect(packages).not.toContain(CLICKHOUSE);
+    expect(packages).not.toContain(VALKEY);
+  });
+
+  it('the gateway without Kafka stores its events in ClickHouse itself, and loads neither the Kafka nor the Valkey client', async () => {
+    const packages = await gateway({});
+    expect(packages).toContain(CLICKHOUSE);
+    expect(packages).not.toContain(KAFKA);
+    expect(packages).not.toContain(VALKEY);
   });
 
   it('the sample upstream loads none of the three clients', async () => {
