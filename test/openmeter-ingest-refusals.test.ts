@@ -1,27 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, uniqueSubject, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
-import { apiCall, INGEST_MAX_BODY, PROBLEM, ingestSidecar, type IngestSidecar } from '@tollgate/testkit/ingest-sidecar';
+import { describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
+import {
+  sidecar,
+  ingest,
+  countOf,
+  deliveredAfter,
+  storedIds,
+  ingested,
+  apiCall,
+  INGEST_MAX_BODY,
+  PROBLEM,
+  useIngestSidecar,
+} from '@tollgate/testkit/ingest-sidecar';
 import { waitFor } from '@tollgate/testkit/wait-for';
 
 /** OpenMeter's ingest through the sidecar app: what it refuses, and that a refused request emits and stores nothing (testkit/src/ingest-sidecar.ts). */
+useIngestSidecar();
+
 describe('POST /api/v1/events', () => {
-  let t: IngestSidecar;
-  let sidecar: TestSidecar;
-
-  beforeAll(async () => {
-    t = await ingestSidecar();
-    ({ sidecar } = t);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-
-  const ingest: IngestSidecar['ingest'] = (...args) => t.ingest(...args);
-  const countOf: IngestSidecar['countOf'] = (subject) => t.countOf(subject);
-  const deliveredAfter: IngestSidecar['deliveredAfter'] = (marker, ids) => t.deliveredAfter(marker, ids);
-  const storedIds: IngestSidecar['storedIds'] = (ids) => t.storedIds(ids);
-  const ingested: IngestSidecar['ingested'] = (origin) => t.ingested(origin);
-
   it('refuses a batch of 10 with one invalid event whole: 400 naming it, and none of the 10 is emitted or stored', async () => {
     const subject = uniqueSubject();
     const batch = Array.from({ length: 10 }, () => apiCall(subject));

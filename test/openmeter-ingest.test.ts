@@ -1,30 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uniqueSubject, type TestEvents, type TestSidecar } from '@tollgate/testkit/sidecar-fixture';
-import { apiCall, newId, MAX_BODY, ingestSidecar, type IngestSidecar, type Row } from '@tollgate/testkit/ingest-sidecar';
+import { describe, expect, it } from 'vitest';
+import { uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
+import {
+  events,
+  sidecar,
+  ingest,
+  usage,
+  countOf,
+  deliveredAfter,
+  storedIds,
+  ingested,
+  stored,
+  apiCall,
+  newId,
+  MAX_BODY,
+  type Row,
+  useIngestSidecar,
+} from '@tollgate/testkit/ingest-sidecar';
 import { waitFor } from '@tollgate/testkit/wait-for';
 
 /** OpenMeter's ingest through the sidecar app: what it takes, how it counts, stores and prices it (testkit/src/ingest-sidecar.ts). */
+useIngestSidecar();
+
 describe('POST /api/v1/events', () => {
-  let t: IngestSidecar;
-  let events: TestEvents;
-  let sidecar: TestSidecar;
-
-  beforeAll(async () => {
-    t = await ingestSidecar();
-    ({ events, sidecar } = t);
-  });
-  afterAll(async () => {
-    await t.close();
-  });
-
-  const ingest: IngestSidecar['ingest'] = (...args) => t.ingest(...args);
-  const usage: IngestSidecar['usage'] = (subject) => t.usage(subject);
-  const countOf: IngestSidecar['countOf'] = (subject) => t.countOf(subject);
-  const deliveredAfter: IngestSidecar['deliveredAfter'] = (marker, ids) => t.deliveredAfter(marker, ids);
-  const storedIds: IngestSidecar['storedIds'] = (ids) => t.storedIds(ids);
-  const ingested: IngestSidecar['ingested'] = (origin) => t.ingested(origin);
-  const stored: IngestSidecar['stored'] = (id) => t.stored(id);
-
   it('takes one event as application/cloudevents+json, 204, and it is counted by the meter', async () => {
     const subject = uniqueSubject();
     const before = await ingested();

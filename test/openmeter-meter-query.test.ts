@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { metrics } from '@tollgate/core/metrics';
-import { ALPHA, BETA, PROBLEM, RANGE, seededMeters, type SeededMeters } from '@tollgate/testkit/seeded-meters';
+import { ALPHA, BETA, PROBLEM, RANGE, get, query, useSeededMeters } from '@tollgate/testkit/seeded-meters';
 
 /** OpenMeter's meter query over the events testkit/src/seeded-meters.ts ingests: windows, groups, filters, time zones and CSV. */
+useSeededMeters();
+
 describe('OpenMeter meter API', () => {
-  let meters: SeededMeters;
-  const get = (path: string, headers: Record<string, string> = {}) => meters.get(path, headers);
-  const query = (slug: string, params: string) => meters.query(slug, params);
-
-  beforeAll(async () => {
-    meters = await seededMeters();
-  });
-  afterAll(async () => {
-    await meters.close();
-  });
-
   describe('GET /api/v1/meters/{meter}/query', () => {
     it('counts calls grouped by subject, endpoint and method over the range', async () => {
       const whole = { windowStart: '2026-01-15T00:00:00Z', windowEnd: '2026-01-17T00:00:00Z' };

@@ -1,18 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFINED_AT, PROBLEM, RANGE, seededMeters, type SeededMeters } from '@tollgate/testkit/seeded-meters';
+import { describe, expect, it } from 'vitest';
+import { DEFINED_AT, PROBLEM, RANGE, get, sidecar, useSeededMeters } from '@tollgate/testkit/seeded-meters';
 
 /** OpenMeter's meter API: the configured meters, listed and got one by one (testkit/src/seeded-meters.ts holds them). */
+useSeededMeters();
+
 describe('OpenMeter meter API', () => {
-  let meters: SeededMeters;
-  const get = (path: string, headers: Record<string, string> = {}) => meters.get(path, headers);
-
-  beforeAll(async () => {
-    meters = await seededMeters();
-  });
-  afterAll(async () => {
-    await meters.close();
-  });
-
   describe('GET /api/v1/meters', () => {
     const apiCalls = {
       id: 'api_calls',
@@ -74,7 +66,7 @@ describe('OpenMeter meter API', () => {
 
     it('needs a bearer token of ADMIN_TOKENS', async () => {
       for (const path of ['/api/v1/meters', '/api/v1/meters/api_calls', `/api/v1/meters/api_calls/query?${RANGE}`]) {
-        const res = await meters.sidecar.app.request(`http://sidecar${path}`);
+        const res = await sidecar.app.request(`http://sidecar${path}`);
         expect(res.status).toBe(401);
         expect(res.headers.get('content-type')).toBe(PROBLEM);
       }

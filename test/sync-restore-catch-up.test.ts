@@ -1,31 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { epochMinute } from '@tollgate/core/credits';
 import type { LedgerTotals } from '@tollgate/core/ledger';
 import { SyncWorker } from '@tollgate/sync-worker';
 import { waitFor } from '@tollgate/testkit/wait-for';
 import { testClickHouse, uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
-import { restoreHarness, SETTLE_LAG_MS, writeEvents, type RestoreHarness } from '@tollgate/testkit/restore-harness';
+import {
+  store,
+  sidecar,
+  clock,
+  now,
+  authorize,
+  stored,
+  worker,
+  topUp,
+  statuses,
+  writeEvents,
+  SETTLE_LAG_MS,
+  useRestoreHarness,
+} from '@tollgate/testkit/restore-harness';
 
 /** The restore and the metering path: events that reach ClickHouse after it, and a restore that waits for the path to catch up (testkit/src/restore-harness.ts). */
-let h: RestoreHarness;
-let store: RestoreHarness['store'];
-let sidecar: RestoreHarness['sidecar'];
-let clock: RestoreHarness['clock'];
-beforeAll(async () => {
-  h = await restoreHarness();
-  ({ store, sidecar, clock } = h);
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const now = () => h.now();
-const authorize: RestoreHarness['authorize'] = (subject, path) => h.authorize(subject, path);
-const stored: RestoreHarness['stored'] = () => h.stored();
-const worker: RestoreHarness['worker'] = () => h.worker();
-const topUp: RestoreHarness['topUp'] = (s, amount) => h.topUp(s, amount);
-const statuses: RestoreHarness['statuses'] = (s, n, path) => h.statuses(s, n, path);
+useRestoreHarness();
 
 describe('events that reach ClickHouse after the restore', () => {
   it('are charged when they arrive, as events_after_restore, and the ledger still adds up', async () => {

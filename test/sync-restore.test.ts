@@ -1,32 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { epochMinute } from '@tollgate/core/credits';
 import type { LedgerTotals } from '@tollgate/core/ledger';
 import { waitFor } from '@tollgate/testkit/wait-for';
 import { uniqueSubject } from '@tollgate/testkit/sidecar-fixture';
-import { restoreHarness, SETTLE_LAG_MS, type RestoreHarness } from '@tollgate/testkit/restore-harness';
+import {
+  store,
+  sidecar,
+  valkey,
+  clock,
+  now,
+  authorize,
+  stored,
+  granted,
+  eventCost,
+  worker,
+  topUp,
+  statuses,
+  SETTLE_LAG_MS,
+  useRestoreHarness,
+} from '@tollgate/testkit/restore-harness';
 
 /** The restore of a Valkey that lost its data, through the sidecar and the sync worker (testkit/src/restore-harness.ts). */
-let h: RestoreHarness;
-let store: RestoreHarness['store'];
-let sidecar: RestoreHarness['sidecar'];
-let valkey: RestoreHarness['valkey'];
-let clock: RestoreHarness['clock'];
-beforeAll(async () => {
-  h = await restoreHarness();
-  ({ store, sidecar, valkey, clock } = h);
-});
-afterAll(async () => {
-  await h?.close();
-});
-
-const now = () => h.now();
-const authorize: RestoreHarness['authorize'] = (subject, path) => h.authorize(subject, path);
-const stored: RestoreHarness['stored'] = () => h.stored();
-const granted: RestoreHarness['granted'] = (s) => h.granted(s);
-const eventCost: RestoreHarness['eventCost'] = (s) => h.eventCost(s);
-const worker: RestoreHarness['worker'] = () => h.worker();
-const topUp: RestoreHarness['topUp'] = (s, amount) => h.topUp(s, amount);
-const statuses: RestoreHarness['statuses'] = (s, n, path) => h.statuses(s, n, path);
+useRestoreHarness();
 
 describe('restore after Valkey lost its data', () => {
   it('charges what ClickHouse holds for the unsettled minutes: a TPP that spent its credits before the wipe gets not one call after it', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { metrics } from '@tollgate/core/metrics';
 import { MemoryCreditStore } from '@tollgate/core/credits';
 import {
@@ -55,54 +55,57 @@ export const apiCall = (subject: string, overrides: Record<string, unknown> = {}
 
 export type Row = { value: number; subject: string | null; groupBy: Record<string, string | null> };
 
-/** The sidecar of the ingest tests, started with the ingest limits above, and what they read back. */
-export const ingestSidecar = async () => {
-  const events: TestEvents = await createTestEvents();
-  const sidecar: TestSidecar = await createTestSidecar({
-    store: new MemoryCreditStore({ restored: true }),
-    config,
-    emitter: events.bus,
-    now: () => NOW,
-    ingestLimits: { maxBodyBytes: INGEST_MAX_BODY, window: { maxAgeMs: 31 * DAY, maxAheadMs: 5 * 60_000 } },
-  });
+// Live bindings: set by useIngestSidecar before the file's tests run.
+export let events: TestEvents;
+export let sidecar: TestSidecar;
 
-  const ingest = (body: unknown, type = 'application/cloudevents-batch+json', token = ADMIN_TOKEN) =>
-    sidecar.app.request('http://sidecar/api/v1/events', {
-      method: 'POST',
-      headers: { 'content-type': type, authorization: `Bearer ${token}` },
-      body: typeof body === 'string' ? body : JSON.stringify(body),
+/** Starts the sidecar of the ingest tests, with the ingest limits above, before the test file's tests; stops it after. */
+export const useIngestSidecar = (): void => {
+  beforeAll(async () => {
+    events = await createTestEvents();
+    sidecar = await createTestSidecar({
+      store: new MemoryCreditStore({ restored: true }),
+      config,
+      emitter: events.bus,
+      now: () => NOW,
+      ingestLimits: { maxBodyBytes: INGEST_MAX_BODY, window: { maxAgeMs: 31 * DAY, maxAheadMs: 5 * 60_000 } },
     });
-
-  /** Rows of api_calls for one subject, grouped by endpoint. */
-  const usage = async (subject: string): Promise<Row[]> => {
-    const res = await sidecar.admin(`/api/v1/meters/api_calls/query?subject=${subject}&groupBy=endpoint`);
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { data: Row[] }).data;
-  };
-  const countOf = async (subject: string) => (await usage(subject)).reduce((n, r) => n + r.value, 0);
-
-  /** Events of `ids` the bus carried; the bus delivers in emit order, so once `marker` is there, anything emitted before it is too. */
-  const deliveredAfter = async (marker: string, ids: Set<string>) => {
-    await waitFor(() => events.delivered.some((e) => e.id === marker), { what: `event ${marker} on the bus` });
-    return events.delivered.filter((e) => ids.has(e.id));
-  };
-  const storedIds = async (ids: string[]) => {
-    const ch = await testClickHouse();
-    const result = await ch.query({ query: 'SELECT id FROM events WHERE id IN {ids:Array(String)}', query_params: { ids }, format: 'JSONEachRow' });
-    return (await result.json<{ id: string }>()).map((r) => r.id);
-  };
-
-  const ingested = async (origin = 'ingest-api') => (await metrics.eventsIngested.get()).values.find((v) => v.labels.origin === origin)?.value ?? 0;
-  const stored = async (id: string) => {
-    const ch = await testClickHouse();
-    const result = await ch.query({ query: 'SELECT cost, decision, data FROM events WHERE id = {id:String}', query_params: { id }, format: 'JSONEachRow' });
-    return (await result.json<{ cost: string; decision: string; data: string }>()).map((r) => ({ cost: Number(r.cost), decision: r.decision, data: JSON.parse(r.data) as unknown }));
-  };
-  const close = async () => {
-    await events.close();
+  });
+  afterAll(async () => {
+    await events?.close();
     await closeTestClickHouse();
-  };
-  return { events, sidecar, ingest, usage, countOf, deliveredAfter, storedIds, ingested, stored, close };
+  });
 };
 
-export type IngestSidecar = Awaited<ReturnType<typeof ingestSidecar>>;
+export const ingest = (body: unknown, type = 'application/cloudevents-batch+json', token = ADMIN_TOKEN) =>
+  sidecar.app.request('http://sidecar/api/v1/events', {
+    method: 'POST',
+    headers: { 'content-type': type, authorization: `Bearer ${token}` },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+/** Rows of api_calls for one subject, grouped by endpoint. */
+export const usage = async (subject: string): Promise<Row[]> => {
+  const res = await sidecar.admin(`/api/v1/meters/api_calls/query?subject=${subject}&groupBy=endpoint`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { data: Row[] }).data;
+};
+export const countOf = async (subject: string) => (await usage(subject)).reduce((n, r) => n + r.value, 0);
+
+/** Events of `ids` the bus carried; the bus delivers in emit order, so once `marker` is there, anything emitted before it is too. */
+export const deliveredAfter = async (marker: string, ids: Set<string>) => {
+  await waitFor(() => events.delivered.some((e) => e.id === marker), { what: `event ${marker} on the bus` });
+  return events.delivered.filter((e) => ids.has(e.id));
+};
+export const storedIds = async (ids: string[]) => {
+  const ch = await testClickHouse();
+  const result = await ch.query({ query: 'SELECT id FROM events WHERE id IN {ids:Array(String)}', query_params: { ids }, format: 'JSONEachRow' });
+  return (await result.json<{ id: string }>()).map((r) => r.id);
+};
+
+export const ingested = async (origin = 'ingest-api') => (await metrics.eventsIngested.get()).values.find((v) => v.labels.origin === origin)?.value ?? 0;
+export const stored = async (id: string) => {
+  const ch = await testClickHouse();
+  const result = await ch.query({ query: 'SELECT cost, decision, data FROM events WHERE id = {id:String}', query_params: { id }, format: 'JSONEachRow' });
+  return (await result.json<{ cost: string; decision: string; data: string }>()).map((r) => ({ cost: Number(r.cost), decision: r.decision, data: JSON.parse(r.data) as unknown }));
+};

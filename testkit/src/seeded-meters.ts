@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { MemoryCreditStore } from '@tollgate/core/credits';
-import { closeTestClickHouse, createTestEvents, createTestSidecar, testConfig, type TestSidecar } from './sidecar-fixture.ts';
+import { closeTestClickHouse, createTestEvents, createTestSidecar, testConfig, type TestEvents, type TestSidecar } from './sidecar-fixture.ts';
 import { waitFor } from './wait-for.ts';
 
 /**
@@ -63,45 +63,40 @@ export interface QueryBody {
   data: { value: number; windowStart: string; windowEnd: string; subject: string | null; groupBy: Record<string, string | null> }[];
 }
 
-export interface SeededMeters {
-  sidecar: TestSidecar;
-  get: (path: string, headers?: Record<string, string>) => Promise<Response>;
-  /** A meter query that must answer 200 with JSON. */
-  query: (slug: string, params: string) => Promise<QueryBody>;
-  close: () => Promise<void>;
-}
+// Live bindings: set by useSeededMeters before the file's tests run.
+export let events: TestEvents;
+export let sidecar: TestSidecar;
 
-/** A sidecar with the meters above, once EVENTS are ingested through its API and all in ClickHouse. */
-export const seededMeters = async (): Promise<SeededMeters> => {
-  const events = await createTestEvents();
-  const sidecar = await createTestSidecar({ store: new MemoryCreditStore({ restored: true }), config, emitter: events.bus, now: () => NOW });
-  const get = (path: string, headers: Record<string, string> = {}) => sidecar.admin(path, { headers });
-  const query = async (slug: string, params: string): Promise<QueryBody> => {
-    const res = await get(`/api/v1/meters/${slug}/query?${params}`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    return (await res.json()) as QueryBody;
-  };
-  const res = await sidecar.admin('/api/v1/events', {
-    method: 'POST',
-    headers: { 'content-type': 'application/cloudevents-batch+json' },
-    body: JSON.stringify(EVENTS),
+export const get = (path: string, headers: Record<string, string> = {}) => sidecar.admin(path, { headers });
+/** A meter query that must answer 200 with JSON. */
+export const query = async (slug: string, params: string): Promise<QueryBody> => {
+  const res = await get(`/api/v1/meters/${slug}/query?${params}`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  return (await res.json()) as QueryBody;
+};
+
+/** Before the test file's tests, a sidecar with the meters above, once EVENTS are ingested through its API and all in ClickHouse. */
+export const useSeededMeters = (): void => {
+  beforeAll(async () => {
+    events = await createTestEvents();
+    sidecar = await createTestSidecar({ store: new MemoryCreditStore({ restored: true }), config, emitter: events.bus, now: () => NOW });
+    const res = await sidecar.admin('/api/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents-batch+json' },
+      body: JSON.stringify(EVENTS),
+    });
+    expect(res.status).toBe(204);
+    await waitFor(
+      async () => {
+        const body = await query('api_calls', RANGE);
+        return body.data[0]?.value === EVENTS.length;
+      },
+      { what: 'every seeded event in ClickHouse' },
+    );
   });
-  expect(res.status).toBe(204);
-  await waitFor(
-    async () => {
-      const body = await query('api_calls', RANGE);
-      return body.data[0]?.value === EVENTS.length;
-    },
-    { what: 'every seeded event in ClickHouse' },
-  );
-  return {
-    sidecar,
-    get,
-    query,
-    close: async () => {
-      await events.close();
-      await closeTestClickHouse();
-    },
-  };
+  afterAll(async () => {
+    await events?.close();
+    await closeTestClickHouse();
+  });
 };
