@@ -69,14 +69,12 @@ export class GrantRepository {
    * them), summed as Int128 so that no sum wraps, and read exactly as a bigint.
    */
   async total(subject: string): Promise<bigint> {
-    const result = await this.#ch.query({
+    const [row] = await queryRows<{ total: string }>(this.#ch, {
       query: `SELECT toString(sum(toInt128(amount))) AS total FROM (
         SELECT argMin(amount, created_at) AS amount FROM credit_grants
         WHERE subject = {subject:String} GROUP BY idempotency_key)`,
-      query_params: { subject },
-      format: 'JSONEachRow',
+      params: { subject },
     });
-    const [row] = await result.json<{ total: string }>();
     return BigInt(row?.total ?? '0');
   }
 
