@@ -1,3 +1,5 @@
+import { DAY_MS, daysFromCivil, daysInMonth } from '../utc-calendar.ts';
+
 /**
  * When an event may say it happened. A time is a real calendar instant in RFC 3339
  * (`2026-02-30T…` is refused, not read as 2 March), inside what ClickHouse's DateTime64(3) can
@@ -14,7 +16,6 @@ export interface EventTimeWindow {
 }
 
 const MINUTE_MS = 60_000;
-const DAY_MS = 24 * 60 * MINUTE_MS;
 
 /** 31 days old (inside the 32-day dedupe horizon), 5 minutes ahead; EVENT_MAX_AGE_MS and EVENT_MAX_AHEAD_MS change it. */
 export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = { maxAgeMs: 31 * DAY_MS, maxAheadMs: 5 * MINUTE_MS };
@@ -23,28 +24,65 @@ export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = { maxAgeMs: 31 * DAY_M
 const FIRST_MS = Date.UTC(1900, 0, 1);
 const END_MS = Date.UTC(2300, 0, 1);
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/;
+/** The value of the `n` decimal digits of `s` at `at`, or -1 when one of them is not a digit. */
+const digits = (s: string, at: number, n: number): number => {
+  let value = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = s.charCodeAt(i) - 48; // NaN past the end
+    if (!(d >= 0 && d <= 9)) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+};
+
+const isDigit = (s: string, at: number): boolean => {
+  const c = s.charCodeAt(at);
+  return c >= 48 && c <= 57;
+};
 
 /**
- * Epoch milliseconds of an RFC 3339 date-time, or undefined when it is not one or names no
- * real instant (a 30 February, hour 24, a leap second, an offset beyond ±23:59). Digits past
- * the millisecond are dropped, as the store keeps milliseconds.
+ * Epoch milliseconds of an RFC 3339 date-time (`YYYY-MM-DDThh:mm:ss[.fraction](Z|±hh:mm)`, `T`
+ * and `Z` in either case), or undefined when it is not one or names no real instant (a
+ * 30 February, hour 24, a leap second, an offset beyond ±23:59). Digits past the millisecond
+ * are dropped, as the store keeps milliseconds. Read character by character, without a Date or
+ * a regular expression: the sink reads one per event.
  */
 export const parseRfc3339 = (raw: string): number | undefined => {
-  const m = RFC3339.exec(raw);
-  if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const calendar = new Date(Date.UTC(2000, month - 1, day));
-  calendar.setUTCFullYear(year);
-  if (month < 1 || month > 12 || calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== day) return undefined;
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
-  const offsetHours = Number(m[10] ?? 0);
-  const offsetMinutes = Number(m[11] ?? 0);
-  if (offsetHours > 23 || offsetMinutes > 59) return undefined;
-  const millis = Number((m[7] ?? '.0').slice(1, 4).padEnd(3, '0'));
-  const sign = m[9] === '-' ? -1 : 1;
-  const local = calendar.getTime() + ((hour * 60 + minute) * 60 + second) * 1000 + millis;
-  return local - sign * (offsetHours * 60 + offsetMinutes) * MINUTE_MS;
+  if (raw.length < 20 || raw.charCodeAt(4) !== 45 || raw.charCodeAt(7) !== 45 || raw.charCodeAt(13) !== 58 || raw.charCodeAt(16) !== 58) return undefined;
+  const t = raw.charCodeAt(10);
+  if (t !== 84 && t !== 116) return undefined; // T t
+  const year = digits(raw, 0, 4);
+  const month = digits(raw, 5, 2);
+  const day = digits(raw, 8, 2);
+  const hour = digits(raw, 11, 2);
+  const minute = digits(raw, 14, 2);
+  const second = digits(raw, 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  let at = 19;
+  let millis = 0;
+  if (raw.charCodeAt(at) === 46) {
+    // '.' then 1 to 9 digits; the first three are the milliseconds.
+    const from = ++at;
+    while (at - from < 9 && isDigit(raw, at)) at++;
+    if (at === from) return undefined;
+    for (let i = from; i < from + 3; i++) millis = millis * 10 + (i < at ? raw.charCodeAt(i) - 48 : 0);
+  }
+  let offsetMinutes = 0;
+  const zone = raw.charCodeAt(at);
+  if (zone === 90 || zone === 122) {
+    // Z z
+    at += 1;
+  } else if (zone === 43 || zone === 45) {
+    // + -
+    const hours = digits(raw, at + 1, 2);
+    const minutes = digits(raw, at + 4, 2);
+    if (raw.charCodeAt(at + 3) !== 58 || hours < 0 || hours > 23 || minutes < 0 || minutes > 59) return undefined;
+    offsetMinutes = (zone === 45 ? -1 : 1) * (hours * 60 + minutes);
+    at += 6;
+  } else return undefined;
+  if (at !== raw.length) return undefined;
+  return daysFromCivil(year, month, day) * DAY_MS + ((hour * 60 + minute) * 60 + second) * 1000 + millis - offsetMinutes * MINUTE_MS;
 };
 
 /** Why an event time is refused, or undefined when it is accepted. `arrivalMs` is when the event arrived; without it only the store's range is checked. */
