@@ -55,7 +55,13 @@ export const nestsDeeperThan = (value: unknown, max: number): boolean => {
   for (let depth = 1; level.length > 0; depth += 1) {
     if (depth > max) return true;
     const next: object[] = [];
-    for (const container of level) for (const v of Object.values(container)) if (isContainer(v)) next.push(v);
+    for (const container of level) {
+      // Own keys only, as Object.values, without an array of the values per container.
+      for (const key in container) {
+        const v: unknown = (container as Record<string, unknown>)[key];
+        if (isContainer(v) && Object.hasOwn(container, key)) next.push(v);
+      }
+    }
     level = next;
   }
   return false;
@@ -100,7 +106,7 @@ export const validateEvent = (value: unknown, checks: EventChecks = {}): Validat
   if (typeof timeMs === 'string') return fail(timeMs);
   if (value.data_base64 !== undefined) return fail('data_base64 is not accepted: data must be a JSON object or null');
   const contentType = value.datacontenttype;
-  if (contentType !== undefined && contentType !== null && (typeof contentType !== 'string' || !JSON_CONTENT.test(contentType))) {
+  if (contentType !== undefined && contentType !== null && contentType !== 'application/json' && (typeof contentType !== 'string' || !JSON_CONTENT.test(contentType))) {
     return fail('datacontenttype must be application/json');
   }
   if (value.data !== undefined && value.data !== null && !isObj(value.data)) return fail('data must be a JSON object or null');
