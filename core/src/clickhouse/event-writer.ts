@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { StoredEvent } from '../events/validate-event.ts';
 import type { Logger } from '../logger.ts';
@@ -6,8 +8,9 @@ import { metrics } from '../metrics/metrics.ts';
 import { clickHouseErrorCode, rowProblem } from './refusal.ts';
 import { clickHouseTime } from './time.ts';
 import { WriteHealth } from './write-health.ts';
-import { ownerOf, WriteFencedError, writeQueryId, type WriteFence } from './write-fence.ts';
+import { WriteFencedError, writeQueryId, type WriteFence } from './write-fence.ts';
 import { ENV } from '../config/env.ts';
+import { civilFromDays, DAY_MS } from '../utc-calendar.ts';
 
 export interface RefusedEvent {
   event: StoredEvent;
@@ -39,18 +42,41 @@ export interface EventWriterOptions {
  */
 export const MONTHS_PER_INSERT = 12;
 
-const DAY_MS = 86_400_000;
 const keyOf = (e: { source: string; id: string }) => `${e.source}\u0000${e.id}`;
-const monthOf = (ms: number) => {
-  const d = new Date(ms);
-  return d.getUTCFullYear() * 12 + d.getUTCMonth();
-};
 
-/** Rows of one write: the events and the write's identity and claim, as events_landing takes them. */
+/** The statement of a write: the columns of events_landing in the order of each row's JSON array. */
+const INSERT_LANDING =
+  'INSERT INTO events_landing (source, id, type, subject, time, data, cost, decision, write_id, dedupe_until, fence_key, fence_token) FORMAT JSONCompactEachRow';
+const json = JSON.stringify;
+
+/**
+ * One row of a write: the event and its line of JSONCompactEachRow (a JSON array in the order of
+ * INSERT_LANDING's columns, built as text: no object per row for the client to serialise, and
+ * ClickHouse reads no column names). Every value is written by JSON.stringify as it was in
+ * JSONEachRow, so ClickHouse refuses the same events for the same reasons.
+ */
 interface Row {
   event: StoredEvent;
-  json: Record<string, string | number>;
+  line: string;
 }
+
+/** The months of a write's events (year * 12 + month), remembering the last day: consecutive events share it. */
+const monthsOf = () => {
+  let day = Number.NaN;
+  let month = Number.NaN;
+  return (ms: number): number => {
+    const d = Math.floor(ms / DAY_MS);
+    if (d !== day) {
+      const civil = civilFromDays(d);
+      month = civil.year * 12 + civil.month - 1;
+      day = d;
+    }
+    return month;
+  };
+};
+
+/** The lines of `rows` as one text stream (kept as text, so the embedded engine's connection reads it without decoding). */
+const body = (rows: readonly Row[]): Readable => Readable.from([rows.map((r) => r.line).join('')], { objectMode: false, encoding: 'utf8' });
 
 /**
  * The one write step of every path that stores events (the Kafka sink, the single process, replay):
@@ -117,6 +143,9 @@ export class EventWriter {
   async #write(batch: readonly StoredEvent[], fence: WriteFence | undefined): Promise<WriteResult> {
     const writeId = randomUUID();
     const dedupeUntil = clickHouseTime(Date.now() + this.#horizonMs).slice(0, 19);
+    // The columns every row of this write shares: the tail of each row's array.
+    const tail = `,${json(writeId)},${json(dedupeUntil)},${json(fence?.key ?? '')},${json(fence?.token ?? '')}]\n`;
+    const monthOf = monthsOf();
     const byMonth = new Map<number, Row[]>();
     const seen = new Set<string>();
     for (const event of batch) {
@@ -124,23 +153,10 @@ export class EventWriter {
       if (seen.has(key)) continue;
       seen.add(key);
       const month = monthOf(event.timeMs);
-      const json = {
-        source: event.source,
-        id: event.id,
-        type: event.type,
-        subject: event.subject,
-        time: clickHouseTime(event.timeMs),
-        data: event.data,
-        cost: event.cost,
-        decision: event.decision,
-        write_id: writeId,
-        dedupe_until: dedupeUntil,
-        fence_key: fence?.key ?? '',
-        fence_token: fence?.token ?? '',
-      };
+      const line = `[${json(event.source)},${json(event.id)},${json(event.type)},${json(event.subject)},"${clickHouseTime(event.timeMs)}",${json(event.data)},${json(event.cost)},${json(event.decision)}${tail}`;
       const rows = byMonth.get(month);
-      if (rows) rows.push({ event, json });
-      else byMonth.set(month, [{ event, json }]);
+      if (rows) rows.push({ event, line });
+      else byMonth.set(month, [{ event, line }]);
     }
     const refused: RefusedEvent[] = [];
     const months = [...byMonth.values()];
@@ -149,8 +165,8 @@ export class EventWriter {
       const rows = months.slice(i, i + MONTHS_PER_INSERT).flat();
       refused.push(...(await this.#isolate(rows, fence, writeId, () => statement++)));
     }
-    const inserted = seen.size === 0 ? 0 : await this.#receipt(writeId);
-    if (fence && (await ownerOf(this.#ch, fence.key)) !== fence.token) throw new WriteFencedError(fence, inserted);
+    const { inserted, owner } = seen.size === 0 && !fence ? { inserted: 0, owner: '' } : await this.#receipt(writeId, fence);
+    if (fence && owner !== fence.token) throw new WriteFencedError(fence, inserted);
     return { inserted, alreadyPresent: batch.length - inserted - refused.length, refused };
   }
 
@@ -161,14 +177,15 @@ export class EventWriter {
    */
   async #isolate(rows: Row[], fence: WriteFence | undefined, writeId: string, nextPart: () => number): Promise<RefusedEvent[]> {
     try {
-      await this.#ch.insert({
-        table: 'events_landing',
-        format: 'JSONEachRow',
-        values: rows.map((r) => r.json),
+      // The rows go as text (the client's insert takes JSON rows only as objects to serialise).
+      const { stream } = await this.#ch.exec({
+        query: INSERT_LANDING,
+        values: body(rows),
         query_id: writeQueryId(fence, writeId, nextPart()),
         // Synchronous: the statement that checks must be the one that stores (write-fence.ts).
         clickhouse_settings: { async_insert: 0 },
       });
+      await finished(stream.resume());
       return [];
     } catch (err) {
       const problem = rowProblem(err);
@@ -186,12 +203,15 @@ export class EventWriter {
     }
   }
 
-  async #receipt(writeId: string): Promise<number> {
+  /** How many events the write stored (its receipt) and, with a claim, the stream's owner now: one query after the write. */
+  async #receipt(writeId: string, fence: WriteFence | undefined): Promise<{ inserted: number; owner: string }> {
     const result = await this.#ch.query({
-      query: 'SELECT sum(events) AS n FROM write_receipts WHERE write_id = {w:String}',
-      query_params: { w: writeId },
+      query: `SELECT (SELECT sum(events) FROM write_receipts WHERE write_id = {w:String}) AS n,
+        (SELECT argMax(token, (seq, token)) FROM write_fences WHERE fence_key = {key:String}) AS owner`,
+      query_params: { w: writeId, key: fence?.key ?? '' },
       format: 'JSONEachRow',
     });
-    return Number((await result.json<{ n: string | number }>())[0]?.n ?? 0);
+    const [row] = await result.json<{ n: string | number | null; owner: string | null }>();
+    return { inserted: Number(row?.n ?? 0), owner: row?.owner ?? '' };
   }
 }
