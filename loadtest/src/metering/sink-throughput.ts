@@ -2,11 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { KafkaClient } from '@tollgate/core/kafka';
 import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { startKafka } from '@tollgate/testkit/kafka';
 import { waitFor } from '@tollgate/testkit/wait-for';
 import { BATCH, eventId, eventTimeMs, PARTITIONS, produceEvents, sinkRate, storedEvents } from './bench-events.ts';
+import { InProcessProfile } from '../profile/in-process-profile.ts';
+import { summarizeProfileFile } from '../profile/profile-dir.ts';
+import { threadTimes, threadTimesSince } from '../profile/thread-cpu.ts';
 import { formatCount, formatRatio, reportTable, type ReportRow } from '../report/format.ts';
 
 /**
@@ -27,6 +31,12 @@ export interface SinkThroughputResult {
   insertCeiling: number;
   sinkRate: number;
   stored: number;
+  /** CPU time of this process (every thread: the sink's JavaScript and the embedded engine) per event of the sink's run. */
+  sinkCpuUsPerEvent: number;
+  /** The same CPU time by thread name (the JavaScript thread, V8's helpers, the engine's pools), µs per event. */
+  sinkCpuByThread: { name: string; usPerEvent: number }[];
+  /** The .cpuprofile of the sink's run (its JavaScript thread), when profiled. */
+  profileFile?: string | undefined;
   /** Messages per second through the sink when every event came twice, and what it stored then. */
   twiceRate: number;
   twiceStored: number;
@@ -84,7 +94,12 @@ const insertCeiling = async (total: number): Promise<number> => {
   return total / (elapsed / 1000);
 };
 
-export const runSinkThroughput = async (total: number, log: (line: string) => void): Promise<SinkThroughputResult> => {
+export interface SinkThroughputOptions {
+  /** Writes a CPU profile of the sink's first run (sent once) to this file. */
+  profileFile?: string | undefined;
+}
+
+export const runSinkThroughput = async (total: number, log: (line: string) => void, { profileFile }: SinkThroughputOptions = {}): Promise<SinkThroughputResult> => {
   const broker = await startKafka({ numPartitions: PARTITIONS });
   const dir = mkdtempSync(join(tmpdir(), 'bench-sink-'));
   const twiceDir = mkdtempSync(join(tmpdir(), 'bench-sink-twice-'));
@@ -102,7 +117,14 @@ export const runSinkThroughput = async (total: number, log: (line: string) => vo
     log('the sink');
     const ch = openClickHouse({ dataDir: dir });
     await migrate(ch);
+    const profile = profileFile ? new InProcessProfile() : undefined;
+    await profile?.start();
+    const cpuBefore = process.cpuUsage();
+    const threadsBefore = threadTimes();
     const sinkEventsPerS = await sinkRate(kafka, ch, topic, total);
+    const cpu = process.cpuUsage(cpuBefore);
+    const byThread = threadTimesSince(threadsBefore).map((t) => ({ name: t.name, usPerEvent: (t.ms * 1000) / total }));
+    if (profile && profileFile) await profile.stop(profileFile);
     const stored = await storedEvents(ch);
     await ch.close();
 
@@ -116,7 +138,7 @@ export const runSinkThroughput = async (total: number, log: (line: string) => vo
     const twiceStored = await storedEvents(twiceCh);
     await twiceCh.close();
     await kafka.close();
-    return { events: total, partitions: PARTITIONS, batchSize: BATCH, produceRate, consumeCeiling: consume, insertCeiling: insert, sinkRate: sinkEventsPerS, stored, twiceRate, twiceStored };
+    return { events: total, partitions: PARTITIONS, batchSize: BATCH, produceRate, consumeCeiling: consume, insertCeiling: insert, sinkRate: sinkEventsPerS, stored, sinkCpuUsPerEvent: (cpu.user + cpu.system) / total, sinkCpuByThread: byThread, profileFile, twiceRate, twiceStored };
   } finally {
     await broker.close();
     rmSync(dir, { recursive: true, force: true });
@@ -145,9 +167,50 @@ export const sinkThroughputRows = (r: SinkThroughputResult): ReportRow[] => [
   },
 ];
 
+const USAGE = `node loadtest/src/metering/sink-throughput.ts [options]
+
+Sink throughput, Kafka → ClickHouse (embedded), beside the consume and insert ceilings of the
+same run, then the sink over a topic that carries every event twice.
+
+options (flag, or environment variable):
+  --events N        SINK_BENCH_EVENTS   events of each run (default 1,000,000)
+  --profile FILE    SINK_BENCH_PROFILE  CPU-profile the sink's first run (its JavaScript thread)
+                                        into FILE (.cpuprofile) and print where its time went
+  --help                                this text`;
+
+/** A few lines on where the profiled sink's JavaScript time went. */
+const profileLines = (file: string, events: number): string[] => {
+  const s = summarizeProfileFile(file);
+  const us = (ms: number) => `${((ms * 1000) / events).toFixed(2)} µs/event`;
+  const share = (x: { name: string; ms: number; share: number }) => `  ${(100 * x.share).toFixed(1).padStart(5)}%  ${us(x.ms).padStart(16)}  ${x.name}`;
+  return [
+    `profile ${file}: JavaScript thread busy ${us(s.busyMs)}, idle ${us(s.idleMs)}`,
+    'own time by package:',
+    ...s.selfByPackage.slice(0, 10).map(share),
+    'functions by own time:',
+    ...s.topSelf.slice(0, 25).map(share),
+    'functions by inclusive time:',
+    ...s.topInclusive.slice(0, 30).map(share),
+  ];
+};
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const total = Number(process.env.SINK_BENCH_EVENTS ?? 1_000_000);
-  const r = await runSinkThroughput(total, (l) => console.log(`  ${l}`));
+  const { values } = parseArgs({ options: { events: { type: 'string' }, profile: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const rawEvents = values.events ?? process.env.SINK_BENCH_EVENTS ?? '1000000';
+  if (!/^\d+$/.test(rawEvents) || Number(rawEvents) < 1) {
+    console.error(`--events (SINK_BENCH_EVENTS) must be a positive integer, got "${rawEvents}"\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const total = Number(rawEvents);
+  const profileFile = values.profile ?? (process.env.SINK_BENCH_PROFILE || undefined);
+  const r = await runSinkThroughput(total, (l) => console.log(`  ${l}`), { profileFile });
   console.log(`\n${reportTable(sinkThroughputRows(r))}`);
-  console.log(`produce rate ${formatCount(r.produceRate)}/s`);
+  console.log(`produce rate ${formatCount(r.produceRate)}/s; the sink's process CPU ${r.sinkCpuUsPerEvent.toFixed(1)} µs/event (all threads)`);
+  const threads = r.sinkCpuByThread.slice(0, 12).map((t) => `${t.name} ${t.usPerEvent.toFixed(1)}`);
+  if (threads.length > 0) console.log(`  by thread, µs/event: ${threads.join('; ')}`);
+  if (r.profileFile) console.log(profileLines(r.profileFile, total).join('\n'));
 }

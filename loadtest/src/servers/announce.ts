@@ -1,5 +1,4 @@
-import { writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
+import { InProcessProfile } from '../profile/in-process-profile.ts';
 
 /** What a server child tells the scenario that started it, over the IPC channel. */
 export type ChildMessage =
@@ -11,28 +10,18 @@ export type ChildMessage =
 /** What the scenario may ask a server child. */
 export type ParentMessage = { type: 'stats' } | { type: 'stop' } | { type: 'profile-start' } | { type: 'profile-stop'; file: string };
 
-// Sampling every 250 µs: fine enough for per-request costs of tens of microseconds.
-const SAMPLING_INTERVAL_US = 250;
-let session: Session | undefined;
+let profile: InProcessProfile | undefined;
 
-/**
- * CPU profile of a window chosen by the scenario (the measured runs only, without start-up
- * and warm-up), taken in-process through the inspector and written as a .cpuprofile.
- */
+/** CPU profile of a window chosen by the scenario (the measured runs only, without start-up and warm-up). */
 const profileStart = async () => {
-  session ??= new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: SAMPLING_INTERVAL_US });
-  await session.post('Profiler.start');
+  profile ??= new InProcessProfile();
+  await profile.start();
 };
 
 const profileStop = async (file: string) => {
-  if (!session) throw new Error('profile-stop without profile-start');
-  const { profile } = await session.post('Profiler.stop');
-  session.disconnect();
-  session = undefined;
-  await writeFile(file, JSON.stringify(profile));
+  if (!profile) throw new Error('profile-stop without profile-start');
+  await profile.stop(file);
+  profile = undefined;
 };
 
 export interface AnnounceOptions {
