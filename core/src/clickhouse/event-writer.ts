@@ -42,23 +42,47 @@ export interface EventWriterOptions {
  */
 export const MONTHS_PER_INSERT = 12;
 
-const keyOf = (e: { source: string; id: string }) => `${e.source}\u0000${e.id}`;
-
-/** The statement of a write: the columns of events_landing in the order of each row's JSON array. */
+/**
+ * The statement of a write: the columns of events_landing in the order of each row's JSON array.
+ * Synchronous (`async_insert = 0`, in the statement itself: the embedded engine's connection would
+ * run a separate SET before each insert): the statement that checks must be the one that stores
+ * (write-fence.ts).
+ */
 const INSERT_LANDING =
-  'INSERT INTO events_landing (source, id, type, subject, time, data, cost, decision, write_id, dedupe_until, fence_key, fence_token) FORMAT JSONCompactEachRow';
-const json = JSON.stringify;
+  'INSERT INTO events_landing (source, id, type, subject, time, data, cost, decision, write_id, dedupe_until, fence_key, fence_token) SETTINGS async_insert = 0 FORMAT JSONCompactEachRow';
 
 /**
  * One row of a write: the event and its line of JSONCompactEachRow (a JSON array in the order of
- * INSERT_LANDING's columns, built as text: no object per row for the client to serialise, and
- * ClickHouse reads no column names). Every value is written by JSON.stringify as it was in
- * JSONEachRow, so ClickHouse refuses the same events for the same reasons.
+ * INSERT_LANDING's columns, written by one JSON.stringify: no object per row for the client to
+ * serialise, and ClickHouse reads no column names). Every value is written by JSON.stringify as it
+ * was in JSONEachRow, so ClickHouse refuses the same events for the same reasons.
  */
 interface Row {
   event: StoredEvent;
   line: string;
 }
+
+/** Whether (source, id) came earlier in the batch: ids by source, so no key string is built per event. */
+const firstCopies = () => {
+  const seen = new Map<string, Set<string>>();
+  let count = 0;
+  return {
+    get count() {
+      return count;
+    },
+    isFirst({ source, id }: StoredEvent): boolean {
+      let ids = seen.get(source);
+      if (!ids) {
+        ids = new Set();
+        seen.set(source, ids);
+      }
+      if (ids.has(id)) return false;
+      ids.add(id);
+      count++;
+      return true;
+    },
+  };
+};
 
 /** The months of a write's events (year * 12 + month), remembering the last day: consecutive events share it. */
 const monthsOf = () => {
@@ -76,7 +100,7 @@ const monthsOf = () => {
 };
 
 /** The lines of `rows` as one text stream (kept as text, so the embedded engine's connection reads it without decoding). */
-const body = (rows: readonly Row[]): Readable => Readable.from([rows.map((r) => r.line).join('')], { objectMode: false, encoding: 'utf8' });
+const body = (rows: readonly Row[]): Readable => Readable.from([`${rows.map((r) => r.line).join('\n')}\n`], { objectMode: false, encoding: 'utf8' });
 
 /**
  * The one write step of every path that stores events (the Kafka sink, the single process, replay):
@@ -143,17 +167,16 @@ export class EventWriter {
   async #write(batch: readonly StoredEvent[], fence: WriteFence | undefined): Promise<WriteResult> {
     const writeId = randomUUID();
     const dedupeUntil = clickHouseTime(Date.now() + this.#horizonMs).slice(0, 19);
-    // The columns every row of this write shares: the tail of each row's array.
-    const tail = `,${json(writeId)},${json(dedupeUntil)},${json(fence?.key ?? '')},${json(fence?.token ?? '')}]\n`;
+    const fenceKey = fence?.key ?? '';
+    const fenceToken = fence?.token ?? '';
     const monthOf = monthsOf();
     const byMonth = new Map<number, Row[]>();
-    const seen = new Set<string>();
+    const copies = firstCopies();
     for (const event of batch) {
-      const key = keyOf(event);
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (!copies.isFirst(event)) continue;
       const month = monthOf(event.timeMs);
-      const line = `[${json(event.source)},${json(event.id)},${json(event.type)},${json(event.subject)},"${clickHouseTime(event.timeMs)}",${json(event.data)},${json(event.cost)},${json(event.decision)}${tail}`;
+      const { source, id, type, subject, timeMs, data, cost, decision } = event;
+      const line = JSON.stringify([source, id, type, subject, clickHouseTime(timeMs), data, cost, decision, writeId, dedupeUntil, fenceKey, fenceToken]);
       const rows = byMonth.get(month);
       if (rows) rows.push({ event, line });
       else byMonth.set(month, [{ event, line }]);
@@ -165,7 +188,7 @@ export class EventWriter {
       const rows = months.slice(i, i + MONTHS_PER_INSERT).flat();
       refused.push(...(await this.#isolate(rows, fence, writeId, () => statement++)));
     }
-    const { inserted, owner } = seen.size === 0 && !fence ? { inserted: 0, owner: '' } : await this.#receipt(writeId, fence);
+    const { inserted, owner } = copies.count === 0 && !fence ? { inserted: 0, owner: '' } : await this.#receipt(writeId, fence);
     if (fence && owner !== fence.token) throw new WriteFencedError(fence, inserted);
     return { inserted, alreadyPresent: batch.length - inserted - refused.length, refused };
   }
@@ -182,8 +205,6 @@ export class EventWriter {
         query: INSERT_LANDING,
         values: body(rows),
         query_id: writeQueryId(fence, writeId, nextPart()),
-        // Synchronous: the statement that checks must be the one that stores (write-fence.ts).
-        clickhouse_settings: { async_insert: 0 },
       });
       await finished(stream.resume());
       return [];
