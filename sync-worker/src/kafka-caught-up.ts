@@ -8,8 +8,10 @@ export interface KafkaCaughtUpOptions {
   /** The meter-sink's consumer group. */
   groupId?: string;
   /**
-   * Longest a producer holds an event before it is in Kafka: its linger, plus a margin for a
-   * send under way. Events held longer (a slow send, Kafka unreachable: spooled) are not waited for.
+   * Waited from asOfMs before anything is read: the producers' linger plus a margin. Without
+   * `producersAcked` it is the whole bound (an event held longer is not waited for); with it,
+   * it is the time a live producer has to write its mark again after a wipe, and a slow send
+   * or a slow upstream is waited for through the acknowledgements.
    */
   producerBoundMs: number;
   /**

@@ -17,7 +17,7 @@ import { kafkaMeteringCaughtUp } from './kafka-caught-up.ts';
 import { SyncWorker } from './sync-worker.ts';
 import { SYNC_WORKER_ENV, syncScheduleFromEnv } from './sync-worker-env.ts';
 
-/** Beyond the producers' linger, how long a send under way may hold an event before it is in Kafka. */
+/** Beyond the producers' linger, how long a restore gives live producers to write their marks again after a wipe. */
 const SEND_MARGIN_MS = 1_000;
 
 /** The sync worker on its own: reconciles Valkey balances with ClickHouse on an interval. */
