@@ -22,14 +22,20 @@ afterAll(async () => {
   await valkey?.stop();
 });
 
+/** An emptied store and one producer marking it every 20 ms, with calls `open` still open. */
+const startProducer = async (open: string[], ttlMs?: number) => {
+  await store.client.flushall();
+  const progress = new DeliveryProgress();
+  for (const id of open) progress.open(id);
+  const acks = startRestoreAcks({ store, progress, logger, intervalMs: 20, ...(ttlMs === undefined ? {} : { ttlMs }) });
+  await waitFor(async () => (await store.client.sismember(storeKeys.producers, acks.id)) === 1, { what: 'the producer registered' });
+  return { progress, acks };
+};
+
 describe('restore acknowledgements', () => {
   it('a restore waits for a producer until the call it had open when it saw the token has its event delivered', async () => {
-    await store.client.flushall();
-    const progress = new DeliveryProgress();
-    progress.open('slow-call');
-    const acks = startRestoreAcks({ store, progress, logger, intervalMs: 20 });
+    const { progress, acks } = await startProducer(['slow-call']);
     try {
-      await waitFor(async () => (await store.client.sismember(storeKeys.producers, acks.id)) === 1, { what: 'the producer registered' });
       const token = await store.beginRestore();
       // The producer sees the token with the call still open: it does not acknowledge.
       await waitFor(async () => (await store.producersAcked(token)).status === 'waiting', { what: 'the restore waiting' });
@@ -54,11 +60,7 @@ describe('restore acknowledgements', () => {
   });
 
   it('stops waiting for a producer whose mark expired (it was killed), and drops it', async () => {
-    await store.client.flushall();
-    const progress = new DeliveryProgress();
-    progress.open('never-closed');
-    const acks = startRestoreAcks({ store, progress, logger, intervalMs: 20, ttlMs: 300 });
-    await waitFor(async () => (await store.client.sismember(storeKeys.producers, acks.id)) === 1, { what: 'the producer registered' });
+    const { acks } = await startProducer(['never-closed'], 300);
     const token = await store.beginRestore();
     await waitFor(async () => (await store.producersAcked(token)).status === 'waiting', { what: 'the restore waiting' });
     // Killed: it writes no mark any more (stop() would also remove it; a kill does not).
@@ -71,10 +73,7 @@ describe('restore acknowledgements', () => {
   });
 
   it('stops waiting when the store is wiped again (the token is gone): that restore is superseded', async () => {
-    await store.client.flushall();
-    const progress = new DeliveryProgress();
-    progress.open('open');
-    const acks = startRestoreAcks({ store, progress, logger, intervalMs: 20 });
+    const { acks } = await startProducer(['open']);
     try {
       const token = await store.beginRestore();
       await waitFor(async () => (await store.producersAcked(token)).status === 'waiting', { what: 'the restore waiting' });
@@ -88,13 +87,11 @@ describe('restore acknowledgements', () => {
   });
 
   it('acknowledges a restore at once when nothing is open or undelivered', async () => {
-    await store.client.flushall();
-    const progress = new DeliveryProgress();
+    const { progress, acks } = await startProducer([]);
     progress.open('done');
-    progress.close('done');
     progress.emitted(1);
+    progress.close('done');
     progress.delivered(1);
-    const acks = startRestoreAcks({ store, progress, logger, intervalMs: 20 });
     try {
       const token = await store.beginRestore();
       await awaitProducersAcked(store, token, AbortSignal.timeout(5_000), 10);
