@@ -1,7 +1,7 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '@tollgate/testkit/free-port';
 import { loadedPackages } from '@tollgate/testkit/loaded-packages';
 
@@ -33,6 +33,39 @@ const gateway = async (env: Record<string, string>) => {
   );
   expect(run.exitCode, run.stderr).toBe(0);
   expect(run.stdout).toMatch(/"store":"memory"/);
+  return run.packages;
+};
+
+/** A sidecar process (one worker), run until it listens and then stopped. */
+const sidecar = async (env: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-sidecar-loads-'));
+  const run = await loadedPackages(
+    ['quota-sidecar/src/main.ts'],
+    {
+      PORT: String(await freePort()),
+      TOLLGATE_CONFIG: 'testkit/src/no-routes.yaml',
+      SPOOL_DIR: join(dir, 'spool'),
+      EVENT_LOG_DIR: join(dir, 'event-log'),
+      CLICKHOUSE_DATA_DIR: join(dir, 'clickhouse'),
+      ...env,
+    },
+    { until: /"msg":"listening"/ },
+  ).finally(() => rmSync(dir, { recursive: true, force: true }));
+  expect(run.exitCode, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(/"msg":"listening"/);
+  return run;
+};
+
+/** A sync worker on the suite's Valkey, run until it has started and then stopped. */
+const syncWorker = async (env: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tollgate-sync-loads-'));
+  const run = await loadedPackages(
+    ['sync-worker/src/main.ts'],
+    { PORT: String(await freePort()), VALKEY_URL: inject('valkeyUrl'), CLICKHOUSE_DATA_DIR: join(dir, 'clickhouse'), ...env },
+    { until: /"msg":"started"/ },
+  ).finally(() => rmSync(dir, { recursive: true, force: true }));
+  expect(run.exitCode, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(/"msg":"started"/);
   return run.packages;
 };
 
@@ -89,5 +122,33 @@ describe('what each service loads', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.packages).toContain('hono');
     for (const client of [CLICKHOUSE, VALKEY, KAFKA]) expect(run.packages).not.toContain(client);
+  });
+
+  it('the sidecar with a memory store and without Kafka loads the ClickHouse client, and neither the Valkey nor the Kafka client', async () => {
+    const run = await sidecar({});
+    expect(run.stdout).toMatch(/"store":"memory"/);
+    expect(run.stdout).toMatch(/"events":"event-log"/);
+    expect(run.packages).toContain(CLICKHOUSE);
+    expect(run.packages).not.toContain(VALKEY);
+    expect(run.packages).not.toContain(KAFKA);
+  });
+
+  it('the sidecar with VALKEY_URL and KAFKA_BROKERS loads all three clients', async () => {
+    // Nothing listens on the broker's port: the sidecar starts all the same and spools.
+    const run = await sidecar({ VALKEY_URL: inject('valkeyUrl'), KAFKA_BROKERS: `127.0.0.1:${await freePort()}` });
+    expect(run.stdout).toMatch(/"store":"valkey"/);
+    expect(run.stdout).toMatch(/"events":"kafka:/);
+    expect(run.packages).toEqual(expect.arrayContaining([CLICKHOUSE, VALKEY, KAFKA]));
+  });
+
+  it('the sync worker without KAFKA_BROKERS loads the Valkey and ClickHouse clients, and not the Kafka client', async () => {
+    const packages = await syncWorker({});
+    expect(packages).toEqual(expect.arrayContaining([VALKEY, CLICKHOUSE]));
+    expect(packages).not.toContain(KAFKA);
+  });
+
+  it('the sync worker with KAFKA_BROKERS loads the Kafka client too', async () => {
+    const packages = await syncWorker({ KAFKA_BROKERS: `127.0.0.1:${await freePort()}` });
+    expect(packages).toEqual(expect.arrayContaining([VALKEY, CLICKHOUSE, KAFKA]));
   });
 });

@@ -2,15 +2,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { createLogger, type Logger } from '@tollgate/core';
 import { configurationSummary, servedOrExit, serveApp, stopOnSignals } from '@tollgate/core/service';
 import { epochMinute, openCreditStore, type CreditStore } from '@tollgate/core/credits';
-import { restoreAcksFor, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
 import { eventTimeWindowFromEnv } from '@tollgate/core/events';
 import { eventPathFromEnv, openEventPath } from '@tollgate/core/event-path';
-import { KafkaClient } from '@tollgate/core/kafka';
 import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
 import { GrantRepository, restoreStore } from '@tollgate/core/ledger';
 import type { MeterWrites } from '@tollgate/core/meters';
 import { reconcileReplayed } from './replay/reconcile-replayed.ts';
-import { ReplayRegistry, type Replays } from './replay/replay-registry.ts';
+import type { Replays } from './replay/replay-registry.ts';
 import type { SidecarSettings } from './sidecar-config.ts';
 import { createSidecarApp } from './sidecar-app.ts';
 
@@ -48,23 +46,27 @@ export const openMigratedClickHouse = async (
   return clickhouse;
 };
 
-/** Replays of the events topic with Kafka, reconciling what they restore; undefined without Kafka. */
-export const openReplays = (
+/**
+ * Replays of the events topic with Kafka, reconciling what they restore; undefined without Kafka.
+ * The Kafka client (and the replay, which reads the topic with it) is loaded only then.
+ */
+export const openReplays = async (
   env: Pick<SidecarSettings['env'], 'KAFKA_BROKERS' | 'KAFKA_TOPIC' | 'SYNC_SETTLE_LAG_MS' | 'DEDUPE_HORIZON_DAYS'>,
   clickhouse: ClickHouseClient,
   store: CreditStore,
   logger: Logger,
-): ReplayRegistry | undefined =>
-  env.KAFKA_BROKERS.length > 0
-    ? new ReplayRegistry({
-        kafka: new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: `${SERVICE}-replay` }),
-        clickhouse,
-        topic: env.KAFKA_TOPIC,
-        dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,
-        reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
-        logger,
-      })
-    : undefined;
+): Promise<Replays | undefined> => {
+  if (env.KAFKA_BROKERS.length === 0) return undefined;
+  const [{ KafkaClient }, { ReplayRegistry }] = await Promise.all([import('@tollgate/core/kafka'), import('./replay/replay-registry.ts')]);
+  return new ReplayRegistry({
+    kafka: new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: `${SERVICE}-replay` }),
+    clickhouse,
+    topic: env.KAFKA_TOPIC,
+    dedupeHorizonDays: env.DEDUPE_HORIZON_DAYS,
+    reconcile: reconcileReplayed({ clickhouse, store, settleLagMs: env.SYNC_SETTLE_LAG_MS, logger }),
+    logger,
+  });
+};
 
 /** Runs the sidecar in this process until SIGTERM or SIGINT: alone, or as one worker of several. */
 export const runSidecar = async ({ env, config, meters }: SidecarSettings, worker?: WorkerRole): Promise<void> => {
@@ -86,7 +88,9 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
   const emitter = await openEventPath(eventPathFromEnv(env, eventClientId(worker?.index ?? 0), () => clickhouse, logger));
 
   const store = await openCreditStore(env.VALKEY_URL);
-  if (store instanceof ValkeyCreditStore) {
+  // The Valkey store's own module (loaded by openCreditStore only for a Valkey URL).
+  const valkey = store.kind === 'valkey' ? await import('@tollgate/core/credits/valkey') : undefined;
+  if (valkey && store instanceof valkey.ValkeyCreditStore) {
     // Not fatal: /readyz stays 503 until Valkey answers, and the store-error policy decides meanwhile.
     await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
   } else {
@@ -99,8 +103,8 @@ export const runSidecar = async ({ env, config, meters }: SidecarSettings, worke
   // Replay re-reads the events topic (only with Kafka). A worker of several asks the primary,
   // whose memory holds every replay's progress.
   // With Valkey and Kafka, a restore of a wiped store waits for this process's events (restore-acks.ts).
-  const restoreAcks = restoreAcksFor(store, emitter, logger);
-  const replays = worker ? worker.replays : openReplays(env, clickhouse, store, logger);
+  const restoreAcks = valkey ? valkey.restoreAcksFor(store, emitter, logger) : { stop: async () => undefined };
+  const replays = worker ? worker.replays : await openReplays(env, clickhouse, store, logger);
 
   const app = createSidecarApp({
     store,

@@ -8,7 +8,7 @@ import { createSubjectResolver } from '@tollgate/core/charging';
 import type { EventEmitter } from '@tollgate/core/events';
 import type { GrantRepository } from '@tollgate/core/ledger';
 import { MeterRepository, parseMeters, SubjectRepository, type Meter, type MeterWrites } from '@tollgate/core/meters';
-import { type Replays } from './replay/replay-registry.ts';
+import type { Replays } from './replay/replay-registry.ts';
 import { bearerAuth } from './admin/bearer-auth.ts';
 import { createDecide } from './authorize/decide.ts';
 import { authorizeCredential, authorizeGuard } from './http/authorize-credential.ts';

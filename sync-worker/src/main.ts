@@ -11,9 +11,7 @@ import {
   workFromInvocationDirectory,
 } from '@tollgate/core/service';
 import { awaitProducersAcked, ValkeyCreditStore } from '@tollgate/core/credits/valkey';
-import { KafkaClient } from '@tollgate/core/kafka';
 import { migrate, openClickHouse } from '@tollgate/core/clickhouse';
-import { kafkaMeteringCaughtUp } from './kafka-caught-up.ts';
 import { SyncWorker } from './sync-worker.ts';
 import { SYNC_WORKER_ENV, syncScheduleFromEnv } from './sync-worker-env.ts';
 
@@ -35,8 +33,9 @@ const store = new ValkeyCreditStore({ url: env.VALKEY_URL });
 // Not fatal: a run that finds Valkey unreachable fails and the loop tries again.
 await store.connected().catch((err: unknown) => logger.warn('Valkey is not reachable yet', { error: String(err) }));
 // With Kafka, a restore first waits for the events in Kafka as of the loss to be stored by the sink.
-const kafka = env.KAFKA_BROKERS.length > 0 ? new KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-sync-worker' }) : undefined;
-const awaitMeteringCaughtUp = kafka ? kafkaMeteringCaughtUp({
+// The Kafka client is loaded only then.
+const kafka = env.KAFKA_BROKERS.length > 0 ? new (await import('@tollgate/core/kafka')).KafkaClient({ brokers: env.KAFKA_BROKERS, clientId: 'tollgate-sync-worker' }) : undefined;
+const awaitMeteringCaughtUp = kafka ? (await import('./kafka-caught-up.ts')).kafkaMeteringCaughtUp({
       kafka,
       topic: env.KAFKA_TOPIC,
       producerBoundMs: env.KAFKA_LINGER_MS + SEND_MARGIN_MS,

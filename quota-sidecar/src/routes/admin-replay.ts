@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { isValidSubject, TollgateError } from '@tollgate/core';
-import { type ReplayRequest } from '../replay/replay.ts';
-import { type Replays } from '../replay/replay-registry.ts';
+import type { ReplayRequest } from '../replay/replay.ts';
+import type { Replays } from '../replay/replay-registry.ts';
 import { isObject, readJsonRequest } from '../http/json-request.ts';
 import { parseTimestamp } from '../openmeter/query-params.ts';
 

@@ -57,7 +57,7 @@ export const runPrimary = async ({ env, config }: SidecarSettings): Promise<void
   // ClickHouse (and, for replays, Valkey) open.
   const clickhouse = await openMigratedClickHouse(env, logger);
   serveMeterWritesToWorkers(new MeterRepository(clickhouse, logger));
-  const replays = openReplays(env, clickhouse, await openCreditStore(env.VALKEY_URL), logger);
+  const replays = await openReplays(env, clickhouse, await openCreditStore(env.VALKEY_URL), logger);
   if (replays) serveReplaysToWorkers(replays);
 
   const indexOf = new Map<number, number>();
