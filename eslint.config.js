@@ -52,6 +52,8 @@ export default tseslint.config(
         { selector: "CallExpression[callee.property.name='skip']", message: 'No .skip in committed tests.' },
       ],
       'tollgate/no-relative-workspace-import': 'error',
+      // `import { type X } from 'm'` still loads m when the types are stripped: write `import type`.
+      '@typescript-eslint/no-import-type-side-effects': 'error',
       // A file does one thing: past 300 lines it is doing two, and is split by responsibility.
       'max-lines': ['error', { max: 300 }],
     },

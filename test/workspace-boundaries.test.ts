@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 /**
  * The lint rules that keep the layout honest, run by ESLint with the repository's own
  * configuration on snippets placed (in name only) where they would live: product code never
- * imports test infrastructure, no file reaches into another workspace by a relative path, and
- * no file is over 300 lines.
+ * imports test infrastructure, no file reaches into another workspace by a relative path, no
+ * import of types alone loads their module, and no file is over 300 lines.
  */
 const root = new URL('..', import.meta.url).pathname;
 const eslint = new ESLint({ cwd: root });
@@ -58,6 +58,12 @@ describe('workspace boundaries', () => {
     expect(await problems('core/src/credits/fixture.ts', lines(300))).toEqual([]);
     expect(await problems('core/src/credits/fixture.ts', lines(301))).toEqual([{ rule: 'max-lines', line: 301 }]);
     expect(await problems('test/fixture.test.ts', lines(301))).toEqual([{ rule: 'max-lines', line: 301 }]);
+  });
+
+  it('refuses an import whose names are all types unless it is written `import type`, which loads nothing', async () => {
+    const code = "import { type Replays } from './replay-registry.ts';\nexport type Held = Replays;\n";
+    expect(await problems('quota-sidecar/src/fixture.ts', code)).toEqual([{ rule: '@typescript-eslint/no-import-type-side-effects', line: 1 }]);
+    expect(await problems('quota-sidecar/src/fixture.ts', code.replace('import { type Replays }', 'import type { Replays }'))).toEqual([]);
   });
 
   it('allows relative imports inside a workspace', async () => {
