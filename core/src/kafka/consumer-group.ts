@@ -1,7 +1,7 @@
 import { Consumer, ListOffsetTimestamps, ResponseError, type ConsumerGroupJoinPayload } from '@platformatic/kafka';
 import { clientOptions, PATIENT, type KafkaConnection } from './connection.ts';
 import { toPartitionBatches, type FetchResponse, type PartitionBatch } from './fetch-batches.ts';
-import { inPartitionOrder } from './in-partition-order.ts';
+import { PartitionLanes } from './partition-lanes.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
 import { backoffDelay, pause } from '../backoff.ts';
 
@@ -26,7 +26,7 @@ export interface ConsumerGroupOptions {
   /** Most records per batch (default 10,000). */
   maxBatchRecords?: number;
   maxBytesPerPartition?: number;
-  /** Partitions whose batches are handled at the same time (default 3). */
+  /** Batches (each of its own partition) handled at the same time (default 3). */
   concurrency?: number;
   onAssignment?: (partitions: readonly number[], generation: number) => void;
   onError?: (error: unknown, during: 'join' | 'fetch' | 'batch' | 'leave') => void;
@@ -36,6 +36,8 @@ interface Fetched {
   batch: PartitionBatch;
   /** The partition's position token when it was fetched: stale once it was revoked or rewound. */
   epoch: number;
+  /** Failed batches of the same fetch (the loop backs off after a fetch with failures). */
+  round: { failures: number };
 }
 
 const CLOSE_TIMEOUT_MS = 5_000;
@@ -47,7 +49,8 @@ const OFFSET_OUT_OF_RANGE = 1;
  * (several partitions side by side). Offsets are committed only by `commit`, by the handler.
  * Each batch carries the group generation it was fetched in; `owns(partition, generation)` is
  * the cheap fence to check just before a write (see PartitionOwnership). Fetching runs one
- * response ahead of the handler, so the handler's writes and the next fetch overlap.
+ * response ahead of the handler, so the handler's writes and the next fetch overlap, and a
+ * response's batches start as soon as their partition is free (PartitionLanes).
  */
 export class ConsumerGroup {
   readonly #options: ConsumerGroupOptions & Required<Pick<ConsumerGroupOptions, 'maxWaitMs' | 'maxBatchRecords' | 'concurrency'>>;
@@ -59,6 +62,7 @@ export class ConsumerGroup {
   #loop: Promise<void> | undefined;
   #wake: () => void = () => undefined;
   #fetching = false;
+  readonly #lanes: PartitionLanes<Fetched>;
 
   constructor(connection: KafkaConnection, options: ConsumerGroupOptions) {
     this.#options = { maxWaitMs: 250, maxBatchRecords: 10_000, concurrency: 3, ...options };
@@ -66,6 +70,7 @@ export class ConsumerGroup {
     const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
     this.#group = { sessionTimeout, heartbeatInterval, rebalanceTimeout: sessionTimeout };
     this.#ownership = new PartitionOwnership(sessionTimeout - heartbeatInterval);
+    this.#lanes = new PartitionLanes(this.#options.concurrency, (f) => f.batch.partition, (f) => this.#handleBatch(f));
     this.#consumer = new Consumer({
       ...clientOptions(connection, PATIENT, 'consumer'),
       groupId: options.groupId,
@@ -117,10 +122,9 @@ export class ConsumerGroup {
     this.#stopping.abort();
     this.#wake();
     await this.#loop;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)));
-    await Promise.race([this.#consumer.close(true).catch((err: unknown) => this.#options.onError?.(err, 'leave')), timeout]);
-    clearTimeout(timer);
+    const closed = new AbortController(); // ends the wait below when closing ends first
+    const closing = this.#consumer.close(true).catch((err: unknown) => this.#options.onError?.(err, 'leave')).finally(() => closed.abort());
+    await Promise.race([closing, pause(CLOSE_TIMEOUT_MS, closed.signal)]);
     this.#ownership.clear();
   }
 
@@ -132,9 +136,8 @@ export class ConsumerGroup {
   /** Commits the offset after `batch`; false (nothing committed) when this member no longer owns it. */
   async commit(batch: PartitionBatch): Promise<boolean> {
     if (!this.owns(batch.partition, batch.generation)) return false;
-    await this.#consumer.commit({
-      offsets: [{ topic: batch.topic, partition: batch.partition, offset: batch.nextOffset, leaderEpoch: batch.leaderEpoch }],
-    });
+    const { topic, partition, nextOffset: offset, leaderEpoch } = batch;
+    await this.#consumer.commit({ offsets: [{ topic, partition, offset, leaderEpoch }] });
     return true;
   }
 
@@ -146,16 +149,18 @@ export class ConsumerGroup {
   }
 
   async #run(): Promise<void> {
-    let handling: Promise<number> = Promise.resolve(0);
+    // A fetch is handled at once (each partition after its earlier batches); at most two are held.
+    const rounds: Promise<number>[] = [];
     let failures = 0;
     const signal = this.#stopping.signal;
     while (!signal.aborted) {
       try {
         if (!this.#consumer.isActive()) await this.#consumer.joinGroup(this.#group);
-        const fetched = await this.#fetch();
+        const round = { failures: 0 };
+        const fetched = await this.#fetch(round);
         this.#fetching = true;
-        failures = (await handling) > 0 ? failures + 1 : 0;
-        handling = this.#handle(fetched);
+        rounds.push(this.#handle(fetched, round));
+        if (rounds.length > 1) failures = (await rounds.shift()) ? failures + 1 : 0;
         if (failures > 0) await pause(backoffDelay(failures), signal);
       } catch (err) {
         if (signal.aborted) break;
@@ -165,12 +170,12 @@ export class ConsumerGroup {
         await pause(backoffDelay(failures++), signal);
       }
     }
-    await handling;
+    await Promise.all(rounds);
     this.#fetching = false;
   }
 
   /** One fetch of every partition held (one request per leader); [] after a short wait when none is held. */
-  async #fetch(): Promise<Fetched[]> {
+  async #fetch(round: Fetched['round']): Promise<Fetched[]> {
     const held = this.#ownership.partitions;
     if (held.length === 0) {
       await this.#changeOrTimeout(this.#options.maxWaitMs);
@@ -198,7 +203,7 @@ export class ConsumerGroup {
       if (!response) continue;
       const { batches, next } = toPartitionBatches(response, this.#options.topic, positions, generation, this.#options.maxBatchRecords);
       const current = (p: number) => this.#ownership.epoch(p) === epochs.get(p) && this.#positions.get(p) === positions.get(p);
-      for (const batch of batches) if (current(batch.partition)) fetched.push({ batch, epoch: epochs.get(batch.partition) ?? 0 });
+      for (const batch of batches) if (current(batch.partition)) fetched.push({ batch, epoch: epochs.get(batch.partition) ?? 0, round });
       for (const [p, at] of next) if (current(p)) this.#positions.set(p, at);
     }
     return fetched;
@@ -255,22 +260,25 @@ export class ConsumerGroup {
     }
   }
 
-  /** Handles fetched batches, each partition in order, `concurrency` partitions at a time; resolves with the failures. */
-  async #handle(fetched: Fetched[]): Promise<number> {
-    let failures = 0;
-    await inPartitionOrder(fetched, (f) => f.batch.partition, this.#options.concurrency, async ({ batch, epoch }) => {
-      if (this.#stopping.signal.aborted || this.#ownership.epoch(batch.partition) !== epoch) return false;
-      let done = false;
-      try {
-        done = await this.#options.onBatch(batch);
-      } catch (err) {
-        this.#options.onError?.(err, 'batch');
-        failures++;
-      }
-      if (!done) this.#rewind(batch);
-      return done;
-    });
-    return failures;
+  /** Handles one fetch's batches, each partition after what earlier fetches gave it; resolves with the failures. */
+  async #handle(fetched: Fetched[], round: { failures: number }): Promise<number> {
+    await this.#lanes.run(fetched);
+    return round.failures;
+  }
+
+  /** One batch: false (and the partition read again from it) unless the handler is done with it. */
+  async #handleBatch({ batch, epoch, round }: Fetched): Promise<boolean> {
+    // Stopping, or the partition was revoked or rewound after this batch was fetched: leave it.
+    if (this.#stopping.signal.aborted || this.#ownership.epoch(batch.partition) !== epoch) return false;
+    let done = false;
+    try {
+      done = await this.#options.onBatch(batch);
+    } catch (err) {
+      this.#options.onError?.(err, 'batch');
+      round.failures++;
+    }
+    if (!done) this.#rewind(batch);
+    return done;
   }
 
   /** The partition is read again from `batch`; what was fetched after it is dropped. */
@@ -281,13 +289,12 @@ export class ConsumerGroup {
   }
 
   #changeOrTimeout(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
-    });
+    const { promise, resolve } = Promise.withResolvers<void>();
+    const timer = setTimeout(resolve, ms);
+    this.#wake = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    return promise;
   }
 }
