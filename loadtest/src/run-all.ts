@@ -7,6 +7,7 @@ import { benchOptionsOrExit, type BenchOptions } from './options.ts';
 import { profileComparisonReport } from './profile/profile-dir.ts';
 import { formatCount, formatMs, formatUs, reportTable, type ReportRow } from './report/format.ts';
 import { renderResultsMarkdown, type RoundRow } from './report/results-markdown.ts';
+import { BATCH } from './metering/bench-events.ts';
 import { freshnessRows, runFreshness } from './metering/freshness.ts';
 import { replayThroughputRows, runReplayThroughput } from './metering/replay-throughput.ts';
 import { reconcileThroughputRows, runReconcileThroughput } from './reconcile/reconcile-throughput.ts';
@@ -145,7 +146,7 @@ const main = async () => {
     'valkey-benchmark: EVALSHA of core/src/credits/scripts/debit.lua, 300,000 calls unpipelined and 1,000,000 with -P 16',
     'reconcile: one grant, two settled events and one real-time debit per subject; ClickHouse embedded, Valkey private; batches of 5,000 subjects',
     'Kafka clients: each measurement in a fresh process, clients alternating per round (medians of 3): producers idempotent, acks=all, murmur2 keys over 1,000 subjects, 5 ms linger at 10,000 msg/s for 10 s, batches of 5,000 one send at a time for 10 s at saturation; consumers read the same 500,000 events from the beginning',
-    'metering: a single-node KRaft Kafka on the same machine, 6 partitions; the sink and the embedded ClickHouse engine in one process; sink batches of 10,000, fetch wait 250 ms',
+    `metering: a single-node KRaft Kafka on the same machine, 6 partitions; the sink and the embedded ClickHouse engine in one process; sink batches of ${formatCount(BATCH)}, fetch wait 250 ms`,
     `event log cost: the gateway (memory store) with the in-process bus against the same gateway with the event log (fsync every 5 ms, not drained); npm start: standalone/src/main.ts with its defaults against the split gateway (Valkey, Kafka emitter), then fixed rates of ${DEFAULT_RATES.join(', ')} req/s for ${options.durationS} s each from a paced undici client (64 connections), the backlog sampled every 250 ms`,
     options.profile ? 'both contenders were CPU-profiled during the measured runs (the profiler costs each a few %)' : 'no profiler attached',
   ];

@@ -29,7 +29,7 @@ export const ENV = {
   KAFKA_BROKERS: { ...list('unset → local event log'), meaning: 'Kafka brokers, comma-separated' },
   KAFKA_TOPIC: { ...text('api-calls'), meaning: 'topic of the api.call events (dead letters: `<topic>.dlq`)' },
   KAFKA_TOPIC_PARTITIONS: { ...integer(6, 1, 10_000), meaning: 'partitions of the events topic when Tollgate creates it' },
-  SINK_BATCH_SIZE: { ...integer(10_000, 1, 1_000_000), meaning: "most events per ClickHouse insert (the meter-sink, and `npm start`'s embedded sink)" },
+  SINK_BATCH_SIZE: { ...integer(20_000, 1, 1_000_000), meaning: "most events per ClickHouse insert (the meter-sink, and `npm start`'s embedded sink)" },
   SINK_BATCH_WAIT_MS: { ...integer(250, 1, 60_000), meaning: "longest a fetch (or the embedded sink's batch) waits to fill before what it has is written" },
   // Each Kafka send costs the gateway far more than each event in it, so batches are filled
   // (event freshness has a budget of seconds): in one gateway benchmark run, 5 ms took 1.71× the

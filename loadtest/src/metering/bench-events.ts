@@ -1,12 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createLogger } from '@tollgate/core';
+import { ENV } from '@tollgate/core/config';
 import type { KafkaClient } from '@tollgate/core/kafka';
 import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { waitFor } from '@tollgate/testkit/wait-for';
 
 /** The data of the metering benchmarks: the same events, topic layout and sink settings in each. */
 export const PARTITIONS = 6;
-export const BATCH = 10_000;
+/** The sink's batch size: SINK_BATCH_SIZE's default. */
+export const BATCH = ENV.SINK_BATCH_SIZE.fallback;
 const SUBJECTS = 1_000;
 
 /** The first event's time: an hour ago, so that every event is inside the acceptance window. */

@@ -12,6 +12,7 @@ import { KafkaMeterSink } from '@tollgate/meter-sink';
 import { startKafka } from '@tollgate/testkit/kafka';
 import { waitFor } from '@tollgate/testkit/wait-for';
 import { formatCount, formatMs, reportTable, type ReportRow } from '../report/format.ts';
+import { BATCH } from './bench-events.ts';
 
 /**
  * Freshness: events emitted through the production producer path (Kafka emitter) at a steady
@@ -44,7 +45,7 @@ export const runFreshness = async (rate: number, seconds: number, log: (line: st
     const logger = createLogger('bench', 'warn');
     const emitter = new KafkaEmitter({ kafka, topic, spool: new DiskSpool({ dir: join(dir, 'spool'), maxBytes: 1024 ** 3 }), logger });
     await emitter.start();
-    const sink = new KafkaMeterSink({ kafka, clickhouse: ch, topic, groupId: 'bench-fresh', batchSize: 10_000, batchWaitMs: 250, logger });
+    const sink = new KafkaMeterSink({ kafka, clickhouse: ch, topic, groupId: 'bench-fresh', batchSize: BATCH, batchWaitMs: 250, logger });
     await sink.start();
 
     log(`emitting ${formatCount(rate)} events/s for ${seconds} s`);
