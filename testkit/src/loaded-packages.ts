@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnService } from './service-process.ts';
@@ -34,6 +34,8 @@ export const loadedPackages = async (args: string[], env: Record<string, string>
       if (!exited) await child.stop('SIGTERM');
     }
     const exitCode = await child.exited;
+    // The recorder writes on a normal exit only: a process that died another way says how here.
+    if (!existsSync(file)) throw new Error(`${args.join(' ')} exited (code ${exitCode}) without recording its packages; stderr:\n${child.stderr()}\nstdout:\n${child.stdout().slice(-2_000)}`);
     const packages = JSON.parse(readFileSync(file, 'utf8')) as string[];
     return { packages, exitCode, stdout: child.stdout(), stderr: child.stderr() };
   } finally {
