@@ -13,6 +13,13 @@ export type MeasuredRun = WrkRun &
     serverSyscallsPerRequest: { reads: number; writes: number } | undefined;
   };
 
+/** One light-load run of each contender: the baseline, the system and each of the others. */
+export interface LightRuns {
+  baseline: MeasuredRun;
+  system: MeasuredRun;
+  others: MeasuredRun[];
+}
+
 export interface Contender {
   label: string;
   /** The server under load. */
@@ -81,8 +88,8 @@ export const alternate = async (
   /** The runs of each of `others`, in its order. */
   others: MeasuredRun[][];
   profile: ProfileComparison | undefined;
-  /** The light-load pair: latency with (almost) no queueing in front of the server. */
-  light: { baseline: MeasuredRun; system: MeasuredRun } | undefined;
+  /** The light-load runs: latency with (almost) no queueing in front of the server; `others` in their order. */
+  light: LightRuns | undefined;
 }> => {
   const runs = { baseline: [] as MeasuredRun[], system: [] as MeasuredRun[] };
   const otherRuns = others.map((): MeasuredRun[] => []);
@@ -114,14 +121,17 @@ export const alternate = async (
     };
     profile = { baseline: await profiled(baseline, runs.baseline), system: await profiled(system, runs.system) };
   }
-  let light: { baseline: MeasuredRun; system: MeasuredRun } | undefined;
+  let light: LightRuns | undefined;
   if (lightConnections > 0) {
-    const b = await measured(baseline, durationS, lightConnections);
-    const s = await measured(system, durationS, lightConnections);
-    for (const [c, r] of [[baseline, b], [system, s]] as const) {
+    // The variants run at light load too, so a latency change can be compared in one run.
+    const lightRuns: MeasuredRun[] = [];
+    for (const { c } of contenders) {
+      const r = await measured(c, durationS, lightConnections);
+      lightRuns.push(r);
       log(`light load (${lightConnections} connections) ${c.label.padEnd(width)}: ${formatCount(r.requestsPerSec)} ${unit}, p50 ${formatMs(r.percentiles?.p50Ms ?? Number.NaN)}, p99 ${formatMs(r.percentiles?.p99Ms ?? Number.NaN)}`);
     }
-    light = { baseline: b, system: s };
+    const [b, s, ...o] = lightRuns;
+    if (b && s) light = { baseline: b, system: s, others: o };
   }
   return { ...runs, others: otherRuns, profile, light };
 };

@@ -67,7 +67,9 @@ export interface GatewayOverheadResult {
   /** Whether the gateway produced to Kafka, and where that broker ran. */
   kafka: { brokers: string; local: boolean } | undefined;
   /** The gateway with `options.variant`'s environment, measured after the gateway in every round. */
-  variant: { label: string; runs: MeasuredRun[]; comparison: PairedComparison; stats: Record<string, number> } | undefined;
+  variant:
+    | { label: string; runs: MeasuredRun[]; comparison: PairedComparison; light: PairedComparison | undefined; stats: Record<string, number> }
+    | undefined;
   /** What the gateway process reported about its events and decisions after the load. */
   stats: Record<string, number>;
 }
@@ -182,8 +184,17 @@ export const runGatewayOverhead = async (options: BenchOptions, log: (line: stri
     if (mismatch) problems.push(mismatch);
 
     const variantRuns = paired.others[0];
+    const variantLight = light?.others[0];
     const variantResult =
-      variant && variantRuns ? { label: variantLabel, runs: variantRuns, comparison: comparePaired(bareRuns, variantRuns), stats: await variant.stats() } : undefined;
+      variant && variantRuns
+        ? {
+            label: variantLabel,
+            runs: variantRuns,
+            comparison: comparePaired(bareRuns, variantRuns),
+            light: light && variantLight ? comparePaired([light.baseline], [variantLight]) : undefined,
+            stats: await variant.stats(),
+          }
+        : undefined;
 
     for (const child of started.splice(0).reverse()) await child.stop();
 

@@ -1,5 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { alternate, type Contender, type MeasuredRun } from './alternate.ts';
+import { alternate, type Contender, type LightRuns, type MeasuredRun } from './alternate.ts';
 import type { BenchOptions } from './options.ts';
 import type { ProfileComparison } from './profile/profile-dir.ts';
 import { commandsPerRead, readInfo, trafficOf } from './valkey/info.ts';
@@ -11,7 +11,7 @@ export interface PairedScenario {
   /** The runs of each other system, measured after the system in every round. */
   others: MeasuredRun[][];
   profile: ProfileComparison | undefined;
-  light: { baseline: MeasuredRun; system: MeasuredRun } | undefined;
+  light: LightRuns | undefined;
   /** Responses the system gave outside the measured runs' table: its warm-up and light run. */
   systemResponses: number;
   /** Commands per socket read in Valkey over the runs, when the system uses it. */
@@ -72,7 +72,7 @@ export const runPairedScenario = async (
   const trafficAfter = valkeyUrl ? trafficOf(await readInfo(valkeyUrl, 'stats')) : undefined;
 
   const problems: string[] = [];
-  const light = runs.light ? [runs.light.baseline, runs.light.system] : [];
+  const light = runs.light ? [runs.light.baseline, runs.light.system, ...runs.light.others] : [];
   for (const r of [...runs.baseline, ...runs.system, ...runs.others.flat(), ...light]) {
     if (failedRequests(r) > 0) problems.push(`${describeFailures(r)} in: ${r.command}`);
     if (r.capped) problems.push(`reached the request bound (${options.maxRequestsPerRun}) in: ${r.command}`);

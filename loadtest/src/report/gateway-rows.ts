@@ -53,6 +53,20 @@ const comparedRows = (
 const batchNote = (stats: Record<string, number>) =>
   stats['events.batches'] ? `; ${formatCount(stats['events.perBatch'] ?? 0)} events per Kafka delivery (${formatCount(stats['events.batches'])} deliveries)` : '';
 
+/** The variant gateway's lines: the compared ones, and its light-load latency in the same run. */
+const variantRows = (
+  scenario: string,
+  r: GatewayOverheadResult,
+  variant: NonNullable<GatewayOverheadResult['variant']>,
+  targets: ReturnType<typeof targetsFor>,
+  invalid: string,
+): ReportRow[] => [
+  ...comparedRows(scenario, variant.comparison, r.bare, variant.runs, targets, invalid).map((row, i) =>
+    i === 0 ? { ...row, comparison: row.comparison + batchNote(variant.stats) } : row,
+  ),
+  ...lightLoadRows(scenario, variant.light, r.options.lightConnections, targets.lightAddedP99Ms),
+];
+
 /** The scenario's lines of the summary table (and its variant's, when it ran one). */
 export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
   const c = r.comparison;
@@ -87,10 +101,6 @@ export const gatewayOverheadRows = (r: GatewayOverheadResult): ReportRow[] => {
       target: `≤ ${formatMb(targets.peakRssBytes)}`,
       verdict: verdict(r.memory.gateway.hwmBytes, targets.peakRssBytes, 'atMost'),
     },
-    ...(r.variant
-      ? comparedRows(`${scenario}, variant ${r.variant.label}`, r.variant.comparison, r.bare, r.variant.runs, targets, invalid).map((row, i) =>
-          i === 0 ? { ...row, comparison: row.comparison + batchNote(r.variant?.stats ?? {}) } : row,
-        )
-      : []),
+    ...(r.variant ? variantRows(`${scenario}, variant ${r.variant.label}`, r, r.variant, targets, invalid) : []),
   ];
 };
