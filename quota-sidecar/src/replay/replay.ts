@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createLogger, type Logger } from '@tollgate/core';
+import { ENV } from '@tollgate/core/config';
 import { metrics } from '@tollgate/core/metrics';
 import { parseEvent, type StoredEvent } from '@tollgate/core/events';
 import { SINK_GROUP_ID, type KafkaClient, type PartitionBatch } from '@tollgate/core/kafka';
@@ -55,7 +56,7 @@ export interface ReplayOptions extends ReplayRequest {
   clickhouse: ClickHouseClient;
   topic: string;
   id?: string;
-  /** Most events per ClickHouse insert. */
+  /** Most events per ClickHouse insert: SINK_BATCH_SIZE's default, as the sink's, unless given. */
   batchSize?: number;
   /** DEDUPE_HORIZON_DAYS of the writer. */
   dedupeHorizonDays?: number;
@@ -125,7 +126,7 @@ const waitForGroup = async (kafka: KafkaClient, topic: string, groupId: string, 
 export const startReplay = (o: ReplayOptions): Replay => {
   const id = o.id ?? randomUUID();
   const now = o.now ?? Date.now;
-  const batchSize = o.batchSize ?? 10_000;
+  const batchSize = o.batchSize ?? ENV.SINK_BATCH_SIZE.fallback;
   const wanted = o.subjects && o.subjects.length > 0 ? new Set(o.subjects) : undefined;
   const p: ReplayProgress = {
     id,
